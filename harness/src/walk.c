@@ -1,0 +1,177 @@
+/*
+ * walk.c - CPython's control-message walk (§2) under a libc model (§3).
+ *
+ * CPython's loop is: first header, then for each header compute its status
+ * (malformed / truncated / ok); append an item for ok and truncated; stop
+ * with one RuntimeWarning on the first non-ok status; otherwise ask the
+ * libc's CMSG_NXTHDR.  This file re-states that loop with offsets instead
+ * of pointers: every header we look at lies wholly inside buf[0, len), no
+ * sum can wrap, and the host's macros are never called.  It allocates
+ * nothing; one struct cr_walk is the whole state, so a 64 MiB buffer is
+ * walked in constant memory.
+ *
+ * The error path (§4) is a second walk over the same bytes with the same
+ * rules, exactly as in CPython: cr_close_on_error() below.
+ */
+#include "cmsgref.h"
+#include "internal.h"
+
+/* Returns 0 and the walk ready to run, CR_EMODEL for an unknown libc, or
+ * CR_EINVAL for a NULL w or a NULL buf with len > 0.  w borrows buf. */
+int cr_walk_init(struct cr_walk *w, const void *buf, size_t len,
+                 enum cr_libc libc)
+{
+    const struct cr_model *m = cr_model_get(libc);
+
+    if (w == NULL || (buf == NULL && len > 0))
+        return CR_EINVAL;
+    if (m == NULL)
+        return CR_EMODEL;
+    w->buf = buf;
+    w->len = len;
+    w->model = m;
+    w->off = 0;
+    w->nitems = 0;
+    w->stop = CR_STOP_END;
+    w->warning = 0;
+    w->stop_offset = 0;
+    /* First-header rule: a header exists at 0 iff C >= sizeof(cmsghdr);
+     * with C == 0 CPython does not start the walk at all (§2 steps 1-2). */
+    w->done = len < m->hdr_size;
+    return 0;
+}
+
+/* Ends the walk with a status; a non-ok end carries the one warning. */
+static int finish(struct cr_walk *w, enum cr_stop stop, size_t where)
+{
+    w->done = 1;
+    w->stop = stop;
+    w->warning = stop != CR_STOP_END;
+    w->stop_offset = where;
+    return 0;
+}
+
+/* The next-header rule after an ok header at off with length L, where
+ * H <= L <= len - off.  Returns 1 and *ret_next if a next header exists. */
+static int next_header(const struct cr_walk *w, size_t off, uint64_t L,
+                       size_t *ret_next)
+{
+    const struct cr_model *m = w->model;
+    size_t aligned, n;
+
+    /* L <= len - off, so only a len near SIZE_MAX could overflow here. */
+    if (add_overflows((size_t)L, m->align - 1, &aligned))
+        return 0;
+    aligned &= ~(m->align - 1);
+    if (add_overflows(off, aligned, &n) || n > w->len)
+        return 0;
+    if (m->next == CR_NEXT_FITS_STRICT) {
+        if (m->next_hdr >= w->len - n)
+            return 0;
+    } else if (m->next_hdr > w->len - n) {
+        return 0;
+    }
+    if (m->next == CR_NEXT_LEGACY) {
+        /* Legacy glibc reads the next header's length and wants the whole
+         * next item inside C; its align() wraps modulo 2^64, so a length
+         * in [2^64-7, 2^64-1] aligns to 0 (the infinite-loop bug). */
+        uint64_t ln = load_le(w->buf + n, m->len_width);
+        uint64_t end = (uint64_t)n + ((ln + 7u) & ~(uint64_t)7u);
+        if (end > (uint64_t)w->len)
+            return 0;
+    }
+    *ret_next = n;
+    return 1;
+}
+
+/* Returns 1 with *ret_item for the next item, 0 once the walk has ended.
+ * Reads only buf[off, off + S) and, for the legacy rule, the next length. */
+int cr_walk_next(struct cr_walk *w, struct cr_item *ret_item)
+{
+    const struct cr_model *m;
+    const unsigned char *h;
+    size_t off, rem, next;
+    uint64_t L;
+    struct cr_item it;
+
+    if (w == NULL || w->done)
+        return 0;
+    m = w->model;
+    off = w->off;
+    rem = w->len - off; /* off + S <= len holds for every visited header */
+    h = w->buf + off;
+    /* Malformed: CMSG_LEN(0) does not fit, or L < CMSG_LEN(0). */
+    if (m->len0 > rem)
+        return finish(w, CR_STOP_MALFORMED, off);
+    L = load_le(h, m->len_width);
+    if (L < m->len0)
+        return finish(w, CR_STOP_MALFORMED, off);
+    it.offset = off;
+    it.cmsg_len = L;
+    it.level = load_i32(h + m->level_off);
+    it.type = load_i32(h + m->type_off);
+    it.data_off = off + m->len0;
+    w->nitems++;
+    if (L > (uint64_t)rem) {
+        /* Truncated: the data runs to C, possibly 0 bytes (K09). */
+        it.data_len = rem - m->len0;
+        it.status = CR_STATUS_TRUNCATED;
+        finish(w, CR_STOP_TRUNCATED, off);
+    } else {
+        it.data_len = (size_t)L - m->len0;
+        it.status = CR_STATUS_OK;
+        if (next_header(w, off, L, &next))
+            w->off = next;
+        else
+            finish(w, CR_STOP_END, off + (size_t)L);
+    }
+    *ret_item = it;
+    return 1;
+}
+
+/* Returns floor(data_len / 4) for a (SOL_SOCKET, SCM_RIGHTS) item of the
+ * model, 0 for any other item or a NULL argument. */
+size_t cr_item_fd_count(const struct cr_model *m, const struct cr_item *it)
+{
+    if (m == NULL || it == NULL)
+        return 0;
+    if (it->level != m->sol_socket || it->type != m->scm_rights)
+        return 0;
+    return it->data_len / sizeof(int32_t);
+}
+
+/* Returns the i-th whole int of an item's data; the caller keeps i below
+ * cr_item_fd_count(), so the read stays inside the item. */
+int32_t cr_item_fd_at(const void *buf, const struct cr_item *it, size_t i)
+{
+    const unsigned char *p = buf;
+
+    return load_i32(p + it->data_off + i * sizeof(int32_t));
+}
+
+/* The error path's second walk (§4): every whole int of every visited
+ * SCM_RIGHTS item, in order, including the truncated last one.  Returns 0,
+ * CR_ENOSPC (count still reported) or the cr_walk_init() error. */
+int cr_close_on_error(const void *buf, size_t len, enum cr_libc libc,
+                      int32_t *fds, size_t cap, size_t *ret_count)
+{
+    struct cr_walk w;
+    struct cr_item it;
+    size_t n = 0;
+    int rc = cr_walk_init(&w, buf, len, libc);
+
+    if (rc < 0)
+        return rc;
+    if (fds == NULL)
+        cap = 0;
+    while (cr_walk_next(&w, &it)) {
+        size_t k = cr_item_fd_count(w.model, &it);
+        for (size_t i = 0; i < k; i++, n++) {
+            if (n < cap)
+                fds[n] = cr_item_fd_at(buf, &it, i);
+        }
+    }
+    if (ret_count != NULL)
+        *ret_count = n;
+    return n > cap ? CR_ENOSPC : 0;
+}
