@@ -1,0 +1,116 @@
+"""worker.py - the per-interpreter process of the oracle.
+
+Why: each interpreter under test runs the suites in its own process (issue 4,
+item 4), so a crash, a leaked fd or a preloaded shim in one never touches
+another or the driver.  The driver (oracle.conformance) starts
+    PY -m oracle.worker --suite SUITE [--only SUBSTRING] [--lib PATH]
+from the repo root with PYTHONPATH set, and reads one JSON record per case
+from stdout.  Progress goes to stderr.
+
+Contract with the suites (oracle/suite_<SUITE>.py): iter_cases() yields
+(family, case_id); run_case(case_id) returns a dict with "family", "id",
+"native", "reference", "leaked_fds", "repro" (see oracle/README.md).  The
+worker adds "suite" and "python"; an exception from run_case becomes a record
+with "error": "<type>: <msg>".  It never compares: the driver does.
+
+The library path is handed to the suites through the CMSGREF_LIB environment
+variable (and suite.configure(lib=...) if the suite defines it).
+
+Exit status: 0 when every case produced a record (failures included), 2 on
+bad arguments or a suite that cannot be imported.
+"""
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+
+SUITE_NAMES = ("inject", "sockets")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that fails with one line on stderr and exit status 2."""
+
+    def error(self, message):
+        sys.stderr.write("oracle.worker: %s\n" % message)
+        sys.exit(2)
+
+
+def python_info():
+    """{"impl", "version", "executable"} of the running interpreter."""
+    return {"impl": platform.python_implementation().lower(),
+            "version": platform.python_version(),
+            "executable": sys.executable}
+
+
+def run_suite(suite, suite_name, only, out, err, progress=True):
+    """Run every selected case of a suite module, writing JSON lines to out.
+
+    Returns the number of records written.  A record is flushed as soon as
+    it exists, so a crash loses only the case that crashed (the driver
+    reports it by the missing record)."""
+    info = python_info()
+    cases = [(fam, cid) for fam, cid in suite.iter_cases()
+             if not only or only in "%s/%s" % (fam, cid)]
+    total = len(cases)
+    started = time.time()
+    done = 0
+    for fam, cid in cases:
+        if progress:
+            err.write("\r%s %s: %d/%d %s " % (info["impl"], info["version"],
+                                               done, total,
+                                               (fam + "/" + cid)[-40:]))
+            err.flush()
+        try:
+            rec = suite.run_case(cid)
+        except Exception as e:  # a broken case is a record, not a crash
+            rec = {"family": fam, "id": cid,
+                   "error": "%s: %s" % (type(e).__name__, e),
+                   "traceback": traceback.format_exc()[-2000:]}
+        rec.setdefault("family", fam)
+        rec.setdefault("id", cid)
+        rec["suite"] = suite_name
+        rec["python"] = info
+        out.write(json.dumps(rec, sort_keys=True) + "\n")
+        out.flush()
+        done += 1
+    if progress:
+        err.write("\r%s %s: %d/%d cases in %.1fs%s\n"
+                  % (info["impl"], info["version"], done, total,
+                     time.time() - started, " " * 30))
+        err.flush()
+    return done
+
+
+def main(argv=None):
+    ap = _Parser(prog="python -m oracle.worker")
+    ap.add_argument("--suite", required=True, choices=SUITE_NAMES)
+    ap.add_argument("--only", default="",
+                    help="run only cases whose family/id contains this")
+    ap.add_argument("--lib", default="build/libcmsgref.so")
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+    if not os.path.exists(args.lib):
+        sys.stderr.write("oracle.worker: library %s not found (run make)\n"
+                         % args.lib)
+        return 2
+    os.environ["CMSGREF_LIB"] = os.path.abspath(args.lib)
+    try:
+        suite = importlib.import_module("oracle.suite_" + args.suite)
+    except Exception as e:
+        sys.stderr.write("oracle.worker: cannot import oracle.suite_%s: "
+                         "%s: %s\n" % (args.suite, type(e).__name__, e))
+        return 2
+    if hasattr(suite, "configure"):
+        suite.configure(lib=os.path.abspath(args.lib))
+    run_suite(suite, args.suite, args.only, sys.stdout, sys.stderr,
+              not args.no_progress)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
