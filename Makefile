@@ -37,7 +37,12 @@ ifeq ($(VARIANT),coverage)
 endif
 ALL_CFLAGS = $(CPPFLAGS_CR) $(WARN) $(CFLAGS) $(VFLAGS) -fPIC
 
+# The parser: the pure, allocation-free part that needs no kernel headers.
+PARSER_SRC := $(addprefix harness/src/,walk.c models.c json.c errors.c cmsg_len.c)
 LIB_SRC := $(wildcard harness/src/*.c)
+ifeq ($(VARIANT),musl)
+  LIB_SRC := $(PARSER_SRC)   # musl-gcc has no <linux/*.h>; the diff needs only the parser
+endif
 CLI_SRC := $(wildcard harness/cli/*.c)
 TEST_SRC := $(wildcard harness/tests/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(O)/obj/%.o)
@@ -46,7 +51,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(O)/obj/%.o)
 HDRS := $(wildcard harness/include/*.h harness/src/*.h harness/cli/*.h \
                    harness/tests/*.h)
 
-.PHONY: all lib tests check check-unit conformance clean help
+.PHONY: all lib tests check check-unit check-libc conformance clean help
 all: $(O)/libcmsgref.a $(O)/libcmsgref.so $(O)/cmsgref
 lib: $(O)/libcmsgref.a $(O)/libcmsgref.so
 
@@ -69,6 +74,24 @@ $(O)/cmsgref-tests: $(TEST_OBJ) $(O)/libcmsgref.a
 
 tests: $(O)/cmsgref-tests
 
+# The real-libc differential (harness/shadow): host cc proves "glibc",
+# musl-gcc (Debian musl-tools) proves "musl".
+SHADOW_SRC := $(wildcard harness/shadow/*.c) harness/tests/crafted.c
+$(O)/libc-diff: $(SHADOW_SRC:%.c=$(O)/obj/%.o) $(O)/libcmsgref.a
+	$(CC) $(VLDFLAGS) -o $@ $^
+
+CORPUS_DIRS := $(wildcard corpus/*)
+check-libc:
+	$(MAKE) --no-print-directory VARIANT= build/libc-diff
+	build/libc-diff $(CORPUS_DIRS)
+	@if command -v $(MUSL_CC) >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory VARIANT=musl build/musl/libc-diff && \
+	  build/musl/libc-diff $(CORPUS_DIRS); \
+	else \
+	  echo "check-libc: FAILED: $(MUSL_CC) not found: the musl model is NOT proven (apt-get install musl-tools)" >&2; \
+	  exit 1; \
+	fi
+
 # One pass of the unit tests in this variant.
 check-unit: $(O)/cmsgref-tests $(O)/cmsgref
 	$(O)/cmsgref-tests
@@ -76,6 +99,7 @@ check-unit: $(O)/cmsgref-tests $(O)/cmsgref
 check:
 	$(MAKE) --no-print-directory VARIANT= check-unit
 	$(MAKE) --no-print-directory VARIANT=asan check-unit
+	$(MAKE) --no-print-directory check-libc
 
 conformance:
 	@echo "make conformance: the oracle (oracle/) is not built yet; nothing was checked" >&2

@@ -1,0 +1,37 @@
+/*
+ * crafted.h - the spec's crafted control buffers (§12, K01-K24, F1-F9) and
+ * what CPython (glibc >= 2.36), legacy glibc and musl make of them.
+ *
+ * One table, used by the unit tests and by the real-libc differential
+ * check.  The fds a..e of the F cases are the ints 100..104.
+ */
+#ifndef CR_CRAFTED_H
+#define CR_CRAFTED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CRAFTED_MAX 128
+#define CRAFTED_FD_A 100
+
+struct crafted {
+    const char *id;
+    /* Fills buf (CRAFTED_MAX bytes) and returns C. */
+    size_t (*build)(unsigned char *buf);
+    /* Expected summary (see crafted_summary()) for glibc, glibc-legacy and
+     * musl; NULL means "same as glibc". */
+    const char *expect[3];
+    /* F cases: the ints the error path closes under glibc, in order. */
+    int nclose;
+    int32_t close[6];
+};
+
+/* The table and its length. */
+const struct crafted *crafted_cases(size_t *ret_n);
+
+/* Writes the walk of buf[0, len) under libc as "[(lv,ty,hex),...]" plus
+ * " +w" when the warning fires, into out[0, cap).  Returns 0 or a CR_E*. */
+int crafted_summary(const unsigned char *buf, size_t len, int libc,
+                    char *out, size_t cap);
+
+#endif /* CR_CRAFTED_H */
