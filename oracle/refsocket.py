@@ -1,0 +1,762 @@
+"""oracle.refsocket - the reference socket.recvmsg()/recvmsg_into() as a drop-in.
+
+Why this exists: to run anything written against CPython's socket API (our
+own scenarios, CPython's own test_socket) against the cmsgref reference
+library instead of the interpreter's socketmodule.c.  It is a ctypes binding
+over build/libcmsgref.so; every decision after the argument conversion (the
+wait, the system call, the control-message walk, address decoding, which fds
+the error path closes) is made by the C library.  This file only does what
+CPython does at the Python level (spec section 5):
+
+  * argument parsing with the running interpreter's version's exact messages
+    (positional-only; the keyword message is qualified from 3.11; the float
+    and non-int messages changed in 3.10; OverflowError for C ssize_t / long
+    / int ranges), and recvmsg_into's buffer validation, which CPython does
+    before the ancbufsize range check;
+  * mapping the library's typed failure (struct cr_pyerr) onto the exception
+    class of the running version (socket.timeout before 3.10, TimeoutError
+    from 3.10; OSError subclasses chosen by errno);
+  * the RuntimeWarning, issued with warnings.warn(stacklevel=2) from the
+    function the user called, so it is attributed to the user's line;
+  * running Python signal handlers between EINTR retries.
+
+Decisions (documented here because they are the contract with the oracle):
+
+  Warning.  We call cr_recvmsg with CR_WARN_RECORD and issue the warning in
+  Python.  If warnings.warn raises (the 'error' filter, or a showwarning
+  hook that raises), we close exactly the ints cr_close_on_error() names for
+  the control buffer - CPython's error path (section 4) - and re-raise.  The
+  same happens for any exception while the result tuple is built.  So the
+  Python filter machinery decides, as in CPython, and the library decides
+  which fds.
+
+  EINTR.  The on_eintr hook is a C function (libc strlen on a one-byte
+  string, i.e. "return 1"), never a Python callback: a ctypes callback
+  swallows exceptions, and a handler could run inside it.  So an EINTR makes
+  cr_recvmsg return CR_PY_SIGNAL with nothing received; we then run the
+  pending Python handlers (PyErr_CheckSignals where ctypes.pythonapi exists,
+  otherwise by executing bytecode, which is where PyPy runs them), let a
+  handler's exception propagate, and otherwise call again with the time
+  left before the deadline fixed at the first call (section 7: the deadline
+  is never extended).
+
+Limits: the libc model is the library's host model unless CMSGREF_LIBC (a
+model name) says otherwise.  A signal whose handler raises while this module
+is turning a *successful* result into Python objects closes the received fds
+(CPython would have returned them and raised at the caller's next line).
+Only Linux is supported (abstract AF_UNIX names, SO_DOMAIN).
+"""
+
+import ctypes
+import ctypes.util
+import os
+import socket
+import sys
+import time
+import warnings
+
+__all__ = ["recvmsg", "recvmsg_into", "CMSG_LEN", "CMSG_SPACE", "install",
+           "uninstall", "installed", "load", "messages_for", "WARNING_TEXT"]
+
+WARNING_TEXT = "received malformed or improperly-truncated ancillary data"
+
+# Limits of the C types CPython converts to (x86-64 / LP64).
+SSIZE_MIN, SSIZE_MAX = -2 ** 63, 2 ** 63 - 1
+LONG_MIN, LONG_MAX = -2 ** 63, 2 ** 63 - 1
+INT_MIN, INT_MAX = -2 ** 31, 2 ** 31 - 1
+
+# cmsgref.h constants (values published there; they never change).
+CR_EPY = -7
+CR_ERANGE = -4
+CR_WARN_RECORD = 0
+(CR_PY_NONE, CR_PY_TYPE_ERROR, CR_PY_VALUE_ERROR, CR_PY_OVERFLOW_ERROR,
+ CR_PY_MEMORY_ERROR, CR_PY_OS_ERROR, CR_PY_BLOCKING_IO_ERROR, CR_PY_TIMEOUT,
+ CR_PY_RUNTIME_WARNING, CR_PY_SYSTEM_ERROR, CR_PY_SIGNAL) = range(11)
+(CR_ADDR_NONE, CR_ADDR_INET, CR_ADDR_INET6, CR_ADDR_UNIX_STR,
+ CR_ADDR_UNIX_BYTES, CR_ADDR_OTHER, CR_ADDR_RAW) = range(7)
+CR_PYERR_MSG_MAX = 160
+
+
+# --------------------------------------------------------------- C structs
+# Mirrors of cmsgref.h; oracle/tests/test_refsocket_layout.py compares their
+# sizes and offsets with the C compiler's.
+
+class _IOVec(ctypes.Structure):
+    _fields_ = [("iov_base", ctypes.c_void_p), ("iov_len", ctypes.c_size_t)]
+
+
+_EINTR_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
+
+
+class _RecvArgs(ctypes.Structure):
+    _fields_ = [
+        ("fd", ctypes.c_int),
+        ("family", ctypes.c_int),
+        ("bufsize", ctypes.c_int64),
+        ("iov", ctypes.POINTER(_IOVec)),
+        ("iovcnt", ctypes.c_size_t),
+        ("ancbufsize", ctypes.c_int64),
+        ("flags", ctypes.c_int),
+        ("timeout_ns", ctypes.c_int64),
+        ("libc", ctypes.c_int),
+        ("policy", ctypes.c_int),
+        ("on_eintr", ctypes.c_void_p),
+        ("eintr_ctx", ctypes.c_void_p),
+        ("sys", ctypes.c_void_p),
+    ]
+
+
+class _Addr(ctypes.Structure):
+    _fields_ = [
+        ("kind", ctypes.c_int),
+        ("family", ctypes.c_int),
+        ("host", ctypes.c_char * 64),
+        ("port", ctypes.c_uint),
+        ("flowinfo", ctypes.c_uint32),
+        ("scope_id", ctypes.c_uint32),
+        ("bytes", ctypes.c_ubyte * 108),
+        ("nbytes", ctypes.c_size_t),
+    ]
+
+
+class _RecvResult(ctypes.Structure):
+    _fields_ = [
+        ("data", ctypes.c_void_p),
+        ("data_len", ctypes.c_size_t),
+        ("nbytes", ctypes.c_ssize_t),
+        ("control", ctypes.c_void_p),
+        ("controllen", ctypes.c_size_t),
+        ("msg_flags", ctypes.c_int),
+        ("addr", _Addr),
+        ("libc", ctypes.c_int),
+        ("stop", ctypes.c_int),
+        ("warning", ctypes.c_int),
+        ("nitems", ctypes.c_size_t),
+    ]
+
+
+class _PyErr(ctypes.Structure):
+    _fields_ = [
+        ("exc", ctypes.c_int),
+        ("sys_errno", ctypes.c_int),
+        ("msg", ctypes.c_char * CR_PYERR_MSG_MAX),
+    ]
+
+
+class _Walk(ctypes.Structure):
+    _fields_ = [
+        ("buf", ctypes.c_void_p),
+        ("len", ctypes.c_size_t),
+        ("model", ctypes.c_void_p),
+        ("off", ctypes.c_size_t),
+        ("done", ctypes.c_int),
+        ("stop", ctypes.c_int),
+        ("warning", ctypes.c_int),
+        ("nitems", ctypes.c_size_t),
+        ("stop_offset", ctypes.c_size_t),
+        ("why", ctypes.c_int),
+        ("next_candidate", ctypes.c_size_t),
+    ]
+
+
+class _Item(ctypes.Structure):
+    _fields_ = [
+        ("offset", ctypes.c_size_t),
+        ("cmsg_len", ctypes.c_uint64),
+        ("level", ctypes.c_int32),
+        ("type", ctypes.c_int32),
+        ("data_off", ctypes.c_size_t),
+        ("data_len", ctypes.c_size_t),
+        ("status", ctypes.c_int),
+    ]
+
+
+STRUCTS = {"iovec": _IOVec, "cr_recv_args": _RecvArgs, "cr_addr": _Addr,
+           "cr_recv_result": _RecvResult, "cr_pyerr": _PyErr,
+           "cr_walk": _Walk, "cr_item": _Item}
+
+
+# ------------------------------------------------------------ the library
+
+class _State(object):
+    """The loaded library and what the calls need from it (one per process)."""
+    lib = None
+    path = None
+    libc_model = None
+    stop_fn = None      # the C "return 1" used as on_eintr
+    stop_ctx = None     # its argument: a one-byte NUL-terminated string
+
+
+def default_lib_path():
+    """Returns $CMSGREF_LIB, else <repo>/build/libcmsgref.so."""
+    env = os.environ.get("CMSGREF_LIB")
+    if env:
+        return env
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.path.join(repo, "build", "libcmsgref.so")
+
+
+def _bind(lib):
+    c_int, c_void_p, c_size_t = ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t
+    lib.cr_recvmsg.argtypes = [ctypes.POINTER(_RecvArgs),
+                               ctypes.POINTER(_RecvResult),
+                               ctypes.POINTER(_PyErr)]
+    lib.cr_recvmsg.restype = c_int
+    lib.cr_recv_result_free.argtypes = [ctypes.POINTER(_RecvResult)]
+    lib.cr_recv_result_free.restype = None
+    lib.cr_walk_init.argtypes = [ctypes.POINTER(_Walk), c_void_p, c_size_t,
+                                 c_int]
+    lib.cr_walk_init.restype = c_int
+    lib.cr_walk_next.argtypes = [ctypes.POINTER(_Walk), ctypes.POINTER(_Item)]
+    lib.cr_walk_next.restype = c_int
+    lib.cr_close_on_error.argtypes = [c_void_p, c_size_t, c_int,
+                                      ctypes.POINTER(ctypes.c_int32), c_size_t,
+                                      ctypes.POINTER(c_size_t)]
+    lib.cr_close_on_error.restype = c_int
+    for name in ("cr_cmsg_len", "cr_cmsg_space"):
+        fn = getattr(lib, name)
+        fn.argtypes = [c_int, ctypes.c_int64, ctypes.POINTER(ctypes.c_int64)]
+        fn.restype = c_int
+    lib.cr_model_host.argtypes = []
+    lib.cr_model_host.restype = c_int
+    lib.cr_model_by_name.argtypes = [ctypes.c_char_p, ctypes.POINTER(c_int)]
+    lib.cr_model_by_name.restype = c_int
+    lib.cr_json_parse_buf.argtypes = [c_void_p, c_size_t, c_int,
+                                      ctypes.c_char_p, c_size_t,
+                                      ctypes.POINTER(c_size_t)]
+    lib.cr_json_parse_buf.restype = c_int
+
+
+def load(path=None, libc=None):
+    """Loads the library (path, else default_lib_path()) and selects the
+    libc model (a name such as "glibc" / "musl", else $CMSGREF_LIBC, else the
+    library's host model).  Returns the ctypes library.  Raises OSError if
+    the library cannot be loaded, ValueError for an unknown model name.
+    Calling it again with another path switches libraries."""
+    path = path or default_lib_path()
+    lib = ctypes.CDLL(path)
+    _bind(lib)
+    libc = libc or os.environ.get("CMSGREF_LIBC")
+    if libc:
+        out = ctypes.c_int()
+        if lib.cr_model_by_name(libc.encode("ascii"), ctypes.byref(out)) < 0:
+            raise ValueError("unknown libc model %r" % (libc,))
+        model = out.value
+    else:
+        model = lib.cr_model_host()
+    libc_so = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    stop_ctx = ctypes.create_string_buffer(b"\x01")
+    stop_fn = ctypes.cast(libc_so.strlen, ctypes.c_void_p).value
+    _State.lib, _State.path, _State.libc_model = lib, path, model
+    _State.stop_fn, _State.stop_ctx, _State.libc_so = stop_fn, stop_ctx, libc_so
+    return lib
+
+
+def _lib():
+    if _State.lib is None:
+        load()
+    return _State.lib
+
+
+def libc_model():
+    """The libc model number the reference uses (cmsgref.h enum cr_libc)."""
+    _lib()
+    return _State.libc_model
+
+
+def json_parse(control, libc=None):
+    """The library's one JSON for a control buffer (cr_json_parse_buf),
+    returned as a str; control is bytes.  For the injection reference."""
+    lib = _lib()
+    model = _State.libc_model if libc is None else libc
+    need = ctypes.c_size_t(0)
+    cap = 4096 + 4 * len(control)
+    while True:
+        out = ctypes.create_string_buffer(cap)
+        rc = lib.cr_json_parse_buf(control, len(control), model, out, cap,
+                                   ctypes.byref(need))
+        if rc == 0:
+            return out.value.decode("ascii")
+        if need.value < cap:
+            raise ValueError("cr_json_parse_buf failed: %d" % rc)
+        cap = need.value + 1
+
+
+# ------------------------------------------------- Python-level messages
+
+class Messages(object):
+    """CPython's argument-error texts for one language version (spec §5,
+    §8).  vi is a (major, minor) tuple."""
+
+    def __init__(self, vi):
+        self.vi = tuple(vi[:2])
+
+    def no_keywords(self, name, method):
+        if method and self.vi >= (3, 11):
+            return "socket.%s() takes no keyword arguments" % name
+        return "%s() takes no keyword arguments" % name
+
+    @staticmethod
+    def arg_count(name, nargs, lo, hi):
+        if lo == hi:
+            how, n = "exactly", lo
+        elif nargs < lo:
+            how, n = "at least", lo
+        else:
+            how, n = "at most", hi
+        return "%s() takes %s %d argument%s (%d given)" % (
+            name, how, n, "" if n == 1 else "s", nargs)
+
+    def float_first(self):
+        """True when a float is refused before __index__ (3.6-3.9)."""
+        return self.vi < (3, 10)
+
+
+def messages_for(vi=None):
+    """Messages for version vi (default: the running interpreter)."""
+    return Messages(vi or sys.version_info[:2])
+
+
+def _type_name(obj):
+    return type(obj).__name__
+
+
+def _index(obj):
+    """PyNumber_Index: the int, or TypeError with CPython's text."""
+    if isinstance(obj, int):
+        return int(obj)
+    meth = getattr(type(obj), "__index__", None)
+    if meth is None:
+        raise TypeError("'%.200s' object cannot be interpreted as an integer"
+                        % _type_name(obj))
+    res = meth(obj)
+    if not isinstance(res, int):
+        raise TypeError("__index__ returned non-int (type %.200s)"
+                        % _type_name(res))
+    return int(res)
+
+
+def as_ssize_t(obj, msgs):
+    """The 'n' converter: returns an int in ssize_t range or raises
+    TypeError / OverflowError as CPython of msgs.vi does."""
+    if msgs.float_first() and isinstance(obj, float):
+        raise TypeError("integer argument expected, got float")
+    val = _index(obj)
+    if not SSIZE_MIN <= val <= SSIZE_MAX:
+        raise OverflowError("Python int too large to convert to C ssize_t")
+    return val
+
+
+def _nb_int(obj):
+    """The pre-3.10 PyLong_AsLong fallback through __int__."""
+    meth = getattr(type(obj), "__int__", None)
+    if meth is None:
+        raise TypeError("an integer is required (got type %.200s)"
+                        % _type_name(obj))
+    res = meth(obj)
+    if not isinstance(res, int):
+        raise TypeError("__int__ returned non-int (type %.200s)"
+                        % _type_name(res))
+    return int(res)
+
+
+def as_c_int(obj, msgs, stacklevel):
+    """The 'i' converter: returns an int in C int range or raises as
+    CPython of msgs.vi does.  3.8/3.9 warn (DeprecationWarning) when only
+    __int__ converts; stacklevel is that warning's, counted from here."""
+    vi = msgs.vi
+    if msgs.float_first() and isinstance(obj, float):
+        raise TypeError("integer argument expected, got float")
+    if isinstance(obj, int):
+        val = int(obj)
+    elif vi >= (3, 10):
+        val = _index(obj)
+    elif vi >= (3, 8) and getattr(type(obj), "__index__", None) is not None:
+        val = _index(obj)
+    elif vi >= (3, 8):
+        if getattr(type(obj), "__int__", None) is None:
+            raise TypeError("an integer is required (got type %.200s)"
+                            % _type_name(obj))
+        warnings.warn("an integer is required (got type %.200s).  Implicit "
+                      "conversion to integers using __int__ is deprecated, "
+                      "and may be removed in a future version of Python."
+                      % _type_name(obj), DeprecationWarning,
+                      stacklevel=stacklevel + 1)
+        val = _nb_int(obj)
+    else:
+        val = _nb_int(obj)
+    if not LONG_MIN <= val <= LONG_MAX:
+        raise OverflowError("Python int too large to convert to C long")
+    if val > INT_MAX:
+        raise OverflowError("signed integer is greater than maximum")
+    if val < INT_MIN:
+        raise OverflowError("signed integer is less than minimum")
+    return val
+
+
+def _parse(name, args, kwargs, lo, hi, converters, method=True):
+    """PyArg_ParseTuple for a METH_VARARGS callable: keyword check, count
+    check, then converters left to right.  converters[i] is None (take the
+    object) or a function(obj, msgs) -> value.  Returns the value list with
+    defaults 0 for absent optional ints.  The DeprecationWarning stacklevel
+    assumes _parse is called directly by the public function."""
+    msgs = messages_for()
+    if kwargs:
+        raise TypeError(msgs.no_keywords(name, method))
+    if not lo <= len(args) <= hi:
+        raise TypeError(msgs.arg_count(name, len(args), lo, hi))
+    out = []
+    for i, conv in enumerate(converters):
+        if i >= len(args):
+            out.append(0)
+        elif conv is None:
+            out.append(args[i])
+        elif conv == "n":
+            out.append(as_ssize_t(args[i], msgs))
+        else:
+            out.append(as_c_int(args[i], msgs, stacklevel=3))
+    return out
+
+
+# ---------------------------------------------------------- the C call
+
+def _timeout_exc():
+    """socket.timeout before 3.10; it is TimeoutError from 3.10 on."""
+    return socket.timeout("timed out")
+
+
+def _raise_pyerr(err):
+    exc = err.exc
+    msg = err.msg.decode("utf-8", "replace")
+    if exc == CR_PY_TYPE_ERROR:
+        raise TypeError(msg)
+    if exc == CR_PY_VALUE_ERROR:
+        raise ValueError(msg)
+    if exc == CR_PY_OVERFLOW_ERROR:
+        raise OverflowError(msg)
+    if exc == CR_PY_MEMORY_ERROR:
+        raise MemoryError(msg) if msg else MemoryError()
+    if exc == CR_PY_TIMEOUT:
+        raise _timeout_exc()
+    if exc == CR_PY_BLOCKING_IO_ERROR:
+        raise BlockingIOError(err.sys_errno, msg or os.strerror(err.sys_errno))
+    if exc == CR_PY_OS_ERROR:
+        if err.sys_errno:
+            # OSError(errno, text) picks the subclass by errno, as
+            # PyErr_SetFromErrno does.
+            raise OSError(err.sys_errno, msg or os.strerror(err.sys_errno))
+        raise OSError(msg)
+    if exc == CR_PY_SYSTEM_ERROR:
+        raise SystemError(msg)
+    if exc == CR_PY_RUNTIME_WARNING:
+        raise RuntimeWarning(msg)
+    raise SystemError("cmsgref: unexpected cr_pyerr %d (%s)" % (exc, msg))
+
+
+def _run_signal_handlers():
+    """Runs pending Python signal handlers now; a handler's exception
+    propagates.  CPython: PyErr_CheckSignals through ctypes.pythonapi (a
+    PyDLL, which raises the error it sets).  PyPy has no pythonapi and runs
+    handlers between bytecodes, which the calls below provide."""
+    api = getattr(ctypes, "pythonapi", None)
+    if api is not None and hasattr(api, "PyErr_CheckSignals"):
+        api.PyErr_CheckSignals.restype = ctypes.c_int
+        api.PyErr_CheckSignals.argtypes = []
+        api.PyErr_CheckSignals()
+    else:
+        for _ in range(3):
+            time.sleep(0)
+
+
+def _sock_fd_family_timeout(sock):
+    fd = sock.fileno()
+    family = int(sock.family)
+    timeout = sock.gettimeout()
+    return fd, family, timeout
+
+
+class _Received(object):
+    """A successful cr_recvmsg result; owns the C result until free()."""
+
+    def __init__(self, res):
+        self.res = res
+
+    def items(self):
+        lib = _lib()
+        res = self.res
+        walk = _Walk()
+        item = _Item()
+        rc = lib.cr_walk_init(ctypes.byref(walk), res.control, res.controllen,
+                              res.libc)
+        if rc < 0:
+            raise SystemError("cmsgref: cr_walk_init failed: %d" % rc)
+        out = []
+        while lib.cr_walk_next(ctypes.byref(walk), ctypes.byref(item)) == 1:
+            data = ctypes.string_at(res.control + item.data_off,
+                                    item.data_len) if item.data_len else b""
+            out.append((item.level, item.type, data))
+        return out
+
+    def address(self):
+        a = self.res.addr
+        kind = a.kind
+        if kind == CR_ADDR_NONE:
+            return None
+        if kind == CR_ADDR_INET:
+            return (a.host.decode("ascii"), a.port)
+        if kind == CR_ADDR_INET6:
+            return (a.host.decode("ascii"), a.port, a.flowinfo, a.scope_id)
+        raw = bytes(bytearray(a.bytes[:a.nbytes]))
+        if kind == CR_ADDR_UNIX_STR:
+            return os.fsdecode(raw)
+        if kind == CR_ADDR_UNIX_BYTES:
+            return raw
+        if kind == CR_ADDR_RAW:
+            # A family cmsgref does not decode (AF_NETLINK, ...): not
+            # CPython's form; out of the oracle's scope, kept visible.
+            return ("cmsgref-raw", a.family, raw)
+        return (a.family, raw)
+
+    def data(self):
+        res = self.res
+        if not res.data_len:
+            return b""
+        return ctypes.string_at(res.data, res.data_len)
+
+    def close_error_fds(self):
+        """Closes CPython's error-path fd set for this control buffer
+        (cr_close_on_error); EBADF and the like are ignored, as in CPython."""
+        lib = _lib()
+        res = self.res
+        need = ctypes.c_size_t(0)
+        lib.cr_close_on_error(res.control, res.controllen, res.libc, None, 0,
+                              ctypes.byref(need))
+        if need.value == 0:
+            return
+        fds = (ctypes.c_int32 * need.value)()
+        lib.cr_close_on_error(res.control, res.controllen, res.libc, fds,
+                              need.value, ctypes.byref(need))
+        for fd in fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def free(self):
+        if self.res is not None:
+            _lib().cr_recv_result_free(ctypes.byref(self.res))
+            self.res = None
+
+
+def _call(sock, bufsize, iov, iovcnt, ancbufsize, flags):
+    """Runs cr_recvmsg with the socket's fd, family and timeout, retrying
+    after EINTR once the Python handlers have run.  Returns a _Received
+    (the caller frees it and owns the fds in it) or raises the mapped
+    exception; nothing is owned by anyone when it raises."""
+    lib = _lib()
+    fd, family, timeout = _sock_fd_family_timeout(sock)
+    args = _RecvArgs()
+    args.fd = fd
+    args.family = family
+    args.bufsize = bufsize
+    args.iov = iov
+    args.iovcnt = iovcnt
+    args.ancbufsize = ancbufsize
+    args.flags = flags
+    args.libc = _State.libc_model
+    args.policy = CR_WARN_RECORD
+    args.on_eintr = _State.stop_fn
+    args.eintr_ctx = ctypes.cast(_State.stop_ctx, ctypes.c_void_p).value
+    args.sys = None
+    deadline = None
+    if timeout is None:
+        args.timeout_ns = -1
+    elif timeout == 0:
+        args.timeout_ns = 0
+    else:
+        args.timeout_ns = max(1, int(timeout * 1e9 + 0.5))
+        deadline = time.monotonic() + timeout
+    while True:
+        res = _RecvResult()
+        err = _PyErr()
+        rc = lib.cr_recvmsg(ctypes.byref(args), ctypes.byref(res),
+                            ctypes.byref(err))
+        if rc == 0:
+            return _Received(res)
+        if rc != CR_EPY:
+            raise SystemError("cmsgref: cr_recvmsg returned %d" % rc)
+        if err.exc != CR_PY_SIGNAL:
+            _raise_pyerr(err)
+        _run_signal_handlers()
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left < 0:
+                raise _timeout_exc()
+            args.timeout_ns = max(1, int(left * 1e9))
+
+
+# ------------------------------------------------------------- public API
+
+def recvmsg(sock, *args, **kwargs):
+    """socket.recvmsg(bufsize[, ancbufsize[, flags]]) through the reference.
+    sock is borrowed.  Returns (data, ancdata, msg_flags, address); the
+    caller owns every fd in SCM_RIGHTS items, as with CPython."""
+    bufsize, ancbufsize, flags = _parse("recvmsg", args, kwargs, 1, 3,
+                                        ("n", "n", "i"))
+    rcv = _call(sock, bufsize, None, 0, ancbufsize, flags)
+    try:
+        if rcv.res.warning:
+            warnings.warn(WARNING_TEXT, RuntimeWarning, stacklevel=2)
+        return (rcv.data(), rcv.items(), int(rcv.res.msg_flags),
+                rcv.address())
+    except BaseException:
+        rcv.close_error_fds()
+        raise
+    finally:
+        rcv.free()
+
+
+_BUFFERS_MSG = ("recvmsg_into() argument 1 must be an iterable of "
+                "single-segment read-write buffers")
+
+
+def _writable_views(buffers):
+    """recvmsg_into's buffer validation (spec §5 steps 2-4).  Returns a list
+    of (memoryview, ctypes array) pairs the caller must release; raises
+    TypeError with CPython's texts."""
+    if isinstance(buffers, (list, tuple)):
+        items = list(buffers)
+    else:
+        try:
+            it = iter(buffers)
+        except TypeError:
+            raise TypeError("recvmsg_into() argument 1 must be an iterable")
+        items = list(it)
+    views = []
+    try:
+        for obj in items:
+            try:
+                mv = memoryview(obj)
+            except TypeError:
+                raise TypeError(_BUFFERS_MSG)
+            if mv.readonly or not mv.c_contiguous:
+                mv.release()
+                raise TypeError(_BUFFERS_MSG)
+            flat = mv.cast("B") if mv.ndim != 1 or mv.format != "B" else mv
+            arr = (ctypes.c_char * flat.nbytes).from_buffer(flat)
+            views.append((mv, flat, arr))
+    except BaseException:
+        _release(views)
+        raise
+    return views
+
+
+def _release(views):
+    """Drops the ctypes arrays, then releases the views.  On PyPy an array
+    may keep its export until the GC runs; the view is then left to the GC
+    (BufferError is ignored), which only delays resizing a bytearray."""
+    pairs = list(views)
+    del views[:]
+    while pairs:
+        mv, flat, arr = pairs.pop()
+        del arr
+        for view in ((flat, mv) if flat is not mv else (mv,)):
+            try:
+                view.release()
+            except BufferError:
+                pass
+
+
+def recvmsg_into(sock, *args, **kwargs):
+    """socket.recvmsg_into(buffers[, ancbufsize[, flags]]) through the
+    reference.  The buffers are borrowed and written in order.  Returns
+    (nbytes, ancdata, msg_flags, address); the caller owns the fds."""
+    buffers, ancbufsize, flags = _parse("recvmsg_into", args, kwargs, 1, 3,
+                                        (None, "n", "i"))
+    views = _writable_views(buffers)
+    try:
+        # Never a NULL iov: the library reads NULL as "recvmsg(bufsize)".
+        iov = (_IOVec * max(1, len(views)))()
+        for i, (_, _, arr) in enumerate(views):
+            iov[i].iov_base = ctypes.addressof(arr)
+            iov[i].iov_len = ctypes.sizeof(arr)
+        rcv = _call(sock, 0, iov, len(views), ancbufsize, flags)
+    finally:
+        _release(views)
+    try:
+        if rcv.res.warning:
+            warnings.warn(WARNING_TEXT, RuntimeWarning, stacklevel=2)
+        return (int(rcv.res.nbytes), rcv.items(), int(rcv.res.msg_flags),
+                rcv.address())
+    except BaseException:
+        rcv.close_error_fds()
+        raise
+    finally:
+        rcv.free()
+
+
+def _cmsg(name, fn_name, args, kwargs):
+    (n,) = _parse(name, args, kwargs, 1, 1, ("n",), method=False)
+    out = ctypes.c_int64()
+    rc = getattr(_lib(), fn_name)(_State.libc_model, n, ctypes.byref(out))
+    if rc == CR_ERANGE:
+        raise OverflowError("%s() argument out of range" % name)
+    if rc < 0:
+        raise SystemError("cmsgref: %s returned %d" % (fn_name, rc))
+    return out.value
+
+
+def CMSG_LEN(*args, **kwargs):
+    """socket.CMSG_LEN(length) through the reference (spec §8)."""
+    return _cmsg("CMSG_LEN", "cr_cmsg_len", args, kwargs)
+
+
+def CMSG_SPACE(*args, **kwargs):
+    """socket.CMSG_SPACE(length) through the reference (spec §8)."""
+    return _cmsg("CMSG_SPACE", "cr_cmsg_space", args, kwargs)
+
+
+# ------------------------------------------------------ install/uninstall
+
+_saved = {}
+
+
+def install(macros=True):
+    """Puts the reference on socket.socket.recvmsg / recvmsg_into (class
+    attributes: instances have __slots__) and, with macros, on
+    socket.CMSG_LEN / CMSG_SPACE.  Loads the library first, so a missing
+    library fails here.  Idempotent."""
+    _lib()
+    if _saved:
+        return
+    _saved["recvmsg"] = socket.socket.__dict__.get("recvmsg")
+    _saved["recvmsg_into"] = socket.socket.__dict__.get("recvmsg_into")
+    socket.socket.recvmsg = recvmsg
+    socket.socket.recvmsg_into = recvmsg_into
+    if macros:
+        for name, fn in (("CMSG_LEN", CMSG_LEN), ("CMSG_SPACE", CMSG_SPACE)):
+            _saved["mod." + name] = getattr(socket, name, None)
+            setattr(socket, name, fn)
+
+
+def uninstall():
+    """Restores what install() replaced.  A no-op if not installed."""
+    if not _saved:
+        return
+    for name in ("recvmsg", "recvmsg_into"):
+        if _saved[name] is None:
+            delattr(socket.socket, name)
+        else:
+            setattr(socket.socket, name, _saved[name])
+    for key in ("mod.CMSG_LEN", "mod.CMSG_SPACE"):
+        if key in _saved:
+            if _saved[key] is None:
+                delattr(socket, key[4:])
+            else:
+                setattr(socket, key[4:], _saved[key])
+    _saved.clear()
+
+
+def installed():
+    """True while install() is in effect."""
+    return bool(_saved)
