@@ -1,0 +1,446 @@
+"""suite_inject.py - injected control buffers through the interpreter's own
+socket.recvmsg(), compared with the reference library's JSON.
+
+Why: the Linux kernel never writes a truncated or malformed cmsg header (spec
+§10), so the paths that matter most - the one RuntimeWarning (§2) and the fds
+CPython closes when the call raises (§4) - can only be reached by replacing
+the control bytes of a real call.  The LD_PRELOAD shim in oracle/inject/ does
+that; this suite drives it.  Each case is one control buffer (a spec §12
+crafted case K01-K24 / F1-F9, or a file under corpus/) in one warning mode:
+  record  warnings.simplefilter("always"): the call returns, the warning is
+          recorded, nothing is closed;
+  error   warnings.simplefilter("error"): the call raises, and exactly the
+          error path's descriptors are closed.
+The native side runs recvmsg(1, C) on a real AF_UNIX stream socketpair that
+carries the 1-byte payload b"x" (the data and the call stay real), in a
+forked child, with a real fd (a pipe) planted at every descriptor number the
+error path would close, so "which fds were closed" is observed, not assumed.
+The reference side is cr_json_parse_buf() of libcmsgref.so (the one JSON
+writer; the walk is never re-implemented here): items, warning and the
+close_on_error list, turned into the canonical result the native call must
+equal.
+
+Limits and facts encoded:
+- The shim must be preloaded (the driver sets LD_PRELOAD and CMSGREF_INJECT);
+  without it configure() raises and the worker reports the suite as failed.
+- Only descriptor numbers in [0, PLANT_LIMIT) can be planted; larger or
+  negative ints in an SCM_RIGHTS payload are still passed to close() by the
+  interpreter, which fails with EBADF and changes nothing observable.
+- msg_flags of the reference is 0 and the address None: the kernel's answer
+  for a socketpair message that carries no ancillary data; the shim changes
+  only the control bytes and msg_controllen.
+- The libc model is CMSGREF_LIBC (default "glibc", the G36 model of §3); a
+  musl-built interpreter needs CMSGREF_LIBC=musl.
+- A corpus file is taken as raw control bytes (C = its size, at most
+  MAX_CONTROL bytes); any byte string is a valid control buffer.
+
+Reproduce one case:
+  make oracle-inject-shim && LD_PRELOAD=$PWD/build/inject/libcrinject.so \
+  PYTHONPATH=. python3 -m oracle.worker --suite inject --only 'crafted:K08@error'
+Export the crafted buffers as files: python3 -m oracle.suite_inject --export DIR
+"""
+
+import ctypes
+import fcntl
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import time
+import warnings
+
+from oracle import canon
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORPUS = os.path.join(REPO, "corpus")
+PAYLOAD = b"x"
+MODES = ("record", "error")
+WARNING_TEXT = "received malformed or improperly-truncated ancillary data"
+PLANT_LIMIT = 4096       # plant real fds only below this number
+PLANT_MAX = 1024         # at most this many planted fds per case
+MAX_CONTROL = 65536      # the shim's CR_INJECT_MAX
+CHILD_TIMEOUT = 20.0     # seconds for one native call in its child
+SKIP_EXT = (".md", ".txt", ".json", ".py", ".c", ".h", ".sh", ".html")
+PLANTED_BASE = 200       # crafted F cases name fds a..e = 200..204
+
+_lib = None
+_shim = None
+_libc_model = None
+
+
+# -------------------------------------------------- crafted buffers (§12)
+
+def _H(length, level, type_, payload=b""):
+    """A 16-byte glibc header, the payload, then 0xEE filler to 8 bytes."""
+    b = struct.pack("<QII", length, level & 0xFFFFFFFF, type_ & 0xFFFFFFFF)
+    b += payload
+    return b + b"\xee" * (-len(b) % 8)
+
+
+def _hdr(length, level, type_):
+    """The bare 16-byte header, no filler."""
+    return struct.pack("<QII", length, level & 0xFFFFFFFF, type_ & 0xFFFFFFFF)
+
+
+def _fd(*labels):
+    """4-byte LE ints for planted labels 'a'..'e'."""
+    return b"".join(struct.pack("<i", PLANTED_BASE + "abcde".index(x))
+                    for x in labels)
+
+
+A4 = b"ABCD"
+EE4 = b"\xee" * 4
+
+
+def crafted_buffers():
+    """{name: control bytes} for the spec's §12 crafted and error-path
+    layouts (inputs only: expected results come from the reference)."""
+    two = _H(20, 1, 1, A4) + _H(20, 2, 2, A4)
+    k24 = _H(20, 1, 1, A4) + _H(21, 41, 50, b"abcde")
+    return {
+        "K01": _H(20, 1, 1, A4),
+        "K02": _H(16, 1, 1),
+        "K03": _H(17, 1, 1, b"A"),
+        "K04": _H(20, 0xFFFFFFFF, 0xFFFFFFFF, A4),
+        "K05a": b"\x10" + b"\x00" * 7,
+        "K05b": _H(20, 1, 1, A4)[:15],
+        "K06": _H(0, 1, 1, A4),
+        "K07": _H(15, 1, 1, A4),
+        "K08": _H(40, 1, 1, A4 + EE4),
+        "K09": _H(20, 1, 1, A4)[:16],
+        "K10": _H(2 ** 64 - 1, 1, 1, b"12345678"),
+        "K11": _H(2 ** 63, 1, 1, b"12345678"),
+        "K12": _H(2 ** 32 + 20, 1, 1, A4),
+        "K13": _H(20, 1, 1, A4) + _hdr(16, 1, 1)[:8],
+        "K14": _H(20, 1, 1, A4) + _H(16, 1, 1),
+        "K15": _H(16, 1, 1) + _H(16, 2, 2) + _H(16, 3, 3),
+        "K16": two[:44],
+        "K17": two[:43],
+        "K18": _H(20, 1, 1, A4) + _H(28, 2, 3, b"12345678"),
+        "K19": _H(20, 1, 1, A4) + _hdr(40, 2, 2),
+        "K20": _H(20, 1, 1, A4) + _hdr(0, 1, 1),
+        "K21": _H(20, 1, 1, A4) + _hdr(8, 1, 1) + _H(20, 1, 1, A4),
+        "K22": _H(20, 1, 1, A4) + _hdr(2 ** 64 - 8, 1, 1) + b"12345678",
+        "K23": _H(24, 1, 1, b"12345678") + _hdr(0x0000020000000100, 1, 1)
+        + b"\x00" * 9,
+        "K24": k24[:45],
+        "F1": _hdr(36, 1, 1) + _fd("a", "b", "c", "d"),
+        "F2": _H(20, 1, 1, _fd("a")) + _hdr(8, 1, 1),
+        "F3": _hdr(8, 1, 1) + _H(20, 1, 1, _fd("a")),
+        "F4": _H(20, 1, 1, _fd("a")) + _hdr(28, 1, 1) + _fd("b", "c")
+        + b"zz",
+        "F5": _H(20, 0, 99, _fd("a")) + _hdr(8, 1, 1),
+        "F6": _hdr(36, 1, 1) + _fd("a", "b"),
+        "F7": _hdr(40, 1, 1) + _fd("a", "b", "c") + EE4 + _fd("d") + b"zz",
+        "F8": _hdr(28, 1, 1) + _fd("a", "b", "c") + _fd("d")
+        + _hdr(8, 1, 1),
+        "F9": _H(20, 1, 1, _fd("a"))
+        + _hdr(26, 1, 1) + _fd("b", "c") + b"zz" + b"\xee" * 6
+        + _hdr(24, 1, 1) + _fd("d", "e") + _hdr(9, 1, 1),
+    }
+
+
+def corpus_files(root=CORPUS):
+    """Relative paths of corpus files usable as control buffers, sorted."""
+    out = []
+    if not os.path.isdir(root):
+        return out
+    for d, dirs, files in os.walk(root):
+        dirs[:] = sorted(x for x in dirs if not x.startswith("."))
+        for f in files:
+            full = os.path.join(d, f)
+            if f.startswith(".") or f.lower().endswith(SKIP_EXT):
+                continue
+            if os.path.getsize(full) <= MAX_CONTROL:
+                out.append(os.path.relpath(full, root))
+    return sorted(out)
+
+
+# ------------------------------------------------------------- the suite
+
+def configure(lib=None):
+    """Load libcmsgref.so (lib or CMSGREF_LIB) and find the preloaded shim.
+
+    Raises RuntimeError with one sentence if either is unavailable."""
+    global _lib, _shim, _libc_model
+    path = lib or os.environ.get("CMSGREF_LIB") or \
+        os.path.join(REPO, "build", "libcmsgref.so")
+    _lib = ctypes.CDLL(path)
+    _lib.cr_json_parse_buf.argtypes = [ctypes.c_char_p, ctypes.c_size_t,
+                                       ctypes.c_int, ctypes.c_char_p,
+                                       ctypes.c_size_t,
+                                       ctypes.POINTER(ctypes.c_size_t)]
+    _lib.cr_json_parse_buf.restype = ctypes.c_int
+    _lib.cr_model_by_name.argtypes = [ctypes.c_char_p,
+                                      ctypes.POINTER(ctypes.c_int)]
+    name = os.environ.get("CMSGREF_LIBC", "glibc")
+    model = ctypes.c_int(-1)
+    if _lib.cr_model_by_name(name.encode(), ctypes.byref(model)) < 0:
+        raise RuntimeError("unknown libc model CMSGREF_LIBC=%s" % name)
+    _libc_model = model.value
+    me = ctypes.CDLL(None)
+    if not hasattr(me, "cr_inject_arm"):
+        raise RuntimeError("the injection shim is not preloaded: run with "
+                           "LD_PRELOAD=build/inject/libcrinject.so")
+    _shim = me
+    _shim.cr_inject_arm.argtypes = [ctypes.c_int, ctypes.c_char_p,
+                                    ctypes.c_size_t]
+    _shim.cr_inject_count.restype = ctypes.c_long
+
+
+def _ensure():
+    if _lib is None:
+        configure()
+
+
+def iter_cases():
+    """(family, case_id) for every crafted buffer and corpus file, in both
+    warning modes.  Families: crafted-<mode>, corpus-<top dir>-<mode>."""
+    for name in sorted(crafted_buffers(), key=_natural):
+        for mode in MODES:
+            yield "crafted-" + mode, "crafted:%s@%s" % (name, mode)
+    for rel in corpus_files():
+        top = rel.split(os.sep)[0] if os.sep in rel else "top"
+        for mode in MODES:
+            yield "corpus-%s-%s" % (top, mode), "corpus:%s@%s" % (rel, mode)
+
+
+def _natural(name):
+    return (name[0], int("".join(c for c in name if c.isdigit()) or 0), name)
+
+
+def control_for(case_id):
+    """(control bytes, mode, family, repro) for a case id."""
+    src, _, mode = case_id.rpartition("@")
+    kind, _, name = src.partition(":")
+    if mode not in MODES:
+        raise ValueError("bad mode in case id %r" % case_id)
+    if kind == "crafted":
+        buf = crafted_buffers()[name]
+        family = "crafted-" + mode
+        repro = ("LD_PRELOAD=$PWD/build/inject/libcrinject.so PYTHONPATH=. "
+                 "python3 -m oracle.worker --suite inject --only '%s'"
+                 % case_id)
+    elif kind == "corpus":
+        with open(os.path.join(CORPUS, name), "rb") as f:
+            buf = f.read()
+        top = name.split(os.sep)[0] if os.sep in name else "top"
+        family = "corpus-%s-%s" % (top, mode)
+        repro = "corpus/%s (warning mode %s)" % (name, mode)
+    else:
+        raise ValueError("unknown case source in %r" % case_id)
+    return buf, mode, family, repro
+
+
+def reference_parse(buf):
+    """The library's JSON for buf under the configured model, as a dict."""
+    _ensure()
+    cap = 4096 + 8 * len(buf)
+    while True:
+        out = ctypes.create_string_buffer(cap)
+        need = ctypes.c_size_t(0)
+        rc = _lib.cr_json_parse_buf(buf, len(buf), _libc_model, out, cap,
+                                    ctypes.byref(need))
+        if rc == 0:
+            return json.loads(out.value.decode("ascii"))
+        if need.value + 1 > cap:
+            cap = need.value + 1
+            continue
+        raise RuntimeError("cr_json_parse_buf failed: %d" % rc)
+
+
+def plant_numbers(close_list):
+    """{label: fd number} for the ints of the error path that can be planted
+    (0 <= n < PLANT_LIMIT), at most PLANT_MAX of them."""
+    nums = sorted(set(n for n in close_list if 0 <= n < PLANT_LIMIT))
+    return dict(("fd%d" % n, n) for n in nums[:PLANT_MAX])
+
+
+def _call(sock, clen):
+    return sock.recvmsg(len(PAYLOAD), clen)
+
+
+# The line a RuntimeWarning from the native call is attributed to.
+CALL_FILE = os.path.basename(__file__).replace(".pyc", ".py")
+CALL_LINE = _call.__code__.co_firstlineno + 1
+
+
+def reference_result(parsed, mode, planted_labels):
+    """The canonical result the interpreter must produce, from the JSON."""
+    exc = None
+    if parsed["warning"] and mode == "error":
+        exc = {"type": "RuntimeWarning", "message": WARNING_TEXT,
+               "args": [WARNING_TEXT], "errno": None}
+        closed = sorted(set(l for l, n in planted_labels.items()
+                            if n in parsed["close_on_error"]))
+        return {"data": None, "nbytes": None, "ancdata": [],
+                "msg_flags": None, "address": None, "warnings": [],
+                "exception": exc, "fds_closed": closed, "fds_received": []}
+    warns = []
+    if parsed["warning"]:
+        warns = [{"category": "RuntimeWarning", "message": WARNING_TEXT,
+                  "filename": CALL_FILE, "lineno": CALL_LINE}]
+    return {"data": PAYLOAD.hex(), "nbytes": len(PAYLOAD),
+            "ancdata": [[it["level"], it["type"], it["data"]]
+                        for it in parsed["items"]],
+            "msg_flags": 0, "address": None, "warnings": warns,
+            "exception": None, "fds_closed": [], "fds_received": []}
+
+
+def _native_child(buf, mode, numbers, close_set, wfd):
+    """In the forked child: plant, inject, call, canonicalise, report.
+
+    The socket and the report pipe are moved to numbers the error path
+    will not close (close_set), so the report always gets out."""
+    a, b = socket.socketpair()
+    a.sendall(PAYLOAD)
+    floor = max([10] + [n + 1 for n in close_set if 0 <= n < PLANT_LIMIT])
+    bfd = _dup_outside(b.fileno(), floor, close_set)
+    wfd2 = _dup_outside(wfd, floor, close_set)
+    b.close()
+    a.close()  # the byte stays queued on b's side
+    os.close(wfd)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM, 0, bfd)
+    sock.settimeout(5.0)
+    planted = canon.plant_fds(numbers)
+    before = canon.fd_table()
+    n0 = _shim.cr_inject_count()
+    _shim.cr_inject_arm(sock.fileno(), buf, len(buf))
+    ret = exc = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always" if mode == "record" else "error")
+        try:
+            ret = _call(sock, len(buf))
+        except BaseException as e:  # the exception is the observation
+            exc = e
+    injected = _shim.cr_inject_count() - n0
+    res = canon.canon_result(ret, exc, caught, "recvmsg", rights="raw",
+                             planted=planted)
+    after = canon.fd_table()
+    leaks = canon.fd_leaks(before, after)
+    canon.unplant_fds(planted)
+    out = json.dumps({"result": res, "leaks": leaks, "injected": injected})
+    os.write(wfd2, out.encode())
+
+
+def _dup_outside(fd, floor, avoid):
+    """A duplicate of fd at a free number >= floor that is not in avoid.
+    The caller owns the new fd; fd stays open."""
+    while True:
+        new = fcntl.fcntl(fd, fcntl.F_DUPFD, floor)
+        if new not in avoid:
+            return new
+        os.close(new)
+        floor = new + 1
+
+
+def run_native(buf, mode, numbers, close_set):
+    """Fork, run the native call in the child, return (result, leaks).
+
+    A child that crashes or hangs yields a result whose exception names the
+    signal or the timeout, so the comparison reports it."""
+    _ensure()
+    r, w = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            os.close(r)
+            _native_child(buf, mode, numbers, close_set, w)
+        except BaseException as e:
+            try:
+                os.write(w, json.dumps({"child_error": "%s: %s" % (
+                    type(e).__name__, e)}).encode())
+            except Exception:
+                pass
+            code = 3
+        os._exit(code)
+    os.close(w)
+    chunks = []
+    deadline = time.time() + CHILD_TIMEOUT
+    timed_out = False
+    while True:
+        left = deadline - time.time()
+        if left <= 0:
+            timed_out = True
+            break
+        ready, _, _ = select.select([r], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(r, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(r)
+    if timed_out:
+        os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status) or timed_out or not chunks:
+        why = ("timed out after %.0fs" % CHILD_TIMEOUT if timed_out else
+               "killed by signal %d" % os.WTERMSIG(status)
+               if os.WIFSIGNALED(status) else
+               "exited %d without a result" % os.WEXITSTATUS(status))
+        res = canon.canon_result(None, None)
+        res["exception"] = {"type": "<interpreter crash>", "message": why,
+                            "args": [], "errno": None}
+        return res, [], None
+    got = json.loads(b"".join(chunks).decode())
+    if "child_error" in got:
+        raise RuntimeError("native child: " + got["child_error"])
+    return got["result"], got["leaks"], got["injected"]
+
+
+def run_case(case_id):
+    """One case: the native call in a child, the reference from the JSON."""
+    _ensure()
+    buf, mode, family, repro = control_for(case_id)
+    before = canon.fd_table()
+    parsed = reference_parse(buf)
+    numbers = plant_numbers(parsed["close_on_error"])
+    reference = reference_result(parsed, mode, numbers)
+    ref_leaks = canon.fd_leaks(before, canon.fd_table())
+    native, native_leaks, injected = run_native(buf, mode, numbers,
+                                                   set(parsed["close_on_error"]))
+    rec = {"family": family, "id": case_id, "native": native,
+           "reference": reference,
+           "leaked_fds": {"native": native_leaks, "reference": ref_leaks},
+           "repro": repro, "control_hex": buf.hex(),
+           "libc": parsed["libc"]}
+    if injected is not None and injected != 1:
+        rec["error"] = ("the shim rewrote %d calls instead of 1: the "
+                        "interpreter did not call libc recvmsg" % injected)
+    return rec
+
+
+def export(directory):
+    """Write each crafted buffer to DIRECTORY/<name>.bin (for corpus/)."""
+    os.makedirs(directory, exist_ok=True)
+    bufs = crafted_buffers()
+    for name in sorted(bufs, key=_natural):
+        with open(os.path.join(directory, name + ".bin"), "wb") as f:
+            f.write(bufs[name])
+    return len(bufs)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 2 or argv[0] != "--export":
+        sys.stderr.write("usage: python3 -m oracle.suite_inject "
+                         "--export DIR\n")
+        return 2
+    try:
+        n = export(argv[1])
+    except OSError as e:
+        sys.stderr.write("oracle.suite_inject: %s\n" % e)
+        return 2
+    print("wrote %d crafted buffers to %s" % (n, argv[1]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
