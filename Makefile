@@ -95,6 +95,7 @@ check-libc:
 # One pass of the unit tests in this variant.
 check-unit: $(O)/cmsgref-tests $(O)/cmsgref
 	$(O)/cmsgref-tests
+	harness/tests/cli_test.sh $(O)/cmsgref
 
 check:
 	$(MAKE) --no-print-directory VARIANT= check-unit

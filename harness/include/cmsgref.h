@@ -117,6 +117,19 @@ enum cr_stop {
     CR_STOP_MALFORMED = 2  /* a header was dropped: warning */
 };
 
+/* Why the walk ended, for people (cmsgref explain) and tests. */
+enum cr_why {
+    CR_WHY_RUNNING = 0,    /* the walk has not ended */
+    CR_WHY_EMPTY,          /* C == 0: CPython does not start the walk */
+    CR_WHY_NO_FIRST,       /* 0 < C < S: CMSG_FIRSTHDR finds no header */
+    CR_WHY_NO_ROOM,        /* after an ok item the next header would not fit:
+                              N + S' > C (musl: N + S' >= C) */
+    CR_WHY_LEGACY_OVERRUN, /* legacy glibc: N + align(L_next) > C */
+    CR_WHY_SHORT_HEADER,   /* malformed: off + CMSG_LEN(0) > C */
+    CR_WHY_LEN_TOO_SMALL,  /* malformed: cmsg_len < CMSG_LEN(0) */
+    CR_WHY_LEN_PAST_END    /* truncated: cmsg_len > C - off */
+};
+
 /* One item CPython would put in ancdata: (level, type, data), where data is
  * buf[data_off, data_off + data_len). */
 struct cr_item {
@@ -142,6 +155,8 @@ struct cr_walk {
     int warning;              /* 1 iff stop != CR_STOP_END */
     size_t nitems;            /* items produced so far */
     size_t stop_offset;       /* where the walk ended (header or C) */
+    enum cr_why why;          /* why it ended */
+    size_t next_candidate;    /* N after the last ok item (SIZE_MAX: none) */
 };
 
 /* Start a walk over buf[0, len) under a model.  buf may be NULL only if
@@ -240,7 +255,10 @@ enum cr_addr_kind {
     CR_ADDR_INET6,     /* (host, port, flowinfo, scope_id) */
     CR_ADDR_UNIX_STR,  /* str: path bytes up to the first NUL (fs-decoded) */
     CR_ADDR_UNIX_BYTES,/* bytes: abstract name with its leading NUL */
-    CR_ADDR_OTHER      /* (family, sa_data: 14 bytes) */
+    CR_ADDR_OTHER,     /* (family, sa_data: 14 bytes) */
+    CR_ADDR_RAW        /* a family CPython decodes specially but cmsgref
+                          does not model (AF_NETLINK, AF_PACKET, ...):
+                          bytes = the first addrlen raw sockaddr bytes */
 };
 
 struct cr_addr {

@@ -35,6 +35,9 @@ int cr_walk_init(struct cr_walk *w, const void *buf, size_t len,
     w->stop = CR_STOP_END;
     w->warning = 0;
     w->stop_offset = 0;
+    w->next_candidate = SIZE_MAX;
+    w->why = len == 0 ? CR_WHY_EMPTY
+                      : len < m->hdr_size ? CR_WHY_NO_FIRST : CR_WHY_RUNNING;
     /* First-header rule: a header exists at 0 iff C >= sizeof(cmsghdr);
      * with C == 0 CPython does not start the walk at all (§2 steps 1-2). */
     w->done = len < m->hdr_size;
@@ -42,9 +45,11 @@ int cr_walk_init(struct cr_walk *w, const void *buf, size_t len,
 }
 
 /* Ends the walk with a status; a non-ok end carries the one warning. */
-static int finish(struct cr_walk *w, enum cr_stop stop, size_t where)
+static int finish(struct cr_walk *w, enum cr_stop stop, enum cr_why why,
+                  size_t where)
 {
     w->done = 1;
+    w->why = why;
     w->stop = stop;
     w->warning = stop != CR_STOP_END;
     w->stop_offset = where;
@@ -52,24 +57,27 @@ static int finish(struct cr_walk *w, enum cr_stop stop, size_t where)
 }
 
 /* The next-header rule after an ok header at off with length L, where
- * H <= L <= len - off.  Returns 1 and *ret_next if a next header exists. */
-static int next_header(const struct cr_walk *w, size_t off, uint64_t L,
-                       size_t *ret_next)
+ * H <= L <= len - off.  Records N in w->next_candidate; returns
+ * CR_WHY_RUNNING if a header exists there, else the reason there is none. */
+static enum cr_why next_header(struct cr_walk *w, size_t off, uint64_t L)
 {
     const struct cr_model *m = w->model;
     size_t aligned, n;
 
     /* L <= len - off, so only a len near SIZE_MAX could overflow here. */
     if (add_overflows((size_t)L, m->align - 1, &aligned))
-        return 0;
+        return CR_WHY_NO_ROOM;
     aligned &= ~(m->align - 1);
-    if (add_overflows(off, aligned, &n) || n > w->len)
-        return 0;
+    if (add_overflows(off, aligned, &n))
+        return CR_WHY_NO_ROOM;
+    w->next_candidate = n;
+    if (n > w->len)
+        return CR_WHY_NO_ROOM;
     if (m->next == CR_NEXT_FITS_STRICT) {
         if (m->next_hdr >= w->len - n)
-            return 0;
+            return CR_WHY_NO_ROOM;
     } else if (m->next_hdr > w->len - n) {
-        return 0;
+        return CR_WHY_NO_ROOM;
     }
     if (m->next == CR_NEXT_LEGACY) {
         /* Legacy glibc reads the next header's length and wants the whole
@@ -78,10 +86,9 @@ static int next_header(const struct cr_walk *w, size_t off, uint64_t L,
         uint64_t ln = load_le(w->buf + n, m->len_width);
         uint64_t end = (uint64_t)n + ((ln + 7u) & ~(uint64_t)7u);
         if (end > (uint64_t)w->len)
-            return 0;
+            return CR_WHY_LEGACY_OVERRUN;
     }
-    *ret_next = n;
-    return 1;
+    return CR_WHY_RUNNING;
 }
 
 /* Returns 1 with *ret_item for the next item, 0 once the walk has ended.
@@ -90,7 +97,8 @@ int cr_walk_next(struct cr_walk *w, struct cr_item *ret_item)
 {
     const struct cr_model *m;
     const unsigned char *h;
-    size_t off, rem, next;
+    size_t off, rem;
+    enum cr_why why;
     uint64_t L;
     struct cr_item it;
 
@@ -102,10 +110,10 @@ int cr_walk_next(struct cr_walk *w, struct cr_item *ret_item)
     h = w->buf + off;
     /* Malformed: CMSG_LEN(0) does not fit, or L < CMSG_LEN(0). */
     if (m->len0 > rem)
-        return finish(w, CR_STOP_MALFORMED, off);
+        return finish(w, CR_STOP_MALFORMED, CR_WHY_SHORT_HEADER, off);
     L = load_le(h, m->len_width);
     if (L < m->len0)
-        return finish(w, CR_STOP_MALFORMED, off);
+        return finish(w, CR_STOP_MALFORMED, CR_WHY_LEN_TOO_SMALL, off);
     it.offset = off;
     it.cmsg_len = L;
     it.level = load_i32(h + m->level_off);
@@ -116,14 +124,15 @@ int cr_walk_next(struct cr_walk *w, struct cr_item *ret_item)
         /* Truncated: the data runs to C, possibly 0 bytes (K09). */
         it.data_len = rem - m->len0;
         it.status = CR_STATUS_TRUNCATED;
-        finish(w, CR_STOP_TRUNCATED, off);
+        finish(w, CR_STOP_TRUNCATED, CR_WHY_LEN_PAST_END, off);
     } else {
         it.data_len = (size_t)L - m->len0;
         it.status = CR_STATUS_OK;
-        if (next_header(w, off, L, &next))
-            w->off = next;
+        why = next_header(w, off, L);
+        if (why == CR_WHY_RUNNING)
+            w->off = w->next_candidate;
         else
-            finish(w, CR_STOP_END, off + (size_t)L);
+            finish(w, CR_STOP_END, why, off + (size_t)L);
     }
     *ret_item = it;
     return 1;

@@ -1,0 +1,24 @@
+/*
+ * cli.h - pieces of the cmsgref command shared between its files.
+ */
+#ifndef CR_CLI_H
+#define CR_CLI_H
+
+#include <stdio.h>
+
+#include "cmsgref.h"
+
+/* Reads FILE ("-" for stdin) whole into a malloc'd block (*ret_buf, owned
+ * by the caller; non-NULL even when empty).  Refuses, without reading, a
+ * regular file larger than CR_SOCKLEN_T_LIMIT, and stops reading a stream
+ * once it passes that size.  Returns 0, or -1 after writing a one-line
+ * reason into err. */
+int cli_read_input(const char *path, unsigned char **ret_buf, size_t *ret_len,
+                   char *err, size_t errlen);
+
+/* Prints the annotated view of buf[0, len) under libc to out.  full: show
+ * every data byte instead of eliding long runs.  Returns 0 or a CR_E*. */
+int cli_explain(FILE *out, const char *name, const unsigned char *buf,
+                size_t len, enum cr_libc libc, int full);
+
+#endif /* CR_CLI_H */

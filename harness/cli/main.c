@@ -1,0 +1,152 @@
+/*
+ * main.c - the cmsgref command: parse and explain control buffers.
+ *
+ * Every error (unknown option or model, missing or unreadable file, an
+ * input larger than CPython's 2147483647-byte control limit) is one line
+ * on stderr and exit status 2.  Output goes through the library's one
+ * JSON writer (cr_json_parse) or the explain view.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: cmsgref parse [--libc MODEL|all] FILE|-\n"
+    "       cmsgref explain [--libc MODEL] [--full] FILE|-\n"
+    "       cmsgref models\n"
+    "       cmsgref --help | --version\n"
+    "\n"
+    "FILE holds the raw control bytes CPython's recvmsg() got back from the\n"
+    "kernel (controllen C = the file's size; at most 2147483647 bytes).\n"
+    "\n"
+    "  parse    print, as one JSON line, what CPython returns in ancdata for\n"
+    "           those bytes: items, where the walk stopped, whether the\n"
+    "           RuntimeWarning fires, and the ints its error path would\n"
+    "           close() (schema in README.md); --libc all prints one line\n"
+    "           per model\n"
+    "  explain  an annotated hex dump: each header, its data and padding,\n"
+    "           where the walk stopped and why; --full shows every byte\n"
+    "  models   list the libc models and their header arithmetic\n"
+    "\n"
+    "MODEL: glibc (>= 2.36, with BZ#28846; the default on this host when\n"
+    "it is glibc), glibc-legacy, musl, freebsd, darwin.\n"
+    "Exit status: 0 on success, 2 on bad usage or unreadable input.\n";
+
+static int fail(const char *msg, const char *arg)
+{
+    if (arg != NULL)
+        fprintf(stderr, "cmsgref: %s: %s\n", msg, arg);
+    else
+        fprintf(stderr, "cmsgref: %s\n", msg);
+    return 2;
+}
+
+static int file_sink(void *ctx, const char *s, size_t n)
+{
+    return fwrite(s, 1, n, (FILE *)ctx) == n ? 0 : -1;
+}
+
+/* Finishes output: a write error (full disk, closed pipe) is an error. */
+static int finish_output(int rc)
+{
+    if (fflush(stdout) != 0 || ferror(stdout))
+        return fail("cannot write output", NULL);
+    return rc;
+}
+
+static int cmd_models(void)
+{
+    for (int i = 0; i < CR_LIBC_COUNT; i++) {
+        const struct cr_model *m = cr_model_get((enum cr_libc)i);
+        printf("%-13s cmsghdr %2zu  CMSG_LEN(0) %2zu  align %zu  cmsg_len "
+               "u%-2u  SOL_SOCKET %d  next: %s%s\n", m->name, m->hdr_size,
+               m->len0, m->align, m->len_width * 8, m->sol_socket,
+               m->next == CR_NEXT_FITS_STRICT ? "N + 16 < C"
+               : m->next == CR_NEXT_LEGACY
+                   ? "N + 16 <= C and N + align8(L_next) <= C"
+                   : m->hdr_size == 12 && m->len0 == 12 ? "N + 12 <= C"
+                                                        : "N + 16 <= C",
+               (enum cr_libc)i == cr_model_host() ? "  (host)" : "");
+    }
+    return finish_output(0);
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd, *file = NULL, *libc_name = NULL;
+    enum cr_libc libc = cr_model_host();
+    int all = 0, full = 0, explain;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    char err[512];
+    int rc = 0;
+
+    if (argc < 2)
+        return fail("missing command (try --help)", NULL);
+    cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+        strcmp(cmd, "help") == 0) {
+        fputs(usage, stdout);
+        return finish_output(0);
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("cmsgref %s\n", CR_VERSION);
+        return finish_output(0);
+    }
+    if (strcmp(cmd, "models") == 0) {
+        if (argc > 2)
+            return fail("models takes no arguments", argv[2]);
+        return cmd_models();
+    }
+    if (strcmp(cmd, "parse") != 0 && strcmp(cmd, "explain") != 0)
+        return fail("unknown command (try --help)", cmd);
+    explain = cmd[0] == 'e';
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--libc") == 0) {
+            if (i + 1 >= argc)
+                return fail("--libc needs a model", NULL);
+            libc_name = argv[++i];
+        } else if (strncmp(a, "--libc=", 7) == 0) {
+            libc_name = a + 7;
+        } else if (strcmp(a, "--full") == 0 && explain) {
+            full = 1;
+        } else if (strcmp(a, "--help") == 0) {
+            fputs(usage, stdout);
+            return finish_output(0);
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return fail("unknown option", a);
+        } else if (file != NULL) {
+            return fail("more than one input file", a);
+        } else {
+            file = a;
+        }
+    }
+    if (file == NULL)
+        return fail("missing input FILE (or - for stdin)", NULL);
+    if (libc_name != NULL) {
+        if (strcmp(libc_name, "all") == 0 && !explain)
+            all = 1;
+        else if (cr_model_by_name(libc_name, &libc) < 0)
+            return fail("unknown libc model (glibc, glibc-legacy, musl, "
+                        "freebsd, darwin)", libc_name);
+    }
+    if (cli_read_input(file, &buf, &len, err, sizeof(err)) < 0)
+        return fail(err, NULL);
+    if (explain) {
+        rc = cli_explain(stdout, file, buf, len, libc, full);
+    } else {
+        for (int m = all ? 0 : (int)libc; m <= (all ? CR_LIBC_COUNT - 1
+                                                    : (int)libc); m++) {
+            rc = cr_json_parse(buf, len, (enum cr_libc)m, file_sink, stdout);
+            if (rc < 0)
+                break;
+            fputc('\n', stdout);
+        }
+    }
+    free(buf);
+    if (rc < 0)
+        return fail("cannot write output", cr_strerror(rc));
+    return finish_output(0);
+}
