@@ -292,3 +292,51 @@ TEST(model_names_round_trip_and_unknown_is_rejected)
     ASSERT_EQ(cr_model_host(), CR_LIBC_GLIBC);
     ASSERT_TRUE(cr_model_get((enum cr_libc)-1) == NULL);
 }
+
+TEST(walk_records_why_it_stopped)
+{
+    static const struct {
+        const char *id;
+        int libc;
+        enum cr_why why;
+    } want[] = {
+        { "K01", CR_LIBC_GLIBC, CR_WHY_NO_ROOM },
+        { "K05a", CR_LIBC_GLIBC, CR_WHY_NO_FIRST },
+        { "K06", CR_LIBC_GLIBC, CR_WHY_LEN_TOO_SMALL },
+        { "K08", CR_LIBC_GLIBC, CR_WHY_LEN_PAST_END },
+        { "K16", CR_LIBC_GLIBC_LEGACY, CR_WHY_LEGACY_OVERRUN },
+        { "K14", CR_LIBC_MUSL, CR_WHY_NO_ROOM },
+    };
+    size_t n;
+    const struct crafted *cs = crafted_cases(&n);
+
+    for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+        for (size_t i = 0; i < n; i++) {
+            unsigned char buf[CRAFTED_MAX];
+            struct cr_walk w;
+            struct cr_item it;
+            size_t len;
+            if (strcmp(cs[i].id, want[k].id) != 0)
+                continue;
+            len = cs[i].build(buf);
+            cr_walk_init(&w, buf, len, (enum cr_libc)want[k].libc);
+            while (cr_walk_next(&w, &it))
+                ;
+            ASSERT_EQ(w.why, want[k].why);
+        }
+    }
+}
+
+TEST(short_header_is_malformed_where_header_is_smaller_than_len0)
+{
+    /* FreeBSD: sizeof(cmsghdr) 12 < CMSG_LEN(0) 16. */
+    unsigned char buf[14] = { 16, 0, 0, 0, 0xff, 0xff, 0, 0, 1 };
+    struct cr_walk w;
+    struct cr_item it;
+
+    cr_walk_init(&w, buf, 14, CR_LIBC_FREEBSD);
+    ASSERT_EQ(cr_walk_next(&w, &it), 0);
+    ASSERT_EQ(w.why, CR_WHY_SHORT_HEADER);
+    cr_walk_init(&w, NULL, 0, CR_LIBC_FREEBSD);
+    ASSERT_EQ(w.why, CR_WHY_EMPTY);
+}
