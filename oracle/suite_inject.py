@@ -274,8 +274,7 @@ def reference_result(parsed, mode, planted_labels):
     if parsed["warning"] and mode == "error":
         exc = {"type": "RuntimeWarning", "message": WARNING_TEXT,
                "args": [WARNING_TEXT], "errno": None}
-        closed = sorted(set(l for l, n in planted_labels.items()
-                            if n in parsed["close_on_error"]))
+        closed = sorted(planted_labels)  # every planted int is on the list
         return {"data": None, "nbytes": None, "ancdata": [],
                 "msg_flags": None, "address": None, "warnings": [],
                 "exception": exc, "fds_closed": closed, "fds_received": []}
@@ -410,6 +409,7 @@ def run_case(case_id):
            "reference": reference,
            "leaked_fds": {"native": native_leaks, "reference": ref_leaks},
            "repro": repro, "control_hex": buf.hex(),
+           "error_path_fds": sorted(numbers),
            "libc": parsed["libc"]}
     if injected is not None and injected != 1:
         rec["error"] = ("the shim rewrote %d calls instead of 1: the "

@@ -1,0 +1,183 @@
+"""expect.py - known divergences, read from data, applied to records.
+
+Why: an interpreter may depart from CPython on purpose or by a known bug
+(PyPy raising OSError where CPython warns, spec §11).  Such a departure is
+declared in oracle/expectations/<impl>.json - never in code - with a reason
+and conditions, so the matrix shows it as XFAIL and a *change* in it (it
+goes away: XPASS; it turns into a different departure: FAIL) is loud.
+
+File format (JSON): {"impl": "pypy", "entries": [ENTRY, ...]} where ENTRY is
+  "suite", "family", "id"   fnmatch patterns (default "*")
+  "versions"                {"min": "3.9", "below": "3.10"} (optional;
+                            compares the interpreter's X.Y.Z numerically)
+  "reference_warns"         true/false (optional): the entry applies only
+                            to cases whose reference result warns (or, in
+                            error mode, raises the RuntimeWarning)
+  "outcome"                 "XFAIL" (the comparison is expected to fail) or
+                            "ERROR" (the case is expected to crash/error)
+  "reason"                  one sentence, shown in the report (required)
+  "native"                  optional partial canonical result: each key
+                            given must match the native result (nested
+                            dicts match partially), or the outcome is FAIL
+  "same"                    optional list of canonical keys where native
+                            must still equal the reference (else FAIL)
+  "fds_closed_is"           optional "error_path": the native fds_closed
+                            must equal the record's error_path_fds
+The first matching entry wins.
+
+Outcomes (classify()): PASS, FAIL, XFAIL, XPASS, ERROR.  A leaked fd is a
+FAIL whatever the expectation says.
+"""
+
+import fnmatch
+import json
+import os
+import re
+
+from oracle import canon
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EXPECT_DIR = os.path.join(HERE, "expectations")
+OUTCOMES = ("PASS", "FAIL", "XFAIL", "XPASS", "ERROR")
+_ENTRY_KEYS = set(["suite", "family", "id", "versions", "reference_warns",
+                   "outcome", "reason", "native", "same", "fds_closed_is"])
+
+
+class ExpectationError(ValueError):
+    """An expectation file that cannot be used (one-line message)."""
+
+
+def _ver(text):
+    return tuple(int(x) for x in re.findall(r"\d+", str(text))[:3])
+
+
+def validate(data, source="<data>"):
+    """Check an expectation document; returns its entries or raises
+    ExpectationError naming the source and the first problem."""
+    if not isinstance(data, dict) or not isinstance(data.get("entries"),
+                                                    list):
+        raise ExpectationError("%s: needs {\"impl\", \"entries\": [...]}"
+                               % source)
+    for i, e in enumerate(data["entries"]):
+        where = "%s: entry %d" % (source, i)
+        if not isinstance(e, dict):
+            raise ExpectationError(where + " is not an object")
+        extra = set(e) - _ENTRY_KEYS
+        if extra:
+            raise ExpectationError("%s: unknown keys %s" %
+                                   (where, sorted(extra)))
+        if e.get("outcome") not in ("XFAIL", "ERROR"):
+            raise ExpectationError(where + ": outcome must be XFAIL or ERROR")
+        if not e.get("reason"):
+            raise ExpectationError(where + ": a reason is required")
+        v = e.get("versions", {})
+        if not isinstance(v, dict) or set(v) - set(["min", "below"]):
+            raise ExpectationError(where + ": versions takes min/below")
+        if e.get("fds_closed_is") not in (None, "error_path"):
+            raise ExpectationError(where + ": fds_closed_is: error_path")
+    return data["entries"]
+
+
+def load(impl, directory=EXPECT_DIR):
+    """The entries for an implementation ([] if it has no file)."""
+    path = os.path.join(directory, "%s.json" % impl)
+    if not os.path.exists(path):
+        return []
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except ValueError as e:
+        raise ExpectationError("%s: not JSON: %s" % (path, e))
+    return validate(data, path)
+
+
+def reference_warns(ref):
+    """True iff the reference result carries the RuntimeWarning (recorded,
+    or raised because the filter is "error")."""
+    if not isinstance(ref, dict):
+        return False
+    exc = ref.get("exception") or {}
+    return bool(ref.get("warnings")) or exc.get("type") == "RuntimeWarning"
+
+
+def matches(entry, rec):
+    """Does the entry apply to a record (patterns and conditions)?"""
+    for key, field in (("suite", rec.get("suite", "")),
+                       ("family", rec.get("family", "")),
+                       ("id", rec.get("id", ""))):
+        if not fnmatch.fnmatchcase(field, entry.get(key, "*")):
+            return False
+    v = entry.get("versions", {})
+    have = _ver(rec.get("python", {}).get("version", "0"))
+    if "min" in v and have < _ver(v["min"]):
+        return False
+    if "below" in v and have >= _ver(v["below"]):
+        return False
+    if "reference_warns" in entry and \
+            entry["reference_warns"] != reference_warns(rec.get("reference")):
+        return False
+    return True
+
+
+def partial_diff(want, have, prefix="native"):
+    """Lines where `have` departs from the partial `want`."""
+    if isinstance(want, dict):
+        if not isinstance(have, dict):
+            return ["%s: %r is not an object" % (prefix, have)]
+        out = []
+        for k in sorted(want):
+            out.extend(partial_diff(want[k], have.get(k, "<absent>"),
+                                    "%s.%s" % (prefix, k)))
+        return out
+    return [] if want == have else ["%s: expected %r, got %r" %
+                                    (prefix, want, have)]
+
+
+def actual(rec):
+    """(raw outcome, detail lines) before expectations: PASS, FAIL, ERROR."""
+    if rec.get("error"):
+        return "ERROR", [rec["error"]]
+    lines = canon.diff(rec.get("native"), rec.get("reference"))
+    leaks = rec.get("leaked_fds", {})
+    for side in ("native", "reference"):
+        for leak in leaks.get(side, []):
+            lines.append("leaked fd (%s): %s" % (side, leak))
+    return ("FAIL" if lines else "PASS"), lines
+
+
+def classify(rec, entries):
+    """Final outcome of a record under expectation entries.
+
+    Returns (outcome, detail lines, the matching entry or None)."""
+    raw, lines = actual(rec)
+    entry = None
+    for e in entries:
+        if matches(e, rec):
+            entry = e
+            break
+    leaks = [l for l in lines if l.startswith("leaked fd")]
+    if entry is None:
+        return raw, lines, None
+    if leaks:
+        return "FAIL", leaks + ["(leaks are never expected)"], entry
+    if entry["outcome"] == "ERROR":
+        if raw == "ERROR":
+            return "XFAIL", lines, entry
+        return ("XPASS" if raw == "PASS" else "FAIL"), lines, entry
+    if raw == "ERROR":
+        return "ERROR", lines, entry
+    if raw == "PASS":
+        return "XPASS", ["expected to fail (%s) but matched the reference"
+                         % entry["reason"]], entry
+    bad = partial_diff(entry.get("native", {}), rec.get("native"))
+    for key in entry.get("same", []):
+        bad.extend(canon.diff(rec["native"].get(key),
+                              rec["reference"].get(key), "same:" + key))
+    if entry.get("fds_closed_is") == "error_path":
+        bad.extend(canon.diff(rec["native"].get("fds_closed"),
+                              rec.get("error_path_fds"),
+                              "fds_closed_is:error_path"))
+    if bad:
+        return "FAIL", ["the divergence is not the expected one:"] + bad \
+            + lines, entry
+    return "XFAIL", lines, entry

@@ -1,0 +1,215 @@
+"""report.py - the conformance matrix: terminal, report.json, report.html.
+
+Why: `make conformance` must tell a person, at a glance, where an
+interpreter departs from CPython's semantics and how to reproduce it (issue
+4, item 6).  Rows are scenario families (suite/family), columns are
+interpreters, a cell counts the outcomes of its cases.  The JSON keeps every
+non-PASS case with its diff, expectation reason and reproducer; the HTML
+links each cell that is not all-PASS to those cases.
+
+Limits: PASS cases are counted, not listed (20k+ records would make the
+files unreadable); at most CELL_CASES cases are listed per cell in the HTML
+(the JSON has them all).  Stdlib only; nothing here decides outcomes
+(oracle.expect does).
+"""
+
+import html
+import json
+import os
+import time
+
+OUTCOMES = ("FAIL", "ERROR", "XPASS", "XFAIL", "PASS")
+BAD = ("FAIL", "ERROR", "XPASS")
+ABBREV = {"FAIL": "F", "ERROR": "E", "XPASS": "XP", "XFAIL": "XF",
+          "PASS": "ok"}
+CELL_CASES = 200
+
+
+def short(label):
+    """Column header: "cpython-3.11.7" -> "3.11.7", "pypy-3.9.16" ->
+    "pypy3.9.16"."""
+    if label.startswith("cpython-"):
+        return label[len("cpython-"):]
+    return label.replace("pypy-", "pypy", 1)
+
+
+def build(rows, entries, suites, elapsed, explicit):
+    """The report dict from classified rows (oracle.conformance) and the
+    discovery entries.  "failed" is True when the run must exit non-zero:
+    any FAIL/ERROR/XPASS, or an interpreter named in PYTHONS that did not
+    run."""
+    cols = [e["label"] for e in entries if e["status"] == "ok"]
+    matrix = {}
+    totals = dict((o, 0) for o in OUTCOMES)
+    per_interp = dict((c, dict((o, 0) for o in OUTCOMES)) for c in cols)
+    cases = []
+    for r in rows:
+        key = "%s/%s" % (r["suite"], r["family"])
+        cell = matrix.setdefault(key, {}).setdefault(
+            r["interp"], dict((o, 0) for o in OUTCOMES))
+        cell[r["outcome"]] += 1
+        totals[r["outcome"]] += 1
+        per_interp.setdefault(r["interp"], dict((o, 0) for o in OUTCOMES))
+        per_interp[r["interp"]][r["outcome"]] += 1
+        if r["outcome"] != "PASS":
+            rec = r["record"]
+            cases.append({"interp": r["interp"], "row": key, "id": r["id"],
+                          "outcome": r["outcome"], "reason": r["reason"],
+                          "details": r["details"],
+                          "repro": rec.get("repro", ""),
+                          "control_hex": rec.get("control_hex"),
+                          "native": rec.get("native"),
+                          "reference": rec.get("reference"),
+                          "leaked_fds": rec.get("leaked_fds"),
+                          "python": rec.get("python")})
+    not_run = [e for e in entries if e["status"] != "ok"]
+    missing_requested = explicit and any(
+        e["status"] in ("missing", "broken") for e in not_run)
+    failed = any(totals[o] for o in BAD) or missing_requested \
+        or not rows
+    return {"generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "elapsed_s": round(elapsed, 1), "suites": list(suites),
+            "interpreters": entries, "columns": cols,
+            "not_run": not_run, "totals": totals,
+            "per_interp": per_interp, "matrix": matrix,
+            "cases": cases, "failed": failed}
+
+
+def cell_text(cell):
+    """"F2 XF10 ok20" style counts; "-" for an empty cell."""
+    if not cell:
+        return "-"
+    parts = ["%s%d" % (ABBREV[o], cell[o]) if o != "PASS" else
+             "ok%d" % cell[o] for o in OUTCOMES if cell.get(o)]
+    return " ".join(parts) or "-"
+
+
+def terminal(rep):
+    """The matrix as text, with totals and the not-run interpreters."""
+    cols = rep["columns"]
+    rows = sorted(rep["matrix"])
+    w0 = max([len("family")] + [len(r) for r in rows])
+    widths = [max(len(short(c)), max([len(cell_text(rep["matrix"][r]
+                                                     .get(c)))
+                                      for r in rows] or [1]))
+              for c in cols]
+    lines = ["%-*s  %s" % (w0, "family", "  ".join(
+        "%-*s" % (w, short(c)) for c, w in zip(cols, widths)))]
+    for r in rows:
+        lines.append("%-*s  %s" % (w0, r, "  ".join(
+            "%-*s" % (w, cell_text(rep["matrix"][r].get(c)))
+            for c, w in zip(cols, widths))))
+    t = rep["totals"]
+    lines.append("")
+    lines.append("totals: " + ", ".join("%s %d" % (o, t[o])
+                                        for o in OUTCOMES)
+                 + " in %.1fs" % rep["elapsed_s"])
+    for e in rep["not_run"]:
+        lines.append("not run: %s (%s: %s)" % (e["executable"], e["status"],
+                                               e["reason"]))
+    bad = [c for c in rep["cases"] if c["outcome"] in BAD]
+    for c in bad[:15]:
+        lines.append("%-5s %s %s %s: %s" % (c["outcome"], short(c["interp"]),
+                                            c["row"], c["id"],
+                                            (c["details"] or [""])[0][:160]))
+    if len(bad) > 15:
+        lines.append("... %d more in report.json / report.html"
+                     % (len(bad) - 15))
+    lines.append("RESULT: %s" % ("FAIL" if rep["failed"] else "PASS"))
+    return "\n".join(lines)
+
+
+def write(rep, rows, out_dir):
+    """Write report.json and report.html into out_dir; returns both paths."""
+    if not os.path.isdir(out_dir):
+        os.makedirs(out_dir)
+    jpath = os.path.join(out_dir, "report.json")
+    hpath = os.path.join(out_dir, "report.html")
+    with open(jpath, "w") as f:
+        json.dump(rep, f, indent=1, sort_keys=True)
+        f.write("\n")
+    with open(hpath, "w") as f:
+        f.write(to_html(rep))
+    return jpath, hpath
+
+
+_CSS = """body{font:14px sans-serif;margin:1.5em}table{border-collapse:collapse}
+td,th{border:1px solid #bbb;padding:3px 7px;text-align:left;font-size:13px}
+.PASS{background:#e6f5e6}.XFAIL{background:#fff6d5}.FAIL,.ERROR,.XPASS
+{background:#f8d0d0}pre{background:#f4f4f4;padding:6px;white-space:pre-wrap}
+h3{margin-top:1.6em}"""
+
+
+def _worst(cell):
+    for o in OUTCOMES:
+        if cell.get(o):
+            return o
+    return "PASS"
+
+
+def to_html(rep):
+    """A self-contained page: summary, the matrix, then the listed cases."""
+    e = html.escape
+    cols = rep["columns"]
+    rows = sorted(rep["matrix"])
+    out = ["<!doctype html><html><head><meta charset='utf-8'>",
+           "<title>cmsgref conformance</title><style>%s</style></head><body>"
+           % _CSS,
+           "<h1>cmsgref conformance: %s</h1>" % ("FAIL" if rep["failed"]
+                                                 else "PASS"),
+           "<p>Generated %s in %.1fs; suites: %s. Each interpreter's own "
+           "<code>socket.recvmsg</code> compared with the reference "
+           "(libcmsgref). Totals: %s.</p>" % (
+               e(rep["generated"]), rep["elapsed_s"],
+               e(", ".join(rep["suites"])),
+               e(", ".join("%s %d" % (o, rep["totals"][o])
+                           for o in OUTCOMES)))]
+    if rep["not_run"]:
+        out.append("<p><b>Not run:</b></p><ul>")
+        for n in rep["not_run"]:
+            out.append("<li>%s: %s (%s)</li>" % (e(n["executable"]),
+                                                 e(n["status"]),
+                                                 e(n["reason"])))
+        out.append("</ul>")
+    out.append("<table><tr><th>family</th>%s</tr>" % "".join(
+        "<th>%s</th>" % e(short(c)) for c in cols))
+    by_cell = {}
+    for c in rep["cases"]:
+        by_cell.setdefault((c["row"], c["interp"]), []).append(c)
+    anchors = {}
+    for i, r in enumerate(rows):
+        tds = []
+        for j, c in enumerate(cols):
+            cell = rep["matrix"][r].get(c, {})
+            text = e(cell_text(cell))
+            if (r, c) in by_cell:
+                anchors[(r, c)] = "c%d_%d" % (i, j)
+                text = "<a href='#%s'>%s</a>" % (anchors[(r, c)], text)
+            tds.append("<td class='%s'>%s</td>" % (_worst(cell), text))
+        out.append("<tr><td>%s</td>%s</tr>" % (e(r), "".join(tds)))
+    out.append("</table>")
+    order = dict((o, i) for i, o in enumerate(OUTCOMES))
+    for key in sorted(anchors, key=lambda k: (k[0], k[1])):
+        cases = sorted(by_cell[key], key=lambda c: (order[c["outcome"]],
+                                                    c["id"]))
+        out.append("<h3 id='%s'>%s &mdash; %s (%d listed)</h3>" % (
+            anchors[key], e(key[0]), e(key[1]), len(cases)))
+        for c in cases[:CELL_CASES]:
+            out.append("<div class='%s'><b>%s</b> <code>%s</code>%s</div>"
+                       % (c["outcome"], c["outcome"], e(c["id"]),
+                          " &mdash; expected: " + e(c["reason"])
+                          if c["reason"] else ""))
+            out.append("<pre>%s</pre>" % e("\n".join(c["details"][:40])))
+            out.append("<p>Reproduce: <code>%s</code>%s</p>" % (
+                e(c["repro"] or ""),
+                "<br>control bytes: <code>%s</code>" % e(c["control_hex"])
+                if c.get("control_hex") else ""))
+            out.append("<details><summary>native / reference</summary>"
+                       "<pre>native    %s\nreference %s</pre></details>" % (
+                           e(json.dumps(c["native"], sort_keys=True)),
+                           e(json.dumps(c["reference"], sort_keys=True))))
+        if len(cases) > CELL_CASES:
+            out.append("<p>... %d more in report.json</p>"
+                       % (len(cases) - CELL_CASES))
+    out.append("</body></html>\n")
+    return "\n".join(out)
