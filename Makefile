@@ -111,3 +111,75 @@ clean:
 
 help:
 	@sed -n '2,16p' Makefile
+
+# ---- fuzz (owner: fuzz) ----
+# Fuzz targets (fuzz/<t>.c, engine-neutral LLVMFuzzerTestOneInput), their
+# builds under build/<variant>/ and the commands around them; fuzz/README.md
+# explains each.  `make replay` (ASan+UBSan, no engine) is part of check.
+FUZZ_TARGETS := cmsg_parse cmsg_diff recvmsg_fake cmsg_len
+TARGETS ?= $(FUZZ_TARGETS)
+FUZZ_SECONDS ?= 60
+AFL_CC ?= afl-clang-fast
+AFL_DRIVER ?= $(firstword $(wildcard /usr/lib/afl/libAFLDriver.a \
+                                     /usr/local/lib/afl/libAFLDriver.a))
+LLVM_COV ?= llvm-cov
+LLVM_PROFDATA ?= llvm-profdata
+# The parser whose coverage `make coverage` gates (100% lines, >= 95%
+# branches): the walk and the libc models.
+FZ_COV_GATE := harness/src/walk.c harness/src/models.c
+FZ_HDRS := $(HDRS) $(wildcard fuzz/*.h harness/shadow/*.h)
+FZ_INC := $(CPPFLAGS_CR) -Iharness/shadow -Ifuzz
+# Extra sources per target; corpus directories per target (raw control
+# buffers are shared by cmsg_parse and cmsg_diff).
+FZ_EXTRA_cmsg_diff := harness/shadow/shadow_walk.c
+FZ_EXTRA_recvmsg_fake := fuzz/fake_kernel.c
+FZ_CORPUS_cmsg_parse := corpus/cmsg_parse
+FZ_CORPUS_cmsg_diff := corpus/cmsg_diff corpus/cmsg_parse
+FZ_CORPUS_recvmsg_fake := corpus/recvmsg_fake
+FZ_CORPUS_cmsg_len := corpus/cmsg_len
+FZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
+          -fno-omit-frame-pointer
+# Per variant: compiler, compile flags, link flags, driver objects.
+FZ_CC_fuzz := $(CLANG)
+FZ_CFLAGS_fuzz := -O1 -g -fsanitize=fuzzer-no-link $(FZ_SAN)
+FZ_LDFLAGS_fuzz := -fsanitize=fuzzer $(FZ_SAN)
+FZ_CC_fuzz-fast := $(CLANG)
+FZ_CFLAGS_fuzz-fast := -O2 -g -fsanitize=fuzzer-no-link
+FZ_LDFLAGS_fuzz-fast := -fsanitize=fuzzer
+FZ_CC_afl := $(AFL_CC)
+FZ_CFLAGS_afl := -O2 -g
+FZ_LDFLAGS_afl := $(AFL_DRIVER)
+FZ_CC_afl-cmplog := AFL_LLVM_CMPLOG=1 $(AFL_CC)
+FZ_CFLAGS_afl-cmplog := -O2 -g
+FZ_LDFLAGS_afl-cmplog := $(AFL_DRIVER)
+FZ_CC_replay := $(CLANG)
+FZ_CFLAGS_replay := -O1 -g $(FZ_SAN)
+FZ_LDFLAGS_replay := $(FZ_SAN)
+FZ_DRIVER_replay := fuzz/replay.c
+FZ_CC_coverage := $(CLANG)
+FZ_CFLAGS_coverage := -O0 -g -fprofile-instr-generate -fcoverage-mapping
+FZ_LDFLAGS_coverage := $(FZ_CFLAGS_coverage)
+FZ_DRIVER_coverage := fuzz/replay.c
+FZ_CC_musl-replay := $(MUSL_CC)
+FZ_CFLAGS_musl-replay := -O2 -g
+FZ_DRIVER_musl-replay := fuzz/replay.c
+FZ_VARIANTS := fuzz fuzz-fast afl afl-cmplog replay coverage musl-replay
+
+# FZ_VARIANT(v): build/v/fz/%.o from any source, build/v/<target>.  The
+# coverage variant links the library that VARIANT=coverage builds (so its
+# counters are the library's own); the others compile the library with
+# their instrumentation.  musl-replay builds only cmsg_diff, on the parser.
+define FZ_VARIANT
+build/$(1)/fz/%.o: %.c $$(FZ_HDRS)
+	@mkdir -p $$(@D)
+	$$(FZ_CC_$(1)) $$(FZ_INC) $$(WARN) $$(FZ_CFLAGS_$(1)) -c $$< -o $$@
+FZ_LIB_$(1) := $$(if $$(filter coverage,$(1)),build/coverage/libcmsgref.a,$$(patsubst %.c,build/$(1)/fz/%.o,$$(if $$(filter musl-replay,$(1)),$$(PARSER_SRC),$$(LIB_SRC))))
+$$(addprefix build/$(1)/,$$(FUZZ_TARGETS)): build/$(1)/%: build/$(1)/fz/fuzz/%.o \
+    $$(patsubst %.c,build/$(1)/fz/%.o,$$(FZ_DRIVER_$(1))) $$(FZ_LIB_$(1))
+	$$(FZ_CC_$(1)) -o $$@ $$(filter %.o %.a,$$^) $$(FZ_LDFLAGS_$(1))
+build/$(1)/cmsg_diff: build/$(1)/fz/harness/shadow/shadow_walk.o
+build/$(1)/recvmsg_fake: build/$(1)/fz/fuzz/fake_kernel.o
+.PHONY: fuzz-build-$(1)
+fuzz-build-$(1): $$(addprefix build/$(1)/,$$(if $$(filter musl-replay,$(1)),cmsg_diff,$$(FUZZ_TARGETS)))
+endef
+$(foreach v,$(FZ_VARIANTS),$(eval $(call FZ_VARIANT,$(v))))

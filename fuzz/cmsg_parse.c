@@ -1,0 +1,240 @@
+/*
+ * cmsg_parse.c - fuzz target: the input is a raw control buffer, C = size.
+ *
+ * Walks an exact-size heap copy (so ASan sees any over-read) under every
+ * libc model and traps on any broken invariant of §2-§4 of the spec:
+ *  - every item's header and data lie inside [0, C), offsets rise by at
+ *    least CMSG_LEN(0) and stay aligned, ok data is L - H bytes;
+ *  - only the last item may be truncated, and the warning fires iff the
+ *    walk stopped on a truncated or malformed header (re-checked here from
+ *    the raw bytes);
+ *  - the error path's fd list (cr_close_on_error) is exactly the whole
+ *    ints of the SCM_RIGHTS items, in order, and its count does not depend
+ *    on the capacity given;
+ *  - a second walk gives the same result;
+ *  - legacy glibc (GL) sees a prefix of G36's items: both share the first
+ *    header and GL's next-header rule only adds a condition (§3); when GL
+ *    stops earlier it does so silently;
+ *  - the JSON writer streams the same bytes as its buffered form.
+ * The host is assumed little-endian (x86-64, arm64), like the models.
+ */
+#include "cmsgref.h"
+#include "fuzz.h"
+
+struct walk_out {
+    struct cr_item *items;
+    size_t n;
+    struct cr_walk w;
+};
+
+/* Walks buf[0, len) under libc into out->items (room for len / 12 + 2
+ * items, more than any model can produce).  out keeps no pointer to buf
+ * beyond out->w.buf. */
+static void walk_all(const unsigned char *buf, size_t len, enum cr_libc libc,
+                     struct walk_out *out)
+{
+    struct cr_item it;
+
+    FZ_CHECK_EQ(cr_walk_init(&out->w, buf, len, libc), 0);
+    out->n = 0;
+    while (cr_walk_next(&out->w, &it)) {
+        FZ_CHECK(out->n < len / 12 + 2);
+        out->items[out->n++] = it;
+    }
+    FZ_CHECK(!cr_walk_next(&out->w, &it)); /* an ended walk stays ended */
+    FZ_CHECK_EQ(out->w.nitems, out->n);
+}
+
+/* cmsg_len at the model's width, read from the raw bytes at off. */
+static uint64_t raw_len(const unsigned char *buf, const struct cr_model *m,
+                        size_t off)
+{
+    uint64_t v64 = 0;
+    uint32_t v32 = 0;
+
+    if (m->len_width == 8) {
+        memcpy(&v64, buf + off, 8);
+        return v64;
+    }
+    memcpy(&v32, buf + off, 4);
+    return v32;
+}
+
+/* The per-walk invariants: placement, statuses, stop and warning. */
+static void check_walk(const unsigned char *buf, size_t len,
+                       const struct walk_out *o)
+{
+    const struct cr_model *m = o->w.model;
+
+    for (size_t i = 0; i < o->n; i++) {
+        const struct cr_item *it = &o->items[i];
+        FZ_CHECK(it->offset <= len && m->len0 <= len - it->offset);
+        FZ_CHECK_EQ(it->offset % m->align, 0);
+        FZ_CHECK_EQ(it->data_off, it->offset + m->len0);
+        FZ_CHECK(it->data_len <= len - it->data_off);
+        FZ_CHECK_EQ(it->cmsg_len, raw_len(buf, m, it->offset));
+        FZ_CHECK(it->cmsg_len >= m->len0);
+        if (i > 0)
+            FZ_CHECK(it->offset >= o->items[i - 1].offset + m->len0);
+        if (it->status == CR_STATUS_OK) {
+            FZ_CHECK_EQ(it->data_len, it->cmsg_len - m->len0);
+        } else {
+            FZ_CHECK_EQ(it->status, CR_STATUS_TRUNCATED);
+            FZ_CHECK_EQ(i, o->n - 1);
+            FZ_CHECK(it->cmsg_len > len - it->offset);
+            FZ_CHECK_EQ(it->data_len, len - it->data_off);
+        }
+    }
+    FZ_CHECK_EQ(o->w.warning, o->w.stop != CR_STOP_END);
+    if (o->w.stop == CR_STOP_TRUNCATED) {
+        FZ_CHECK(o->n > 0);
+        FZ_CHECK_EQ(o->items[o->n - 1].status, CR_STATUS_TRUNCATED);
+    } else if (o->w.stop == CR_STOP_MALFORMED) {
+        size_t off = o->w.stop_offset;
+        FZ_CHECK(off <= len && m->hdr_size <= len - off);
+        FZ_CHECK(m->len0 > len - off || raw_len(buf, m, off) < m->len0);
+        if (o->n > 0)
+            FZ_CHECK(off > o->items[o->n - 1].offset);
+    } else {
+        FZ_CHECK_EQ(o->w.stop, CR_STOP_END);
+        FZ_CHECK(o->n > 0 || len < m->hdr_size);
+        if (o->n > 0)
+            FZ_CHECK_EQ(o->items[o->n - 1].status, CR_STATUS_OK);
+    }
+}
+
+/* The error path's list against the items: whole ints of SCM_RIGHTS data
+ * only, in order; the count is the same with or without room. */
+static void check_close_on_error(const unsigned char *buf, size_t len,
+                                 const struct walk_out *o)
+{
+    const struct cr_model *m = o->w.model;
+    size_t need = 0, got = 0, k = 0;
+    int32_t *fds;
+
+    for (size_t i = 0; i < o->n; i++) {
+        if (o->items[i].level == m->sol_socket &&
+            o->items[i].type == m->scm_rights)
+            need += o->items[i].data_len / 4;
+    }
+    FZ_CHECK_EQ(cr_close_on_error(buf, len, m->libc, NULL, 0, &got),
+                need > 0 ? CR_ENOSPC : 0);
+    FZ_CHECK_EQ(got, need);
+    fds = malloc((need + 1) * sizeof(*fds));
+    FZ_CHECK(fds != NULL);
+    FZ_CHECK_EQ(cr_close_on_error(buf, len, m->libc, fds, need, &got), 0);
+    FZ_CHECK_EQ(got, need);
+    for (size_t i = 0; i < o->n; i++) {
+        const struct cr_item *it = &o->items[i];
+        if (it->level != m->sol_socket || it->type != m->scm_rights)
+            continue;
+        FZ_CHECK_EQ(cr_item_fd_count(m, it), it->data_len / 4);
+        for (size_t j = 0; j + 4 <= it->data_len; j += 4, k++) {
+            int32_t v;
+            memcpy(&v, buf + it->data_off + j, 4);
+            FZ_CHECK_EQ((uint32_t)fds[k], (uint32_t)v);
+        }
+    }
+    FZ_CHECK_EQ(k, need);
+    free(fds);
+}
+
+/* Two walks of the same bytes must be identical. */
+static void check_same(const struct walk_out *a, const struct walk_out *b)
+{
+    FZ_CHECK_EQ(a->n, b->n);
+    FZ_CHECK_EQ(a->w.stop, b->w.stop);
+    FZ_CHECK_EQ(a->w.stop_offset, b->w.stop_offset);
+    for (size_t i = 0; i < a->n; i++)
+        FZ_CHECK(memcmp(&a->items[i], &b->items[i], sizeof(a->items[i])) == 0);
+}
+
+/* GL's items are a prefix of G36's; a shorter GL walk ends silently. */
+static void check_legacy(const struct walk_out *g36, const struct walk_out *gl)
+{
+    FZ_CHECK(gl->n <= g36->n);
+    for (size_t i = 0; i < gl->n; i++)
+        FZ_CHECK(memcmp(&gl->items[i], &g36->items[i],
+                        sizeof(gl->items[i])) == 0);
+    if (gl->n == g36->n) {
+        FZ_CHECK_EQ(gl->w.stop, g36->w.stop);
+    } else {
+        FZ_CHECK(gl->n > 0);
+        FZ_CHECK_EQ(gl->w.stop, CR_STOP_END);
+        FZ_CHECK_EQ(g36->items[gl->n - 1].status, CR_STATUS_OK);
+    }
+}
+
+struct grow {
+    char *p;
+    size_t n, cap;
+    int refuse;
+};
+
+/* Sink for the streamed JSON: appends, or refuses when asked to. */
+static int grow_sink(void *ctx, const char *s, size_t n)
+{
+    struct grow *g = ctx;
+
+    if (g->refuse)
+        return -1;
+    if (g->n + n > g->cap) {
+        g->cap = (g->n + n) * 2;
+        g->p = realloc(g->p, g->cap);
+        FZ_CHECK(g->p != NULL);
+    }
+    memcpy(g->p + g->n, s, n);
+    g->n += n;
+    return 0;
+}
+
+/* Streamed JSON == buffered JSON; a refusing sink gives CR_ESINK. */
+static void check_json(const unsigned char *buf, size_t len, enum cr_libc l)
+{
+    struct grow g = { NULL, 0, 0, 0 };
+    size_t n = 0;
+    char *out;
+
+    FZ_CHECK_EQ(cr_json_parse(buf, len, l, grow_sink, &g), 0);
+    FZ_CHECK_EQ(cr_json_parse_buf(buf, len, l, NULL, 0, &n), CR_ENOSPC);
+    FZ_CHECK_EQ(n, g.n);
+    out = malloc(n + 1);
+    FZ_CHECK(out != NULL);
+    FZ_CHECK_EQ(cr_json_parse_buf(buf, len, l, out, n + 1, &n), 0);
+    FZ_CHECK(n == g.n && memcmp(out, g.p, n) == 0 && out[n] == '\0');
+    g.refuse = 1;
+    FZ_CHECK_EQ(cr_json_parse(buf, len, l, grow_sink, &g), CR_ESINK);
+    free(out);
+    free(g.p);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    unsigned char *buf = fz_exact_copy(data, size);
+    struct walk_out o[CR_LIBC_COUNT], again;
+    size_t cap = size / 12 + 2;
+    struct cr_walk w;
+
+    FZ_CHECK(buf != NULL);
+    FZ_CHECK_EQ(cr_walk_init(&w, NULL, 1, CR_LIBC_GLIBC), CR_EINVAL);
+    FZ_CHECK_EQ(cr_walk_init(&w, buf, size, CR_LIBC_COUNT), CR_EMODEL);
+    FZ_CHECK(!cr_walk_next(NULL, NULL) && cr_item_fd_count(NULL, NULL) == 0);
+    again.items = malloc(cap * sizeof(struct cr_item));
+    FZ_CHECK(again.items != NULL);
+    for (int l = 0; l < CR_LIBC_COUNT; l++) {
+        o[l].items = malloc(cap * sizeof(struct cr_item));
+        FZ_CHECK(o[l].items != NULL);
+        walk_all(buf, size, (enum cr_libc)l, &o[l]);
+        check_walk(buf, size, &o[l]);
+        check_close_on_error(buf, size, &o[l]);
+        walk_all(buf, size, (enum cr_libc)l, &again);
+        check_same(&o[l], &again);
+    }
+    check_legacy(&o[CR_LIBC_GLIBC], &o[CR_LIBC_GLIBC_LEGACY]);
+    check_json(buf, size, (enum cr_libc)(size % CR_LIBC_COUNT));
+    for (int l = 0; l < CR_LIBC_COUNT; l++)
+        free(o[l].items);
+    free(again.items);
+    free(buf);
+    return 0;
+}
