@@ -101,10 +101,8 @@ check:
 	$(MAKE) --no-print-directory VARIANT= check-unit
 	$(MAKE) --no-print-directory VARIANT=asan check-unit
 	$(MAKE) --no-print-directory check-libc
-
-conformance:
-	@echo "make conformance: the oracle (oracle/) is not built yet; nothing was checked" >&2
-	@exit 2
+	$(MAKE) --no-print-directory replay
+	$(MAKE) --no-print-directory check-oracle
 
 clean:
 	rm -rf build
@@ -183,3 +181,97 @@ build/$(1)/recvmsg_fake: build/$(1)/fz/fuzz/fake_kernel.o
 fuzz-build-$(1): $$(addprefix build/$(1)/,$$(if $$(filter musl-replay,$(1)),cmsg_diff,$$(FUZZ_TARGETS)))
 endef
 $(foreach v,$(FZ_VARIANTS),$(eval $(call FZ_VARIANT,$(v))))
+
+# ---- oracle (owner: oracle) ----
+# The conformance oracle (oracle/README.md): every Python here against the
+# reference.  PYTHONS="/path/py1 /path/py2" replaces discovery; ORACLE_ARGS
+# passes driver options (e.g. --only crafted:K08 --suites inject).
+ORACLE_SHIM := build/inject/libcrinject.so
+ORACLE_ENV := PYTHONPATH=$(CURDIR)
+.PHONY: conformance check-oracle oracle-inject-shim
+oracle-inject-shim: $(ORACLE_SHIM)
+# The LD_PRELOAD shim is not library code: plain cc, the project's warnings.
+$(ORACLE_SHIM): oracle/inject/inject.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
+
+conformance: build/libcmsgref.so build/cmsgref $(ORACLE_SHIM)
+	$(ORACLE_ENV) $(PYTHON) -m oracle.conformance \
+	    $(if $(PYTHONS),--pythons "$(PYTHONS)") $(ORACLE_ARGS)
+
+# Oracle self-tests (stdlib unittest): the comparison, expectations,
+# discovery, report and one injected end-to-end run that must FAIL.
+check-oracle: build/libcmsgref.so build/cmsgref $(ORACLE_SHIM)
+	$(ORACLE_ENV) $(PYTHON) -m unittest discover -s oracle/tests -t .
+
+# Corpus directories as run.py wants them: --target NAME:DIR,DIR
+fz_comma := ,
+fz_space := $(fz_empty) $(fz_empty)
+FZ_RUN_TARGETS = $(foreach t,$(TARGETS),--target $(t):$(subst $(fz_space),$(fz_comma),$(FZ_CORPUS_$(t))))
+
+.PHONY: replay fuzz afl coverage oss-fuzz-check fuzz-seeds
+# Every corpus file and every reproducer in build/findings/ through the
+# replay driver under ASan+UBSan; cmsg_diff also under musl-gcc.
+replay: fuzz-build-replay
+	@set -e; $(foreach t,$(FUZZ_TARGETS),build/replay/$(t) -q $(FZ_CORPUS_$(t)) $(wildcard build/findings/$(t));)
+	@if command -v $(MUSL_CC) >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory fuzz-build-musl-replay && \
+	  build/musl-replay/cmsg_diff -q $(FZ_CORPUS_cmsg_diff); \
+	else \
+	  echo "replay: FAILED: $(MUSL_CC) not found: cmsg_diff was NOT replayed against musl (apt-get install musl-tools)" >&2; \
+	  exit 1; \
+	fi
+
+# libFuzzer on each of TARGETS for FUZZ_SECONDS, merging into corpus/.
+fuzz: fuzz-build-fuzz fuzz-build-replay all
+	$(PYTHON) fuzz/run.py libfuzzer --seconds $(FUZZ_SECONDS) $(FZ_RUN_TARGETS)
+
+# AFL++ secondaries (one per core; AFL_JOBS=N to change), then afl-cmin.
+afl: fuzz-build-afl fuzz-build-afl-cmplog fuzz-build-replay all
+	@test -n "$(AFL_DRIVER)" || { echo "afl: libAFLDriver.a not found (apt-get install afl++)" >&2; exit 2; }
+	$(PYTHON) fuzz/run.py afl --seconds $(FUZZ_SECONDS) $(FZ_RUN_TARGETS)
+
+# The committed corpus through the coverage build of the library: prints
+# llvm-cov's table, writes build/coverage/html/, and fails unless the
+# parser (FZ_COV_GATE) has 100% lines and >= 95% branches covered.
+coverage:
+	$(MAKE) --no-print-directory VARIANT=coverage lib
+	$(MAKE) --no-print-directory fuzz-build-coverage
+	@rm -rf build/coverage/profraw && mkdir -p build/coverage/profraw
+	@set -e; $(foreach t,$(FUZZ_TARGETS),LLVM_PROFILE_FILE=build/coverage/profraw/$(t).profraw build/coverage/$(t) -q $(FZ_CORPUS_$(t));)
+	$(LLVM_PROFDATA) merge -sparse -o build/coverage/corpus.profdata build/coverage/profraw/*.profraw
+	$(LLVM_COV) report $(foreach t,$(FUZZ_TARGETS),-object build/coverage/$(t)) -instr-profile=build/coverage/corpus.profdata harness/src/*.c
+	$(LLVM_COV) show -format=html -output-dir=build/coverage/html $(foreach t,$(FUZZ_TARGETS),-object build/coverage/$(t)) -instr-profile=build/coverage/corpus.profdata harness/src/*.c harness/shadow/*.c
+	@$(LLVM_COV) export -summary-only $(foreach t,$(FUZZ_TARGETS),-object build/coverage/$(t)) -instr-profile=build/coverage/corpus.profdata $(FZ_COV_GATE) | $(PYTHON) fuzz/covgate.py 100 95
+	@echo "coverage: HTML report in build/coverage/html/index.html"
+
+# The ClusterFuzzLite build.sh as OSS-Fuzz runs it (libFuzzer + ASan),
+# into build/oss-fuzz/, then each target on its seed zip.
+FZ_OSS_FLAGS := -O1 -fno-omit-frame-pointer -gline-tables-only \
+  -fsanitize=address -fsanitize-address-use-after-scope \
+  -fsanitize=fuzzer-no-link
+oss-fuzz-check:
+	@rm -rf build/oss-fuzz && mkdir -p build/oss-fuzz/out build/oss-fuzz/work
+	SRC=$(CURDIR) OUT=$(CURDIR)/build/oss-fuzz/out WORK=$(CURDIR)/build/oss-fuzz/work \
+	  CC=$(CLANG) CXX=$(CLANG)++ CFLAGS="$(FZ_OSS_FLAGS)" CXXFLAGS="$(FZ_OSS_FLAGS)" \
+	  LIB_FUZZING_ENGINE=-fsanitize=fuzzer SANITIZER=address FUZZING_ENGINE=libfuzzer \
+	  ARCHITECTURE=x86_64 bash .clusterfuzzlite/build.sh
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  for f in $$t $${t}_seed_corpus.zip $$t.dict $$t.options; do \
+	    test -s build/oss-fuzz/out/$$f || { echo "oss-fuzz-check: build.sh did not produce $$f" >&2; exit 1; }; \
+	  done; \
+	  rm -rf build/oss-fuzz/seeds/$$t && mkdir -p build/oss-fuzz/seeds/$$t; \
+	  $(PYTHON) -c 'import sys,zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
+	    build/oss-fuzz/out/$${t}_seed_corpus.zip build/oss-fuzz/seeds/$$t; \
+	  (cd build/oss-fuzz/out && ./$$t -runs=0 -dict=$$t.dict ../seeds/$$t) > build/oss-fuzz/$$t.log 2>&1 || \
+	    { tail -20 build/oss-fuzz/$$t.log >&2; echo "oss-fuzz-check: $$t failed on its seed corpus" >&2; exit 1; }; \
+	  echo "oss-fuzz-check: $$t ran its $$(ls build/oss-fuzz/seeds/$$t | wc -l) seeds"; \
+	done
+
+# Regenerate the crafted seeds and capture kernel-written buffers.
+build/capture-cmsg: scripts/capture-cmsg.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) -o $@ $<
+fuzz-seeds: build/capture-cmsg
+	$(PYTHON) scripts/make-seeds
+	build/capture-cmsg corpus/cmsg_parse

@@ -108,7 +108,7 @@ def split_fds(data):
 
 
 def canon_ancdata(ancdata, rights="raw", labels=None, received=None,
-                  close_received=True):
+                  close_received=True, shapes=True):
     """Canonical ancdata: [[level, type, str], ...].
 
     ancdata: the list of (level, type, data) tuples a call returned.
@@ -117,7 +117,8 @@ def canon_ancdata(ancdata, rights="raw", labels=None, received=None,
     appends describe_fd() of each int to the list `received` (if given).
     In "fds" mode with close_received, each received fd is closed after it
     is described, so the caller's fd table is back to what it was; the
-    module then owns (and has released) them.
+    module then owns (and has released) them.  shapes=False keeps
+    timestamp bytes (injected buffers are deterministic).
     """
     out = []
     for level, type_, data in ancdata:
@@ -132,7 +133,7 @@ def canon_ancdata(ancdata, rights="raw", labels=None, received=None,
                     received.append(describe_fd(fd, labels))
                 if close_received:
                     _close_quietly(fd)
-        elif level == SOL_SOCKET and type_ in TIMESTAMP_TYPES:
+        elif shapes and level == SOL_SOCKET and type_ in TIMESTAMP_TYPES:
             text = "shape:%d" % len(data)
         else:
             text = _hex(data)
@@ -210,7 +211,7 @@ def canon_exception(exc):
 
 def canon_result(ret=None, exc=None, caught=(), method="recvmsg",
                  rights="raw", labels=None, addr_labels=None, planted=None,
-                 close_received=True):
+                 close_received=True, shapes=True):
     """Build one canonical result.
 
     ret: the 4-tuple a call returned (or None if it raised); exc: the
@@ -232,7 +233,7 @@ def canon_result(ret=None, exc=None, caught=(), method="recvmsg",
             res["nbytes"] = len(first)
         received = []
         res["ancdata"] = canon_ancdata(ancdata, rights, labels, received,
-                                       close_received)
+                                       close_received, shapes)
         res["fds_received"] = received
         res["msg_flags"] = int(flags)
         res["address"] = canon_address(addr, addr_labels)

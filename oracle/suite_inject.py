@@ -31,8 +31,10 @@ Limits and facts encoded:
   only the control bytes and msg_controllen.
 - The libc model is CMSGREF_LIBC (default "glibc", the G36 model of §3); a
   musl-built interpreter needs CMSGREF_LIBC=musl.
-- A corpus file is taken as raw control bytes (C = its size, at most
-  MAX_CONTROL bytes); any byte string is a valid control buffer.
+- Corpus files are taken from corpus/{cmsg_parse,cmsg_diff,inject}/ as raw
+  control bytes (C = the file size, at most MAX_CONTROL bytes); any byte
+  string is a valid control buffer.  Other corpus/ directories hold
+  structured fuzz inputs and are not used.
 
 Reproduce one case:
   make oracle-inject-shim && LD_PRELOAD=$PWD/build/inject/libcrinject.so \
@@ -63,6 +65,9 @@ PLANT_LIMIT = 4096       # plant real fds only below this number
 PLANT_MAX = 1024         # at most this many planted fds per case
 MAX_CONTROL = 65536      # the shim's CR_INJECT_MAX
 CHILD_TIMEOUT = 20.0     # seconds for one native call in its child
+# corpus/ directories whose files are raw control buffers (C = file size):
+# the fuzz targets cmsg_parse / cmsg_diff read them that way.
+CONTROL_DIRS = ("cmsg_parse", "cmsg_diff", "inject")
 SKIP_EXT = (".md", ".txt", ".json", ".py", ".c", ".h", ".sh", ".html")
 PLANTED_BASE = 200       # crafted F cases name fds a..e = 200..204
 
@@ -144,7 +149,17 @@ def crafted_buffers():
 
 
 def corpus_files(root=CORPUS):
-    """Relative paths of corpus files usable as control buffers, sorted."""
+    """Relative paths of corpus files usable as control buffers, sorted:
+    every file under the CONTROL_DIRS of corpus/ (the others hold
+    structured fuzz inputs, not control bytes)."""
+    out = []
+    for sub in CONTROL_DIRS:
+        out.extend(os.path.join(sub, f) for f in _files(os.path.join(root,
+                                                                     sub)))
+    return sorted(out)
+
+
+def _files(root):
     out = []
     if not os.path.isdir(root):
         return out
@@ -283,8 +298,9 @@ def reference_result(parsed, mode, planted_labels):
         warns = [{"category": "RuntimeWarning", "message": WARNING_TEXT,
                   "filename": CALL_FILE, "lineno": CALL_LINE}]
     return {"data": PAYLOAD.hex(), "nbytes": len(PAYLOAD),
-            "ancdata": [[it["level"], it["type"], it["data"]]
-                        for it in parsed["items"]],
+            "ancdata": canon.canon_ancdata(
+                [(it["level"], it["type"], bytes.fromhex(it["data"]))
+                 for it in parsed["items"]], rights="raw", shapes=False),
             "msg_flags": 0, "address": None, "warnings": warns,
             "exception": None, "fds_closed": [], "fds_received": []}
 
@@ -317,7 +333,7 @@ def _native_child(buf, mode, numbers, close_set, wfd):
             exc = e
     injected = _shim.cr_inject_count() - n0
     res = canon.canon_result(ret, exc, caught, "recvmsg", rights="raw",
-                             planted=planted)
+                             planted=planted, shapes=False)
     after = canon.fd_table()
     leaks = canon.fd_leaks(before, after)
     canon.unplant_fds(planted)

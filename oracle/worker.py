@@ -17,7 +17,7 @@ The library path is handed to the suites through the CMSGREF_LIB environment
 variable (and suite.configure(lib=...) if the suite defines it).
 
 Exit status: 0 when every case produced a record (failures included), 2 on
-bad arguments or a suite that cannot be imported.
+bad arguments or a suite that cannot be imported or configured.
 """
 
 import argparse
@@ -106,7 +106,12 @@ def main(argv=None):
                          "%s: %s\n" % (args.suite, type(e).__name__, e))
         return 2
     if hasattr(suite, "configure"):
-        suite.configure(lib=os.path.abspath(args.lib))
+        try:
+            suite.configure(lib=os.path.abspath(args.lib))
+        except Exception as e:
+            sys.stderr.write("oracle.worker: suite %s cannot start: %s: %s\n"
+                             % (args.suite, type(e).__name__, e))
+            return 2
     run_suite(suite, args.suite, args.only, sys.stdout, sys.stderr,
               not args.no_progress)
     return 0

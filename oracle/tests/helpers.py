@@ -1,0 +1,41 @@
+"""helpers.py - shared setup for the oracle self-tests.
+
+Why: several tests need the repo root, the built library and shim, and a
+record shaped like the worker's.  The tests are stdlib unittest and run on
+every supported interpreter (CPython 3.6-3.13, PyPy 3.9) via `make
+check-oracle`; a missing build product is a loud failure, not a skip.
+"""
+
+import copy
+import os
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+LIB = os.path.join(REPO, "build", "libcmsgref.so")
+SHIM = os.path.join(REPO, "build", "inject", "libcrinject.so")
+
+WARN = "received malformed or improperly-truncated ancillary data"
+
+
+def result(**kw):
+    """A canonical result with defaults (a plain successful recvmsg)."""
+    r = {"data": "78", "nbytes": 1, "ancdata": [], "msg_flags": 0,
+         "address": None, "warnings": [], "exception": None,
+         "fds_closed": [], "fds_received": []}
+    r.update(kw)
+    return r
+
+
+def record(native=None, reference=None, **kw):
+    """A worker record with native == reference unless given."""
+    ref = reference if reference is not None else result()
+    rec = {"suite": "inject", "family": "crafted-record",
+           "id": "crafted:K01@record",
+           "python": {"impl": "cpython", "version": "3.11.7",
+                      "executable": "/x"},
+           "native": native if native is not None else copy.deepcopy(ref),
+           "reference": ref,
+           "leaked_fds": {"native": [], "reference": []},
+           "repro": "r", "error_path_fds": []}
+    rec.update(kw)
+    return rec

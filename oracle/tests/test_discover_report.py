@@ -1,0 +1,93 @@
+"""Self-tests of oracle/discover.py and oracle/report.py: requested but
+missing interpreters are reported and fail the run; the matrix and the HTML
+show and link every non-PASS cell."""
+
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+
+from oracle import discover, report
+
+
+class Discover(unittest.TestCase):
+
+    def test_this_interpreter_is_found_and_missing_ones_are_reported(self):
+        got = discover.discover([sys.executable, "/nonexistent/python3"])
+        self.assertEqual([e["status"] for e in got], ["ok", "missing"])
+        self.assertIn(got[0]["impl"], ("cpython", "pypy"))
+        self.assertEqual(got[1]["label"], "/nonexistent/python3")
+
+    def test_pythons_string_and_dedupe(self):
+        got = discover.discover("%s:%s" % (sys.executable, sys.executable))
+        self.assertEqual(len(got), 1)
+
+    def test_broken_interpreter(self):
+        d = tempfile.mkdtemp()
+        try:
+            fake = os.path.join(d, "python3")
+            with open(fake, "w") as f:
+                f.write("#!/bin/sh\nexit 3\n")
+            os.chmod(fake, 0o755)
+            self.assertEqual(discover.probe(fake)["status"], "broken")
+            self.assertEqual(discover.path_candidates(d), [fake])
+        finally:
+            shutil.rmtree(d)
+
+
+def row(interp, family, outcome, id_="c1"):
+    return {"interp": interp, "suite": "inject", "family": family,
+            "id": id_, "outcome": outcome, "details": ["a: 1 != 2"],
+            "reason": "", "record": {"repro": "python3 -c '<x>'",
+                                     "native": {"a": 1},
+                                     "reference": {"a": 2}}}
+
+
+ENTRIES = [{"label": "cpython-3.6.15", "status": "ok", "executable": "/a"},
+           {"label": "pypy-3.9.16", "status": "ok", "executable": "/b"},
+           {"label": "/nope", "status": "missing", "executable": "/nope",
+            "reason": "no such file"}]
+
+
+class Report(unittest.TestCase):
+
+    def test_fail_marks_the_run_and_is_linked(self):
+        rows = [row("cpython-3.6.15", "f1", "PASS"),
+                row("pypy-3.9.16", "f1", "FAIL", "c<2>")]
+        rep = report.build(rows, ENTRIES, ["inject"], 1.0, False)
+        self.assertTrue(rep["failed"])
+        text = report.terminal(rep)
+        self.assertIn("ok1", text)
+        self.assertIn("F1", text)
+        self.assertIn("not run: /nope", text)
+        page = report.to_html(rep)
+        self.assertIn("href='#c0_1'", page)
+        self.assertIn("id='c0_1'", page)
+        self.assertIn("c&lt;2&gt;", page)
+        self.assertIn("python3 -c &#x27;&lt;x&gt;&#x27;", page)
+
+    def test_xfail_passes_and_requested_missing_fails(self):
+        rows = [row("cpython-3.6.15", "f1", "PASS"),
+                row("pypy-3.9.16", "f1", "XFAIL")]
+        self.assertFalse(report.build(rows, ENTRIES, ["inject"], 1.0,
+                                      False)["failed"])
+        self.assertTrue(report.build(rows, ENTRIES, ["inject"], 1.0,
+                                     True)["failed"])
+        self.assertTrue(report.build([], ENTRIES, ["inject"], 1.0,
+                                     False)["failed"])
+
+    def test_write_both_files(self):
+        d = tempfile.mkdtemp()
+        try:
+            rep = report.build([row("cpython-3.6.15", "f", "XPASS")],
+                               ENTRIES, ["inject"], 1.0, False)
+            j, h = report.write(rep, [], d)
+            self.assertTrue(os.path.getsize(j) > 0 and
+                            os.path.getsize(h) > 0)
+        finally:
+            shutil.rmtree(d)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,140 @@
+"""Self-tests of oracle/expect.py: the comparison can fail, expectations
+turn only the declared divergence into XFAIL, and leaks are never
+excused."""
+
+import json
+import os
+import shutil
+import tempfile
+import unittest
+
+from oracle import expect
+from oracle.tests.helpers import WARN, record, result
+
+PYPY_EXC = {"type": "OSError",
+            "message": "received malformed or improperly truncated "
+                       "ancillary data",
+            "args": ["received malformed or improperly truncated "
+                     "ancillary data"], "errno": None}
+REF_WARNS = result(ancdata=[[1, 1, "41424344"]],
+                   warnings=[{"category": "RuntimeWarning", "message": WARN,
+                              "filename": "suite_inject.py", "lineno": 9}])
+
+
+def entry(**kw):
+    e = {"suite": "inject", "id": "*@record", "outcome": "XFAIL",
+         "reason": "pypy raises", "reference_warns": True,
+         "native": {"exception": {"type": "OSError"}, "ancdata": []}}
+    e.update(kw)
+    return e
+
+
+class Classify(unittest.TestCase):
+
+    def test_equal_results_pass(self):
+        self.assertEqual(expect.classify(record(), [])[0], "PASS")
+
+    def test_a_deliberately_wrong_reference_is_a_fail(self):
+        rec = record(reference=result(ancdata=[[1, 1, "41424344"]]),
+                     native=result(ancdata=[[1, 1, "41424345"]]))
+        outcome, lines, _ = expect.classify(rec, [])
+        self.assertEqual(outcome, "FAIL")
+        self.assertEqual(lines, ["ancdata[0][2]: '41424345' != '41424344'"])
+
+    def test_a_leak_fails_even_when_results_match(self):
+        rec = record()
+        rec["leaked_fds"]["native"] = ["7 -> pipe:[1]"]
+        self.assertEqual(expect.classify(rec, [])[0], "FAIL")
+        pypy = record(native=result(exception=PYPY_EXC), reference=REF_WARNS)
+        pypy["leaked_fds"]["reference"] = ["8 -> /x"]
+        self.assertEqual(expect.classify(pypy, [entry()])[0], "FAIL")
+
+    def test_declared_divergence_is_xfail(self):
+        rec = record(native=result(data=None, nbytes=None, msg_flags=None,
+                                   exception=PYPY_EXC), reference=REF_WARNS)
+        outcome, _, e = expect.classify(rec, [entry()])
+        self.assertEqual((outcome, e["reason"]), ("XFAIL", "pypy raises"))
+
+    def test_other_divergence_under_an_entry_is_fail(self):
+        rec = record(native=result(exception=dict(PYPY_EXC,
+                                                  type="ValueError")),
+                     reference=REF_WARNS)
+        outcome, lines, _ = expect.classify(rec, [entry()])
+        self.assertEqual(outcome, "FAIL")
+        self.assertIn("native.exception.type: expected 'OSError', got "
+                      "'ValueError'", lines)
+
+    def test_same_and_error_path_constraints(self):
+        rec = record(native=result(exception=PYPY_EXC, fds_closed=["fd7"]),
+                     reference=REF_WARNS, error_path_fds=["fd7", "fd8"])
+        self.assertEqual(expect.classify(
+            rec, [entry(fds_closed_is="error_path")])[0], "FAIL")
+        rec["error_path_fds"] = ["fd7"]
+        self.assertEqual(expect.classify(
+            rec, [entry(fds_closed_is="error_path")])[0], "XFAIL")
+        self.assertEqual(expect.classify(
+            rec, [entry(same=["fds_closed"])])[0], "FAIL")
+
+    def test_vanished_divergence_is_xpass(self):
+        rec = record(reference=REF_WARNS)
+        self.assertEqual(expect.classify(rec, [entry()])[0], "XPASS")
+
+    def test_conditions_select_entries(self):
+        rec = record(native=result(exception=PYPY_EXC), reference=REF_WARNS)
+        self.assertEqual(expect.classify(
+            rec, [entry(versions={"min": "3.12"})])[0], "FAIL")
+        self.assertEqual(expect.classify(
+            rec, [entry(versions={"min": "3.9", "below": "3.11.8"})])[0],
+            "XFAIL")
+        self.assertEqual(expect.classify(
+            rec, [entry(reference_warns=False)])[0], "FAIL")
+        self.assertEqual(expect.classify(rec, [entry(id="*@error")])[0],
+                         "FAIL")
+
+    def test_errors_and_expected_errors(self):
+        rec = record(error="RuntimeError: boom")
+        self.assertEqual(expect.classify(rec, [])[0], "ERROR")
+        self.assertEqual(expect.classify(
+            rec, [entry(outcome="ERROR", reference_warns=False)])[0],
+            "XFAIL")
+        ok = record()
+        ok["reference"] = REF_WARNS
+        ok["native"] = REF_WARNS
+        self.assertEqual(expect.classify(ok, [entry(outcome="ERROR")])[0],
+                         "XPASS")
+
+
+class Files(unittest.TestCase):
+
+    def test_shipped_files_are_valid(self):
+        for impl in ("cpython", "pypy"):
+            entries = expect.load(impl)
+            for e in entries:
+                self.assertTrue(e["reason"])
+        self.assertEqual(expect.load("cpython"), [])
+        self.assertTrue(expect.load("pypy"))
+
+    def test_bad_files_are_rejected_with_a_reason(self):
+        d = tempfile.mkdtemp()
+        try:
+            cases = [({"entries": [{"outcome": "PASS", "reason": "r"}]},
+                      "outcome"),
+                     ({"entries": [{"outcome": "XFAIL"}]}, "reason"),
+                     ({"entries": [{"outcome": "XFAIL", "reason": "r",
+                                    "typo": 1}]}, "unknown keys"),
+                     ({"nope": []}, "entries")]
+            for doc, word in cases:
+                with open(os.path.join(d, "x.json"), "w") as f:
+                    json.dump(doc, f)
+                with self.assertRaises(expect.ExpectationError) as cm:
+                    expect.load("x", d)
+                self.assertIn(word, str(cm.exception))
+            with open(os.path.join(d, "x.json"), "w") as f:
+                f.write("{")
+            self.assertRaises(expect.ExpectationError, expect.load, "x", d)
+        finally:
+            shutil.rmtree(d)
+
+
+if __name__ == "__main__":
+    unittest.main()
