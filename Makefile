@@ -174,7 +174,7 @@ build/$(1)/fz/%.o: %.c $$(FZ_HDRS)
 FZ_LIB_$(1) := $$(if $$(filter coverage,$(1)),build/coverage/libcmsgref.a,$$(patsubst %.c,build/$(1)/fz/%.o,$$(if $$(filter musl-replay,$(1)),$$(PARSER_SRC),$$(LIB_SRC))))
 $$(addprefix build/$(1)/,$$(FUZZ_TARGETS)): build/$(1)/%: build/$(1)/fz/fuzz/%.o \
     $$(patsubst %.c,build/$(1)/fz/%.o,$$(FZ_DRIVER_$(1))) $$(FZ_LIB_$(1))
-	$$(FZ_CC_$(1)) -o $$@ $$(filter %.o %.a,$$^) $$(FZ_LDFLAGS_$(1))
+	$$(FZ_CC_$(1)) -o $$@ $$(filter %.o,$$^) $$(filter %.a,$$^) $$(FZ_LDFLAGS_$(1))
 build/$(1)/cmsg_diff: build/$(1)/fz/harness/shadow/shadow_walk.o
 build/$(1)/recvmsg_fake: build/$(1)/fz/fuzz/fake_kernel.o
 .PHONY: fuzz-build-$(1)
@@ -234,15 +234,16 @@ afl: fuzz-build-afl fuzz-build-afl-cmplog fuzz-build-replay all
 # The committed corpus through the coverage build of the library: prints
 # llvm-cov's table, writes build/coverage/html/, and fails unless the
 # parser (FZ_COV_GATE) has 100% lines and >= 95% branches covered.
+FZ_COV_OBJS := build/coverage/$(firstword $(FUZZ_TARGETS)) $(foreach t,$(wordlist 2,99,$(FUZZ_TARGETS)),-object build/coverage/$(t))
 coverage:
 	$(MAKE) --no-print-directory VARIANT=coverage lib
 	$(MAKE) --no-print-directory fuzz-build-coverage
 	@rm -rf build/coverage/profraw && mkdir -p build/coverage/profraw
 	@set -e; $(foreach t,$(FUZZ_TARGETS),LLVM_PROFILE_FILE=build/coverage/profraw/$(t).profraw build/coverage/$(t) -q $(FZ_CORPUS_$(t));)
 	$(LLVM_PROFDATA) merge -sparse -o build/coverage/corpus.profdata build/coverage/profraw/*.profraw
-	$(LLVM_COV) report $(foreach t,$(FUZZ_TARGETS),-object build/coverage/$(t)) -instr-profile=build/coverage/corpus.profdata harness/src/*.c
-	$(LLVM_COV) show -format=html -output-dir=build/coverage/html $(foreach t,$(FUZZ_TARGETS),-object build/coverage/$(t)) -instr-profile=build/coverage/corpus.profdata harness/src/*.c harness/shadow/*.c
-	@$(LLVM_COV) export -summary-only $(foreach t,$(FUZZ_TARGETS),-object build/coverage/$(t)) -instr-profile=build/coverage/corpus.profdata $(FZ_COV_GATE) | $(PYTHON) fuzz/covgate.py 100 95
+	$(LLVM_COV) report $(FZ_COV_OBJS) -instr-profile=build/coverage/corpus.profdata harness/src/*.c
+	$(LLVM_COV) show -format=html -output-dir=build/coverage/html $(FZ_COV_OBJS) -instr-profile=build/coverage/corpus.profdata harness/src/*.c harness/shadow/*.c
+	@$(LLVM_COV) export -summary-only $(FZ_COV_OBJS) -instr-profile=build/coverage/corpus.profdata $(FZ_COV_GATE) | $(PYTHON) fuzz/covgate.py 100 95
 	@echo "coverage: HTML report in build/coverage/html/index.html"
 
 # The ClusterFuzzLite build.sh as OSS-Fuzz runs it (libFuzzer + ASan),

@@ -122,6 +122,7 @@ static void check_close_on_error(const unsigned char *buf, size_t len,
     FZ_CHECK_EQ(got, need);
     fds = malloc((need + 1) * sizeof(*fds));
     FZ_CHECK(fds != NULL);
+    FZ_CHECK_EQ(cr_close_on_error(buf, len, m->libc, fds, need, NULL), 0);
     FZ_CHECK_EQ(cr_close_on_error(buf, len, m->libc, fds, need, &got), 0);
     FZ_CHECK_EQ(got, need);
     for (size_t i = 0; i < o->n; i++) {
@@ -208,6 +209,41 @@ static void check_json(const unsigned char *buf, size_t len, enum cr_libc l)
     free(g.p);
 }
 
+/* Once per process: C near SIZE_MAX.  A caller may pass any size_t, and
+ * the walk must then neither wrap N = off + align(L) nor read more than the
+ * headers it visits.  Two real headers (16 and 32 exact-size bytes) are
+ * walked with len = SIZE_MAX: L = SIZE_MAX - 3 makes align(L) wrap, and a
+ * second header with L = SIZE_MAX - 18 makes off + align(L) wrap.  Each
+ * must end the walk silently after an ok item, reading nothing else. */
+static void probe_size_max(void)
+{
+    static int done;
+    static const uint64_t lens[2][2] = { { SIZE_MAX - 3, 0 },
+                                         { 16, SIZE_MAX - 18 } };
+    struct cr_walk w;
+    struct cr_item it;
+
+    if (done)
+        return;
+    done = 1;
+    for (int k = 0; k < 2; k++) {
+        size_t n = 16 * (size_t)(k + 1), items = 0;
+        unsigned char *b = calloc(1, n);
+        FZ_CHECK(b != NULL);
+        for (size_t h = 0; h * 16 < n; h++) {
+            memcpy(b + 16 * h, &lens[k][h], 8);
+            b[16 * h + 8] = 1;
+        }
+        FZ_CHECK_EQ(cr_walk_init(&w, b, SIZE_MAX, CR_LIBC_GLIBC), 0);
+        while (cr_walk_next(&w, &it)) {
+            FZ_CHECK_EQ(it.status, CR_STATUS_OK);
+            items++;
+        }
+        FZ_CHECK(items == n / 16 && w.stop == CR_STOP_END && !w.warning);
+        free(b);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     unsigned char *buf = fz_exact_copy(data, size);
@@ -218,7 +254,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(buf != NULL);
     FZ_CHECK_EQ(cr_walk_init(&w, NULL, 1, CR_LIBC_GLIBC), CR_EINVAL);
     FZ_CHECK_EQ(cr_walk_init(&w, buf, size, CR_LIBC_COUNT), CR_EMODEL);
+    FZ_CHECK_EQ(cr_walk_init(NULL, buf, size, CR_LIBC_GLIBC), CR_EINVAL);
     FZ_CHECK(!cr_walk_next(NULL, NULL) && cr_item_fd_count(NULL, NULL) == 0);
+    FZ_CHECK_EQ(cr_item_fd_count(cr_model_get(CR_LIBC_GLIBC), NULL), 0);
+    FZ_CHECK_EQ(cr_close_on_error(buf, size, CR_LIBC_COUNT, NULL, 0, NULL),
+                CR_EMODEL);
+    probe_size_max();
     again.items = malloc(cap * sizeof(struct cr_item));
     FZ_CHECK(again.items != NULL);
     for (int l = 0; l < CR_LIBC_COUNT; l++) {
