@@ -1,0 +1,868 @@
+"""suite_sockets.py - real-socket scenarios: the interpreter's own
+socket.recvmsg()/recvmsg_into() against the reference (oracle.refsocket).
+
+Why: what the Linux kernel writes into the control buffer (spec §10: the
+SCM_RIGHTS / SO_PASSCRED truncation tables, EMFILE, MSG_PEEK's fresh fds,
+MSG_CMSG_CLOEXEC), together with the Python-level rules around the call
+(§5 argument errors and their order, §6 addresses, §7 timeouts, non-blocking
+mode and EINTR), can only be checked on real sockets.  Each scenario runs on
+two identically prepared setups - once through the interpreter's socket
+method, once through refsocket (the C library) - and both results go through
+oracle.canon: received fds are described by what they refer to (the
+scenario's labels for the objects it sent, kind, FD_CLOEXEC) and closed;
+ephemeral addresses are named by labels; the fd table (/proc/self/fd) is
+diffed around each side.  Comparison and expectations are the driver's.
+
+The scenarios come from the declarative MATRIX below: a family is a base
+parameter set plus axes whose cartesian product (minus the family's
+exclusions) gives the cases; a case id is "family/axis=value,...".  The
+parameters are interpreted by one runner (run_side), so a family is data.
+
+Facts encoded (kernel-driven, Linux x86-64): CMSG_LEN(n) = 16 + n,
+CMSG_SPACE(n) = 16 + align8(n) (glibc x86-64, §1); SCM_MAX_FD = 253 fds per
+message (§10); SO_PASSCRED = 16, SO_TIMESTAMP = 29, SO_TIMESTAMPNS = 35,
+MSG_TRUNC = 0x20, MSG_CMSG_CLOEXEC = 0x40000000 (Linux uapi values, used
+where the socket module lacks the name); IOV_MAX = 1024 (§5 step 6).
+
+Limits: Linux only.  Scenarios whose native call is known to be able to kill
+the process (PyPy 7.3.11 aborts on recvmsg(n < len, 0, MSG_TRUNC), §11) are
+marked "isolate" and run their native side in a forked child; a crash there
+becomes an exception result of type "process-crash".  EINTR scenarios use a
+one-shot-per-case SIGALRM from setitimer (2 ms, re-armed every 50 ms as a
+safety net until the call ends), so they need the main thread.
+
+Reproduce one case (both sides, with the diff):
+  PYTHONPATH=. python3 -m oracle.suite_sockets 'rights/kind=stream,...'
+List cases: python3 -m oracle.suite_sockets --list [SUBSTRING]
+"""
+
+import array
+import errno
+import itertools
+import json
+import os
+import resource
+import signal
+import socket
+import sys
+import tempfile
+import warnings
+
+from oracle import canon
+from oracle import refsocket
+
+SOL_SOCKET = socket.SOL_SOCKET
+SCM_RIGHTS = socket.SCM_RIGHTS
+SO_PASSCRED = getattr(socket, "SO_PASSCRED", 16)
+SO_TIMESTAMP = getattr(socket, "SO_TIMESTAMP", 29)
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+MSG_PEEK = socket.MSG_PEEK
+MSG_DONTWAIT = socket.MSG_DONTWAIT
+MSG_TRUNC = getattr(socket, "MSG_TRUNC", 0x20)
+MSG_CMSG_CLOEXEC = getattr(socket, "MSG_CMSG_CLOEXEC", 0x40000000)
+SCM_MAX_FD = 253
+IOV_MAX = 1024
+
+
+def cmsg_len(n):
+    """CMSG_LEN on glibc x86-64 (§1): the 16-byte header plus n."""
+    return 16 + n
+
+
+def cmsg_space(n):
+    """CMSG_SPACE on glibc x86-64 (§1): header plus n rounded up to 8."""
+    return 16 + ((n + 7) & ~7)
+
+
+def _sweep(lo, hi):
+    return list(range(lo, hi + 1))
+
+
+# ------------------------------------------------------------------ MATRIX
+#
+# base: parameters of every case of the family; axes: [(name, values)];
+# "values" may be a function of the parameters chosen so far (for sweeps
+# whose bounds depend on an earlier axis).  skip(params) -> True drops a
+# combination.  Parameters (defaults in DEFAULTS):
+#   kind      stream | dgram | seqpacket (socketpairs), udp4 | udp6,
+#             unix-dgram-{unbound,path,abstract,autobind,longpath,badbytes},
+#             unix-stream-accepted
+#   data      payload length; nfds: fds sent in one SCM_RIGHTS item (-1: an
+#             empty SCM_RIGHTS item); sendfd: "distinct" or "same" object
+#   passcred / timestamp ("", "ts", "tsns"): receiver socket options
+#   method    recvmsg | recvmsg_into; bufsize: recvmsg's size and, when
+#             bufs is None, the size of recvmsg_into's one bytearray; bufs:
+#             sizes of recvmsg_into's bytearrays, "-"-joined ("none" = [])
+#   anc, flags: the call's ancbufsize and flags (None: not passed)
+#   timeout   "5" seconds (default), "none" blocking, "0" non-blocking,
+#             "0.001" ...; pending: send the message before the call;
+#   eof       close the peer before the call; closed: close the receiver
+#   room      EMFILE: RLIMIT_NOFILE leaves this many free descriptors
+#   eintr     "" | "returns" (handler sends the message) | "raises"
+#   warn      warnings filter for the call ("always", "error", ...)
+#   call      argument-error cases: the argument list as Python source,
+#             evaluated per side (fresh buffers each time)
+#   isolate   run the native side in a forked child (bool, or a function
+#             of the parameters)
+
+DEFAULTS = {
+    "kind": "stream", "data": 6, "nfds": 0, "sendfd": "distinct",
+    "passcred": False, "timestamp": "", "method": "recvmsg", "bufsize": 16,
+    "bufs": None, "anc": 0, "flags": None, "timeout": "5", "pending": True,
+    "eof": False, "closed": False, "room": None, "eintr": "",
+    "warn": "always", "call": None, "isolate": False,
+}
+
+PAIRS = ["stream", "dgram", "seqpacket"]
+METHODS = ["recvmsg", "recvmsg_into"]
+
+
+def _rights_anc(p):
+    n = max(p["nfds"], 0)
+    return _sweep(0, cmsg_space(4 * n) + 8)
+
+
+def _max_anc(p):
+    n = SCM_MAX_FD * 4
+    return [0, 16, 19, 20, cmsg_len(n) - 1, cmsg_len(n), cmsg_len(n) + 1,
+            cmsg_space(n), 8192]
+
+
+def _truncating_recvmsg(p):
+    """recvmsg(n < len, 0, MSG_TRUNC): the shape that can abort a process
+    (§11); such cases run their native side in a forked child."""
+    return (p["method"] == "recvmsg" and bool(p["flags"] & MSG_TRUNC)
+            and p["bufsize"] < p["data"])
+
+
+def _cred_anc(p):
+    return _sweep(0, 72)
+
+
+def _multi_anc(p):
+    return _sweep(0, 96)
+
+
+# Argument-error calls (§5, §8): every row of the message table and the
+# order rules.  (name, argument source[, form]): the source is evaluated per
+# side with bytearray/memoryview/... in scope.  Form "direct" (default) is
+# the call written as s.recvmsg(ARGS) (socket.CMSG_LEN(ARGS)); "bound" calls
+# a bound-method object, f = s.recvmsg; f(ARGS): from 3.11 CPython words the
+# keyword error differently for the two (see oracle/README.md).
+RECVMSG_CALLS = [
+    ("noargs", ""), ("four", "1, 0, 0, 0"), ("kw-bufsize", "bufsize=1"),
+    ("kw-flags", "1, flags=0"), ("kw-bufsize-bound", "bufsize=1", "bound"),
+    ("kw-empty-bound", "1, **{}", "bound"), ("float-bufsize-bound", "1.5",
+                                             "bound"), ("float-bufsize", "1.5"),
+    ("float-anc", "1, 1.5"), ("float-flags", "1, 0, 1.5"),
+    ("str-bufsize", "'x'"), ("none-bufsize", "None"), ("str-anc", "1, 'x'"),
+    ("none-anc", "1, None"), ("str-flags", "1, 0, 'x'"),
+    ("none-flags", "1, 0, None"), ("flags-2e31", "1, 0, 2**31"),
+    ("flags--2e31-1", "1, 0, -2**31-1"), ("flags-2e63", "1, 0, 2**63"),
+    ("flags-int-max", "1, 0, 2**31-1"), ("anc-2e63", "1, 2**63"),
+    ("bufsize--2e63-1", "-2**63-1"), ("bufsize-2e63", "2**63"),
+    ("bufsize--1", "-1"), ("bufsize--1-anc--1", "-1, -1"),
+    ("anc--1", "1, -1"), ("anc-2e31", "1, 2**31"),
+    ("bufsize-2e62", "2**62"), ("bad-bufsize-then-flags", "1.5, 0, 'x'"),
+    ("bool-bufsize", "True"), ("index-obj", "Idx(4), Idx(0), Idx(0)"),
+    ("index-returns-str", "BadIdx()"), ("bytes-bufsize", "b'1'"),
+    ("anc-int-max", "1, 2**31-1, MSG_DONTWAIT"),
+]
+RECVMSG_INTO_CALLS = [
+    ("noargs", ""), ("four", "[bytearray(4)], 0, 0, 0"),
+    ("kw", "buffers=[bytearray(4)]"),
+    ("kw-bound", "buffers=[bytearray(4)]", "bound"), ("int", "5"), ("int-str", "5, 'x'"),
+    ("bytes-item", "[b'abc']"), ("str", "'abc'"),
+    ("ro-view", "[memoryview(b'x')]"),
+    ("strided-view", "[memoryview(bytearray(8))[::2]]"),
+    ("bytes-then-anc--1", "[b'x'], -1"), ("ok-then-anc--1",
+                                          "[bytearray(1)], -1"),
+    ("anc-2e31", "[bytearray(4)], 2**31"), ("float-anc",
+                                            "[bytearray(4)], 1.5"),
+    ("str-flags", "[bytearray(4)], 0, 'x'"),
+    ("flags-2e31", "[bytearray(4)], 0, 2**31"),
+    ("generator", "(bytearray(n) for n in (2, 30))"),
+    ("array-item", "[array.array('i', [0, 0])]"),
+    ("none-item", "[None]"), ("int-item", "[3]"),
+    ("second-bad", "[bytearray(2), b'x']"),
+    ("iov-max+1", "[bytearray(1) for _ in range(1025)]"),
+    ("iov-max", "[bytearray(1) for _ in range(1024)]"),
+    ("empty-list", "[]"), ("empty-tuple", "()"),
+]
+CMSG_CALLS = [
+    ("noargs", ""), ("two", "1, 2"), ("kw", "n=1"), ("float", "1.5"),
+    ("str", "'1'"), ("neg", "-1"), ("2e63", "2**63"), ("-2e63-1",
+                                                         "-2**63-1"),
+    ("index", "Idx(5)"), ("len-max", "2147483631"),
+    ("len-max+1", "2147483632"), ("space-max", "2147483623"),
+    ("space-max+1", "2147483624"), ("2e31", "2**31"),
+] + [("n%d" % n, str(n)) for n in range(0, 41)]
+
+MATRIX = [
+    {"family": "rights",
+     "doc": "SCM_RIGHTS with 0..3 fds, ancbufsize swept byte by byte "
+            "across CMSG_LEN/CMSG_SPACE (§10 table)",
+     "axes": [("kind", PAIRS), ("nfds", [-1, 0, 1, 2, 3]),
+              ("method", METHODS), ("anc", _rights_anc)],
+     "skip": lambda p: p["nfds"] == -1 and p["anc"] > 24},
+    {"family": "rights-max",
+     "doc": "SCM_MAX_FD (253) fds of one object around the boundaries",
+     "base": {"sendfd": "same", "nfds": SCM_MAX_FD},
+     "axes": [("kind", PAIRS), ("anc", _max_anc)]},
+    {"family": "passcred",
+     "doc": "SO_PASSCRED with and without fds, ancbufsize 0..72",
+     "base": {"passcred": True},
+     "axes": [("kind", PAIRS), ("nfds", [0, 1, 2]), ("anc", _cred_anc)]},
+    {"family": "multi",
+     "doc": "several items in one message (credentials, timestamp, fds)",
+     "base": {"kind": "dgram"},
+     "axes": [("combo", ["ts", "tsns+rights2", "cred+ts+rights1",
+                         "cred+rights3"]),
+              ("anc", _multi_anc)],
+     "skip": lambda p: p["combo"] == "ts" and p["anc"] > 48},
+    {"family": "flags",
+     "doc": "MSG_PEEK, MSG_DONTWAIT, MSG_CMSG_CLOEXEC and combinations",
+     "axes": [("kind", PAIRS), ("nfds", [0, 1, 2]), ("method", METHODS),
+              ("flags", [0, MSG_PEEK, MSG_DONTWAIT, MSG_CMSG_CLOEXEC,
+                         MSG_PEEK | MSG_CMSG_CLOEXEC]),
+              ("anc", [0, cmsg_len(4), cmsg_space(8), 64])]},
+    {"family": "dontwait-empty",
+     "doc": "MSG_DONTWAIT / non-blocking with nothing queued: "
+            "BlockingIOError",
+     "base": {"pending": False},
+     "axes": [("kind", PAIRS), ("method", METHODS),
+              ("timeout", ["none", "0", "0.01"]),
+              ("flags", [MSG_DONTWAIT, 0])],
+     "skip": lambda p: p["flags"] == 0 and p["timeout"] != "0"},
+    {"family": "trunc",
+     "doc": "truncated datagram / SEQPACKET reads and MSG_TRUNC in flags",
+     "base": {"isolate": _truncating_recvmsg, "data": 6},
+     "axes": [("kind", ["dgram", "seqpacket", "udp4"]), ("method", METHODS),
+              ("bufsize", [0, 1, 3, 5, 6, 7]),
+              ("flags", [0, MSG_TRUNC, MSG_TRUNC | MSG_PEEK])]},
+    {"family": "bufsize",
+     "doc": "bufsize 0 / short / exact / long on each socket kind",
+     "axes": [("kind", PAIRS), ("method", METHODS), ("data", [1, 6, 100]),
+              ("bufsize", [0, 1, 5, 6, 7, 100, 4096]), ("nfds", [0, 1])]},
+    {"family": "into-bufs",
+     "doc": "recvmsg_into with one and several buffers, and []",
+     "base": {"method": "recvmsg_into", "data": 10},
+     "axes": [("kind", PAIRS),
+              ("bufs", ["none", "0", "1", "10", "32", "3-7", "3-3-3-3",
+                        "0-10", "10-0", "1-1-1", "4-4", "2-0-2-0-8"]),
+              ("nfds", [0, 2])]},
+    {"family": "eof",
+     "doc": "EOF on stream and SEQPACKET (peer closed)",
+     "base": {"eof": True, "pending": False},
+     "axes": [("kind", ["stream", "seqpacket"]), ("method", METHODS),
+              ("anc", [0, 64])]},
+    {"family": "address",
+     "doc": "path, abstract, autobind, unnamed AF_UNIX and UDP addresses",
+     "axes": [("kind", ["unix-dgram-unbound", "unix-dgram-path",
+                        "unix-dgram-abstract", "unix-dgram-autobind",
+                        "unix-dgram-longpath", "unix-dgram-badbytes",
+                        "unix-stream-accepted", "udp4", "udp6"]),
+              ("method", METHODS), ("nfds", [0, 1]), ("anc", [0, 32])],
+     "skip": lambda p: p["kind"].startswith("udp") and p["nfds"] > 0},
+    {"family": "timeout",
+     "doc": "socket timeouts: none, 0, > 0 with and without data",
+     "axes": [("kind", PAIRS + ["udp4"]), ("method", METHODS),
+              ("timeout", ["none", "0", "0.001", "0.01"]),
+              ("pending", [True, False])],
+     "skip": lambda p: p["timeout"] == "none" and not p["pending"]},
+    {"family": "eintr",
+     "doc": "EINTR with a handler that returns (and sends) or raises",
+     "base": {"pending": False, "nfds": 1, "anc": 64},
+     "axes": [("kind", PAIRS), ("method", METHODS),
+              ("timeout", ["none", "5"]), ("eintr", ["returns", "raises"])]},
+    {"family": "emfile",
+     "doc": "EMFILE through RLIMIT_NOFILE: room for 0, 1, 2 fds of 3",
+     "base": {"nfds": 3, "anc": 64},
+     "axes": [("kind", PAIRS), ("method", METHODS), ("room", [0, 1, 2])]},
+    {"family": "closed",
+     "doc": "a closed socket with valid arguments: EBADF",
+     "base": {"closed": True},
+     "axes": [("kind", PAIRS + ["udp4", "udp6"]), ("method", METHODS),
+              ("timeout", ["none", "0", "5"])]},
+    {"family": "warnfilter",
+     "doc": "kernel data never warns (§10), whatever the filter",
+     "axes": [("warn", ["default", "error", "ignore"]), ("kind", PAIRS),
+              ("nfds", [1, 3]), ("anc", [19, 20, 24, 27, 28])]},
+    {"family": "argerr-recvmsg",
+     "doc": "recvmsg argument errors (§5 table), open and closed socket",
+     "base": {"nfds": 1, "anc": None},
+     "axes": [("call", [c for c in RECVMSG_CALLS]),
+              ("closed", [False, True])]},
+    {"family": "argerr-recvmsg_into",
+     "doc": "recvmsg_into argument errors and buffer checks (§5)",
+     "base": {"method": "recvmsg_into", "nfds": 1, "anc": None},
+     "axes": [("call", [c for c in RECVMSG_INTO_CALLS]),
+              ("closed", [False, True])]},
+    {"family": "cmsg-macros",
+     "doc": "CMSG_LEN / CMSG_SPACE values, ranges and argument errors (§8)",
+     "base": {"pending": False},
+     "axes": [("method", ["CMSG_LEN", "CMSG_SPACE"]),
+              ("call", [c for c in CMSG_CALLS])]},
+]
+
+
+def _axis_text(name, value):
+    if name == "call":
+        return "call=%s" % value[0]
+    if name == "flags":
+        return "flags=%#x" % value
+    return "%s=%s" % (name, value)
+
+
+def _expand(fam):
+    """[(case_id, params)] of one family, in matrix order."""
+    out = []
+
+    def rec(i, params, parts):
+        if i == len(fam["axes"]):
+            if fam.get("skip") and fam["skip"](params):
+                return
+            out.append(("%s/%s" % (fam["family"], ",".join(parts)),
+                        dict(params)))
+            return
+        name, values = fam["axes"][i]
+        if callable(values):
+            values = values(params)
+        for v in values:
+            params[name] = v
+            rec(i + 1, params, parts + [_axis_text(name, v)])
+        del params[name]
+
+    base = dict(DEFAULTS)
+    base.update(fam.get("base", {}))
+    base["family"] = fam["family"]
+    rec(0, base, [])
+    return out
+
+
+_CASES = None
+
+
+def cases():
+    """{case_id: params}, built once, in matrix order (an ordered list is
+    kept beside it)."""
+    global _CASES
+    if _CASES is None:
+        order = []
+        table = {}
+        for fam in MATRIX:
+            for cid, params in _expand(fam):
+                if cid in table:
+                    raise ValueError("duplicate case id %s" % cid)
+                table[cid] = params
+                order.append(cid)
+        _CASES = (order, table)
+    return _CASES
+
+
+def iter_cases():
+    """Yields (family, case_id) for every scenario (worker contract)."""
+    order, table = cases()
+    for cid in order:
+        yield table[cid]["family"], cid
+
+
+def configure(lib=None):
+    """Loads the reference library (worker contract)."""
+    refsocket.load(lib)
+
+
+# ------------------------------------------------------------------ setups
+
+class _Idx(object):
+    def __init__(self, v):
+        self.v = v
+
+    def __index__(self):
+        return self.v
+
+
+class _BadIdx(object):
+    def __index__(self):
+        return "4"
+
+
+_EVAL_ENV = {"bytearray": bytearray, "memoryview": memoryview,
+             "array": array, "range": range, "Idx": _Idx, "BadIdx": _BadIdx,
+             "MSG_DONTWAIT": MSG_DONTWAIT, "True": True, "None": None}
+
+
+class Setup(object):
+    """One prepared receiver: sockets, the objects sent and labels.  Owns
+    every fd it opened until close()."""
+
+    def __init__(self):
+        self.rsock = None     # the socket whose method is called
+        self.peer = None      # the sender
+        self.extra = []       # other sockets/fds to close
+        self.paths = []       # filesystem names to unlink
+        self.sent = []        # fds whose objects travel in SCM_RIGHTS
+        self.fd_labels = {}   # (dev, ino) -> "sentN"
+        self.addr_labels = {}
+        self.msg = None       # (data, ancillary items) to send
+
+    def send(self):
+        data, anc = self.msg
+        if self.dest is not None:
+            self.peer.sendmsg([data], anc, 0, self.dest)
+        else:
+            self.peer.sendmsg([data], anc)
+
+    def close(self):
+        for s in [self.rsock, self.peer] + self.extra:
+            if s is None:
+                continue
+            if isinstance(s, int):
+                _close_quietly(s)
+            else:
+                s.close()
+        for fd in self.sent:
+            _close_quietly(fd)
+        for p in self.paths:
+            try:
+                os.unlink(p)
+            except OSError:
+                pass
+
+
+def _close_quietly(fd):
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+_TMPDIR = None
+
+
+def _tmpdir():
+    """A private directory for AF_UNIX paths, removed at exit."""
+    global _TMPDIR
+    if _TMPDIR is None:
+        import atexit
+        import shutil
+        _TMPDIR = tempfile.mkdtemp(prefix="cmsgref-sk-")
+        atexit.register(shutil.rmtree, _TMPDIR, True)
+    return _TMPDIR
+
+
+def _unix_path(name, length=None):
+    base = os.path.join(_tmpdir(), name)
+    if length is not None:
+        base = (base + "x" * length)[:length]
+    return base
+
+
+def _bind_full_path(sock, path):
+    """bind(2) an AF_UNIX socket to a path that fills sun_path (108 bytes,
+    no terminating NUL), through libc; raises OSError on failure."""
+    import ctypes
+    import ctypes.util
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6",
+                       use_errno=True)
+    if len(path) != 108:
+        raise ValueError("need a 108-byte path")
+    addr = ctypes.create_string_buffer(110)
+    addr.raw = bytes(bytearray([socket.AF_UNIX & 0xFF, socket.AF_UNIX >> 8]))\
+        + path
+    if libc.bind(sock.fileno(), addr, 110) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
+def _make_sockets(p, st):
+    """Creates st.rsock / st.peer for p["kind"]."""
+    kind = p["kind"]
+    st.dest = None
+    if kind in PAIRS:
+        stype = {"stream": socket.SOCK_STREAM, "dgram": socket.SOCK_DGRAM,
+                 "seqpacket": socket.SOCK_SEQPACKET}[kind]
+        st.rsock, st.peer = socket.socketpair(socket.AF_UNIX, stype)
+    elif kind in ("udp4", "udp6"):
+        fam, host = ((socket.AF_INET, "127.0.0.1") if kind == "udp4"
+                     else (socket.AF_INET6, "::1"))
+        st.rsock = socket.socket(fam, socket.SOCK_DGRAM)
+        st.rsock.bind((host, 0))
+        st.peer = socket.socket(fam, socket.SOCK_DGRAM)
+        st.peer.bind((host, 0))
+        st.dest = st.rsock.getsockname()
+        st.addr_labels[st.peer.getsockname()] = "sender"
+    elif kind.startswith("unix-dgram-"):
+        how = kind[len("unix-dgram-"):]
+        rpath = _unix_path("r")
+        st.rsock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        st.rsock.bind(rpath)
+        st.paths.append(rpath)
+        st.peer = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        if how == "path":
+            spath = _unix_path("sender")
+            st.peer.bind(spath)
+            st.paths.append(spath)
+        elif how == "longpath":
+            # 108 bytes, no NUL: sun_path exactly full.  CPython's bind()
+            # refuses that (it keeps room for a NUL), so libc's bind does it.
+            spath = _unix_path("L", 108)
+            _bind_full_path(st.peer, os.fsencode(spath))
+            st.paths.append(spath)
+        elif how == "badbytes":
+            spath = os.fsencode(_unix_path("bad")) + b"\xff\xfe"
+            st.peer.bind(spath)
+            st.paths.append(spath)
+        elif how == "abstract":
+            st.peer.bind(b"\0cmsgref-abstract-%d" % os.getpid())
+        elif how == "autobind":
+            st.peer.bind("")
+            st.addr_labels[st.peer.getsockname()] = "autobind"
+        st.dest = rpath
+    elif kind == "unix-stream-accepted":
+        lpath = _unix_path("listen")
+        cpath = _unix_path("client")
+        lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        lsock.bind(lpath)
+        lsock.listen(1)
+        st.paths.extend([lpath, cpath])
+        st.peer = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        st.peer.bind(cpath)
+        st.peer.connect(lpath)
+        st.rsock, _ = lsock.accept()
+        lsock.close()
+    else:
+        raise ValueError("unknown kind %r" % kind)
+
+
+def _combo_options(p):
+    """(passcred, timestamp, nfds) for the multi family's combo."""
+    combo = p.get("combo")
+    if not combo:
+        return p["passcred"], p["timestamp"], p["nfds"]
+    parts = combo.split("+")
+    nfds = 0
+    for part in parts:
+        if part.startswith("rights"):
+            nfds = int(part[len("rights"):])
+    ts = "tsns" if "tsns" in parts else ("ts" if "ts" in parts else "")
+    return "cred" in parts, ts, nfds
+
+
+def prepare(p, shared):
+    """Builds one side's setup from params p; shared holds the objects both
+    sides send (so fd labels agree).  Returns a Setup; raises nothing the
+    caller must undo beyond Setup.close()."""
+    st = Setup()
+    try:
+        _make_sockets(p, st)
+        passcred, ts, nfds = _combo_options(p)
+        if passcred:
+            st.rsock.setsockopt(SOL_SOCKET, SO_PASSCRED, 1)
+        if ts == "ts":
+            st.rsock.setsockopt(SOL_SOCKET, SO_TIMESTAMP, 1)
+        elif ts == "tsns":
+            st.rsock.setsockopt(SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        data = (b"abcdefghij" * (p["data"] // 10 + 1))[:p["data"]]
+        anc = []
+        if nfds == -1:
+            anc = [(SOL_SOCKET, SCM_RIGHTS, b"")]
+        elif nfds > 0:
+            fds = [shared["fds"][0] if p["sendfd"] == "same"
+                   else shared["fds"][i] for i in range(nfds)]
+            anc = [(SOL_SOCKET, SCM_RIGHTS, array.array("i", fds).tobytes())]
+        st.fd_labels = shared["labels"]
+        st.msg = (data, anc)
+        if p["pending"] and not p["closed"]:
+            st.send()
+        if p["eof"]:
+            st.peer.close()
+            st.peer = None
+        if p["timeout"] == "none":
+            st.rsock.settimeout(None)
+        elif p["timeout"] == "0":
+            st.rsock.setblocking(False)
+        else:
+            st.rsock.settimeout(float(p["timeout"]))
+        if p["closed"]:
+            st.rsock.close()
+        return st
+    except BaseException:
+        st.close()
+        raise
+
+
+def make_shared(p):
+    """The objects sent as fds (pipe read ends), one per fd (or one for
+    sendfd=same), with their labels.  Caller closes shared["fds"]."""
+    _, _, nfds = _combo_options(p)
+    count = 1 if p["sendfd"] == "same" else max(nfds, 0)
+    fds = []
+    labels = {}
+    for i in range(count):
+        r, w = os.pipe()
+        os.close(w)
+        fds.append(r)
+        labels[canon.fd_key(r)] = "sent%d" % i
+    return {"fds": fds, "labels": labels}
+
+
+# ----------------------------------------------------------------- running
+
+def _emfile_limit(room):
+    """A soft RLIMIT_NOFILE leaving exactly `room` free descriptor numbers
+    below it (the lowest free numbers are what the kernel hands out)."""
+    used = set(canon.fd_table())
+    limit = 0
+    free = 0
+    while True:
+        if limit not in used:
+            if free == room:
+                return limit
+            free += 1
+        limit += 1
+
+
+class _Eintr(object):
+    """SIGALRM armed around one call: the handler sends the setup's message
+    (mode "returns") or raises ZeroDivisionError ("raises"), once."""
+
+    def __init__(self, mode, st):
+        self.mode, self.st, self.fired, self.old = mode, st, False, None
+
+    def handler(self, signum, frame):
+        if self.fired:
+            return
+        self.fired = True
+        if self.mode == "raises":
+            raise ZeroDivisionError("raised by the SIGALRM handler")
+        self.st.send()
+
+    def __enter__(self):
+        self.old = signal.signal(signal.SIGALRM, self.handler)
+        signal.setitimer(signal.ITIMER_REAL, 0.002, 0.05)
+        return self
+
+    def __exit__(self, *exc):
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        signal.signal(signal.SIGALRM, self.old)
+        return False
+
+
+def _call_expr(p):
+    """The source of an argument-error call for p: the method called on `s`
+    (or the macro on `socket`), directly or through a bound method `f`."""
+    name, src = p["call"][0], p["call"][1]
+    form = p["call"][2] if len(p["call"]) > 2 else "direct"
+    if form == "bound":
+        return "f(%s)" % src
+    if p["method"] in ("CMSG_LEN", "CMSG_SPACE"):
+        return "socket.%s(%s)" % (p["method"], src)
+    return "s.%s(%s)" % (p["method"], src)
+
+
+def _build_args(p):
+    """(args, kwargs, buffers) for a generic call described by p."""
+    tail = []
+    if p["anc"] is not None or p["flags"] is not None:
+        tail.append(p["anc"] or 0)
+    if p["flags"] is not None:
+        tail.append(p["flags"])
+    if p["method"] == "recvmsg":
+        return tuple([p["bufsize"]] + tail), {}, None
+    if p["bufs"] is None:
+        bufs = [bytearray(p["bufsize"])]
+    elif p["bufs"] == "none":
+        bufs = []
+    else:
+        bufs = [bytearray(int(n)) for n in str(p["bufs"]).split("-")]
+    return tuple([bufs] + tail), {}, bufs
+
+
+def _invoke(p, st):
+    """Makes the call of p on st.rsock (the method as the socket class has
+    it now).  Returns (ret, exc, caught warnings, bufs)."""
+    sock = st.rsock
+    ret = exc = None
+    bufs = None
+    if p["call"] is not None:
+        target = socket if p["method"] in ("CMSG_LEN", "CMSG_SPACE") else sock
+        env = dict(_EVAL_ENV)
+        env.update({"s": sock, "socket": socket,
+                    "f": getattr(target, p["method"])})
+        code = compile(_call_expr(p), "<%s>" % p["family"], "eval")
+        fn, args = eval, (code, env)
+    else:
+        args, _, bufs = _build_args(p)
+        fn = getattr(sock, p["method"])
+    limit_saved = None
+    if p["room"] is not None:
+        limit_saved = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE,
+                           (_emfile_limit(p["room"]), limit_saved[1]))
+    eintr = _Eintr(p["eintr"], st) if p["eintr"] else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter(p["warn"])
+        try:
+            if eintr is not None:
+                with eintr:
+                    ret = fn(*args)
+            else:
+                ret = fn(*args)
+        except Exception as e:
+            exc = e
+        finally:
+            if limit_saved is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, limit_saved)
+    return ret, exc, list(caught), bufs
+
+
+def run_side(side, p, shared):
+    """Prepares a setup, makes the call through one side and returns its
+    canonical result.  The reference side is oracle.refsocket installed on
+    socket.socket (and socket.CMSG_*) for the duration of the call, exactly
+    as a test suite would use it.  Everything opened here is closed before
+    it returns; received fds are described and closed by canon."""
+    st = prepare(p, shared)
+    try:
+        if side == "reference":
+            refsocket.install()
+        try:
+            ret, exc, caught, bufs = _invoke(p, st)
+        finally:
+            if side == "reference":
+                refsocket.uninstall()
+        if exc is not None:
+            exc.__traceback__ = None
+        if p["method"] in ("CMSG_LEN", "CMSG_SPACE"):
+            res = canon.canon_result(None, exc, caught)
+            res["nbytes"] = ret
+            return res
+        if ret is not None and not (isinstance(ret, tuple) and len(ret) == 4):
+            raise TypeError("call returned %r" % (ret,))
+        res = canon.canon_result(ret, exc, caught, method=p["method"],
+                                 rights="fds", labels=st.fd_labels,
+                                 addr_labels=st.addr_labels)
+        if bufs is not None and ret is not None:
+            res["data"] = canon._hex(b"".join(bytes(b) for b in bufs))
+        return res
+    finally:
+        st.close()
+
+
+def _run_isolated(side, p, shared):
+    """run_side in a forked child; a crash becomes a result.  The child
+    only writes one JSON line to a pipe and _exits."""
+    r, w = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            os.close(r)
+            out = json.dumps(run_side(side, p, shared)).encode("utf-8")
+            while out:
+                out = out[os.write(w, out):]
+        except BaseException:
+            code = 3
+        os._exit(code)
+    os.close(w)
+    chunks = []
+    while True:
+        b = os.read(r, 65536)
+        if not b:
+            break
+        chunks.append(b)
+    os.close(r)
+    _, status = os.waitpid(pid, 0)
+    if chunks and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+        return json.loads(b"".join(chunks).decode("utf-8"))
+    how = ("signal %d" % os.WTERMSIG(status) if os.WIFSIGNALED(status)
+           else "exit status %d" % os.WEXITSTATUS(status))
+    return {"data": None, "nbytes": None, "ancdata": [], "msg_flags": None,
+            "address": None, "warnings": [], "fds_closed": [],
+            "fds_received": [],
+            "exception": {"type": "process-crash", "message": how,
+                          "args": [how], "errno": None}}
+
+
+def run_case(case_id):
+    """Runs one scenario on both sides (worker contract).  Returns the
+    record: family, id, native, reference, leaked_fds, repro."""
+    order, table = cases()
+    if case_id not in table:
+        raise KeyError("unknown case %s" % case_id)
+    p = table[case_id]
+    refsocket._lib()
+    shared = make_shared(p)
+    try:
+        results = {}
+        leaks = {}
+        for side in ("native", "reference"):
+            before = canon.fd_table()
+            isolate = p["isolate"]
+            if callable(isolate):
+                isolate = isolate(p)
+            if isolate and side == "native":
+                results[side] = _run_isolated(side, p, shared)
+            else:
+                results[side] = run_side(side, p, shared)
+            leaks[side] = canon.fd_leaks(before, canon.fd_table())
+    finally:
+        for fd in shared["fds"]:
+            _close_quietly(fd)
+    return {"family": p["family"], "id": case_id,
+            "native": results["native"], "reference": results["reference"],
+            "leaked_fds": leaks,
+            "repro": "PYTHONPATH=. %s -m oracle.suite_sockets '%s'"
+                     % (os.path.basename(sys.executable) or "python3",
+                        case_id)}
+
+
+# --------------------------------------------------------------------- CLI
+
+def main(argv=None):
+    """python -m oracle.suite_sockets [--list [SUBSTRING]] [CASE_ID ...]
+    Prints each case's record and its diff; exit 0 if all equal, 1 if any
+    differs or leaks, 2 on bad usage."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        sys.stderr.write("usage: python -m oracle.suite_sockets "
+                         "--list [SUBSTRING] | CASE_ID...\n")
+        return 2
+    order, table = cases()
+    if argv[0] == "--list":
+        sub = argv[1] if len(argv) > 1 else ""
+        for cid in order:
+            if sub in cid:
+                print(cid)
+        return 0
+    unknown = [a for a in argv if a not in table]
+    if unknown:
+        sys.stderr.write("oracle.suite_sockets: unknown case %s (see "
+                         "--list)\n" % unknown[0])
+        return 2
+    try:
+        refsocket.load()
+    except OSError as e:
+        sys.stderr.write("oracle.suite_sockets: cannot load the library: "
+                         "%s (run make)\n" % e)
+        return 2
+    bad = 0
+    for cid in argv:
+        rec = run_case(cid)
+        d = canon.diff(rec["native"], rec["reference"])
+        print(json.dumps(rec, sort_keys=True, indent=1))
+        for line in d:
+            print("DIFF " + line)
+        for side in ("native", "reference"):
+            for leak in rec["leaked_fds"][side]:
+                print("LEAK %s %s" % (side, leak))
+        if d or rec["leaked_fds"]["native"] or rec["leaked_fds"]["reference"]:
+            bad = 1
+    return bad
+
+
+if __name__ == "__main__":
+    sys.exit(main())
