@@ -7,7 +7,8 @@ and conditions, so the matrix shows it as XFAIL and a *change* in it (it
 goes away: XPASS; it turns into a different departure: FAIL) is loud.
 
 File format (JSON): {"impl": "pypy", "entries": [ENTRY, ...]} where ENTRY is
-  "suite", "family", "id"   fnmatch patterns (default "*")
+  "suite", "family", "id"   fnmatch patterns, or lists of them (any may
+                            match; default "*")
   "versions"                {"min": "3.9", "below": "3.10"} (optional;
                             compares the interpreter's X.Y.Z numerically)
   "reference_warns"         true/false (optional): the entry applies only
@@ -105,7 +106,10 @@ def matches(entry, rec):
     for key, field in (("suite", rec.get("suite", "")),
                        ("family", rec.get("family", "")),
                        ("id", rec.get("id", ""))):
-        if not fnmatch.fnmatchcase(field, entry.get(key, "*")):
+        pats = entry.get(key, "*")
+        if isinstance(pats, str):
+            pats = [pats]
+        if not any(fnmatch.fnmatchcase(field, p) for p in pats):
             return False
     v = entry.get("versions", {})
     have = _ver(rec.get("python", {}).get("version", "0"))
