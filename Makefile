@@ -209,7 +209,7 @@ fz_comma := ,
 fz_space := $(fz_empty) $(fz_empty)
 FZ_RUN_TARGETS = $(foreach t,$(TARGETS),--target $(t):$(subst $(fz_space),$(fz_comma),$(FZ_CORPUS_$(t))))
 
-.PHONY: replay fuzz afl coverage oss-fuzz-check fuzz-seeds
+.PHONY: replay fuzz afl coverage oss-fuzz-check fuzz-seeds fuzz-target-args
 # Every corpus file and every reproducer in build/findings/ through the
 # replay driver under ASan+UBSan; cmsg_diff also under musl-gcc.
 replay: fuzz-build-replay
@@ -264,7 +264,7 @@ oss-fuzz-check:
 	  rm -rf build/oss-fuzz/seeds/$$t && mkdir -p build/oss-fuzz/seeds/$$t; \
 	  $(PYTHON) -c 'import sys,zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
 	    build/oss-fuzz/out/$${t}_seed_corpus.zip build/oss-fuzz/seeds/$$t; \
-	  (cd build/oss-fuzz/out && ./$$t -runs=0 -dict=$$t.dict ../seeds/$$t) > build/oss-fuzz/$$t.log 2>&1 || \
+	  (cd build/oss-fuzz/out && ./$$t -runs=0 -dict=$$t.dict -artifact_prefix=../crash-$$t- ../seeds/$$t) > build/oss-fuzz/$$t.log 2>&1 || \
 	    { tail -20 build/oss-fuzz/$$t.log >&2; echo "oss-fuzz-check: $$t failed on its seed corpus" >&2; exit 1; }; \
 	  echo "oss-fuzz-check: $$t ran its $$(ls build/oss-fuzz/seeds/$$t | wc -l) seeds"; \
 	done
@@ -276,3 +276,7 @@ build/capture-cmsg: scripts/capture-cmsg.c
 fuzz-seeds: build/capture-cmsg
 	$(PYTHON) scripts/make-seeds
 	build/capture-cmsg corpus/cmsg_parse
+# run.py's --target arguments for TARGETS (scripts/ci-fuzz reads them here,
+# so the corpus layout is written down once).
+fuzz-target-args:
+	@echo $(FZ_RUN_TARGETS)
