@@ -29,8 +29,8 @@ Limits and facts encoded:
 - msg_flags of the reference is 0 and the address None: the kernel's answer
   for a socketpair message that carries no ancillary data; the shim changes
   only the control bytes and msg_controllen.
-- The libc model is CMSGREF_LIBC (default "glibc", the G36 model of §3); a
-  musl-built interpreter needs CMSGREF_LIBC=musl.
+- The libc model is detected by behaviour (detect_model: K14 and K18, as
+  §3 advises) unless CMSGREF_LIBC names one; every record carries it.
 - Corpus files are taken from corpus/{cmsg_parse,cmsg_diff,inject}/ as raw
   control bytes (C = the file size, at most MAX_CONTROL bytes); any byte
   string is a valid control buffer.  Other corpus/ directories hold
@@ -191,11 +191,6 @@ def configure(lib=None):
     _lib.cr_json_parse_buf.restype = ctypes.c_int
     _lib.cr_model_by_name.argtypes = [ctypes.c_char_p,
                                       ctypes.POINTER(ctypes.c_int)]
-    name = os.environ.get("CMSGREF_LIBC", "glibc")
-    model = ctypes.c_int(-1)
-    if _lib.cr_model_by_name(name.encode(), ctypes.byref(model)) < 0:
-        raise RuntimeError("unknown libc model CMSGREF_LIBC=%s" % name)
-    _libc_model = model.value
     me = ctypes.CDLL(None)
     if not hasattr(me, "cr_inject_arm"):
         raise RuntimeError("the injection shim is not preloaded: run with "
@@ -204,6 +199,46 @@ def configure(lib=None):
     _shim.cr_inject_arm.argtypes = [ctypes.c_int, ctypes.c_char_p,
                                     ctypes.c_size_t]
     _shim.cr_inject_count.restype = ctypes.c_long
+    name = os.environ.get("CMSGREF_LIBC") or detect_model()
+    model = ctypes.c_int(-1)
+    if _lib.cr_model_by_name(name.encode(), ctypes.byref(model)) < 0:
+        raise RuntimeError("unknown libc model CMSGREF_LIBC=%s" % name)
+    _libc_model = model.value
+
+
+def _visits_second_header(buf):
+    """Inject buf into one real recvmsg of this interpreter; True if the
+    walk reached the second header (two items, or - PyPy - the call raised
+    because that header is truncated)."""
+    a, b = socket.socketpair()
+    try:
+        a.sendall(PAYLOAD)
+        b.settimeout(5.0)
+        _shim.cr_inject_arm(b.fileno(), buf, len(buf))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                return len(b.recvmsg(len(PAYLOAD), len(buf))[1]) == 2
+            except OSError:
+                return True
+    finally:
+        _shim.cr_inject_disarm()
+        a.close()
+        b.close()
+
+
+def detect_model():
+    """The libc model this interpreter was compiled against, by behaviour
+    (spec §3: the headers at build time decide, not the running libc):
+    K14 (a second header ending exactly at C) is skipped only by musl's
+    strict rule; K18 (a second header whose length overruns C) is skipped
+    only by legacy glibc.  Returns "glibc", "glibc-legacy" or "musl"."""
+    bufs = crafted_buffers()
+    if not _visits_second_header(bufs["K14"]):
+        return "musl"
+    if not _visits_second_header(bufs["K18"]):
+        return "glibc-legacy"
+    return "glibc"
 
 
 def _ensure():

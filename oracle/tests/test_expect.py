@@ -111,7 +111,11 @@ class Files(unittest.TestCase):
             entries = expect.load(impl)
             for e in entries:
                 self.assertTrue(e["reason"])
-        self.assertEqual(expect.load("cpython"), [])
+        # CPython 3.6-3.13 are byte-identical on injected buffers (spec
+        # §11): no CPython expectation may excuse an inject case.
+        for e in expect.load("cpython"):
+            self.assertNotEqual(e.get("suite", "*"), "inject")
+            self.assertNotEqual(e.get("suite", "*"), "*")
         self.assertTrue(expect.load("pypy"))
 
     def test_bad_files_are_rejected_with_a_reason(self):
