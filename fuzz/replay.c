@@ -117,7 +117,7 @@ static long run_dir(const char *dir, int quiet)
         fprintf(stderr, "replay: cannot open %s: %s\n", dir, strerror(errno));
         return -1;
     }
-    while ((e = readdir(d)) != NULL) {
+    for (e = readdir(d); e != NULL; e = readdir(d)) {
         if (e->d_name[0] == '.')
             continue;
         if (n == cap) {

@@ -265,7 +265,7 @@ def afl_target(target, dirs, seconds, work, jobs):
     copy_flat(seeds + queue, union)
     if os.path.isdir(cmin):
         shutil.rmtree(cmin)
-    rc, _ = run(['afl-cmin', '-i', union, '-o', cmin, '--', binary],
+    rc, _ = run(['afl-cmin', '-i', union, '-o', cmin, '--', binary, '-'],
                 seconds + 600, os.path.join(work, 'cmin.log'), env=env)
     known = set(sha1_file(f) for d in dirs for f in files_in(d))
     added = 0
