@@ -313,3 +313,4 @@ bench:
 	@$(MAKE) --no-print-directory -j$(BENCH_JOBS) build/fuzz-fast/cmsg_parse build/fuzz/cmsg_parse $(BENCH_EMPTY) || \
 	  echo "bench: WARNING: the libFuzzer binaries did not build (clang with libFuzzer needed): figure 1 will be MISSING" >&2
 	PYTHONPATH=$(CURDIR) $(PYTHON) -m bench.run $(BENCH_ARGS)
+# ---- end bench ----

@@ -1,0 +1,197 @@
+"""fig_oracle.py - figures 3 and 4 of `make bench` (issue 5): how fast the
+conformance oracle is, per interpreter, against that interpreter's own
+test_socket recvmsg/SCM subset, how long the whole matrix takes, and how
+many injected buffers per second go through each interpreter's recvmsg.
+
+Why: the oracle is only useful if the whole matrix (every interpreter,
+every suite) runs often; the natural yardstick is the interpreter's own
+test suite for the same feature.
+
+Everything is measured through the oracle's entry points, never
+re-implemented:
+- interpreters: oracle.discover.discover() (PYTHONS or PATH + pyenv);
+- scenarios/s: one worker per (interpreter, suite) built by
+  oracle.conformance.build_jobs() and run for a bounded window; the rate
+  is counted between the first and the last record the worker streamed
+  (so interpreter startup is excluded); "differential scenarios per
+  second" of an interpreter is the rate of its full run, i.e. the two
+  suites weighted by their case counts;
+- injection_per_second: the inject suite's rate (its per-case fork, fd
+  planting and comparison included); bench/inject_loop.py adds the
+  mechanism's ceiling (shim + real recvmsg, nothing else);
+- tests/s of test_socket: oracle/cpython_tests.py (issue 4), bounded the
+  same way; if it is not in the tree the ratio is Missing;
+- conformance_matrix_seconds: `python3 -m oracle.conformance` as `make
+  conformance` runs it (2 jobs), killed at a cap; past the cap the figure
+  is null with "at least <cap> s", and a projection from the measured
+  per-suite rates is given separately, labelled as such.
+Limits: a window samples the first cases of a suite's order, not a random
+sample; one round per interpreter (the two sides back to back).
+"""
+
+import argparse
+import json
+import os
+import re
+import select
+import sys
+import time
+
+from bench import common
+
+LIB = os.path.join(common.BUILD, "libcmsgref.so")
+SHIM = os.path.join(common.BUILD, "inject", "libcrinject.so")
+SUITES = ("inject", "sockets")
+
+
+def _oracle():
+    """Import the oracle's driver modules; Missing if they are not there."""
+    if common.REPO not in sys.path:
+        sys.path.insert(0, common.REPO)
+    try:
+        from oracle import conformance, discover
+    except Exception as e:
+        raise common.Missing("cannot import the oracle driver "
+                             "(oracle.conformance/discover): %s: %s"
+                             % (type(e).__name__, e))
+    return conformance, discover
+
+
+def interpreters():
+    """The ok entries of oracle.discover, and the not-ok ones (listed in
+    the report, never silently dropped)."""
+    _, discover = _oracle()
+    entries = discover.discover()
+    ok = [e for e in entries if e["status"] == "ok"]
+    if not ok:
+        raise common.Missing("oracle.discover found no usable interpreter")
+    return ok, [e for e in entries if e["status"] != "ok"]
+
+
+def _need_products():
+    common.need_file(LIB, "the reference library", "make builds it")
+    common.need_file(SHIM, "the injection shim", "make oracle-inject-shim")
+
+
+def worker_rate(interp, suite, window):
+    """Run one oracle worker for at most window seconds (plus its startup,
+    at most 30 s); return (records/s between first and last record,
+    records seen, finished?).  Raises Missing when the worker produced
+    fewer than 2 records or failed before streaming any."""
+    conformance, _ = _oracle()
+    _need_products()
+    ns = argparse.Namespace(lib=LIB, shim=SHIM, only="")
+    job = conformance.build_jobs([interp], [suite], ns,
+                                 os.path.join(common.OUT, "oracle"))[0]
+    job.start()
+    fd = job.proc.stdout.fileno()
+    first_t = last_t = None
+    first_n = last_n = 0
+    hard = time.time() + window + 30
+    finished = False
+    while True:
+        now = time.time()
+        if (first_t is not None and now - first_t >= window) or now > hard:
+            break
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if not ready:
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            finished = True
+            break
+        job.feed(chunk)
+        n = len(job.records)
+        if n > last_n:
+            t = time.time()
+            if first_t is None:
+                first_t, first_n = t, n
+            last_t, last_n = t, n
+    if not finished:
+        job.kill()
+    job.proc.stdout.close()
+    job.finish(not finished)
+    label = "%s/%s" % (interp["label"], suite)
+    if first_t is None or last_n - first_n < 1 or last_t <= first_t:
+        raise common.Missing("%s: the worker streamed %d record(s) (%s); "
+                             "log %s" % (label, last_n, job.error or
+                                         "too few to time",
+                                         os.path.relpath(job.log_path,
+                                                         common.REPO)))
+    return (last_n - first_n) / (last_t - first_t), last_n, finished
+
+
+def case_counts():
+    """{suite: number of cases} as the driver's interpreter sees them
+    (suite.iter_cases()); a suite that cannot be imported is left out."""
+    _oracle()
+    out = {}
+    for suite in SUITES:
+        try:
+            mod = __import__("oracle.suite_" + suite, fromlist=["x"])
+            out[suite] = sum(1 for _ in mod.iter_cases())
+        except Exception:
+            continue
+    return out
+
+
+def ceiling_rate(interp, seconds):
+    """bench/inject_loop.py under interp: buffers/s with nothing but the
+    shim and the real recvmsg.  Raises Missing on failure."""
+    _need_products()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = common.REPO
+    env["LD_PRELOAD"] = SHIM
+    res = common.run([interp["executable"], "-m", "bench.inject_loop",
+                      "--seconds", str(seconds), "--lib", LIB],
+                     seconds + 30, env=env)
+    if res.returncode != 0:
+        raise common.Missing("%s: bench.inject_loop failed: %s" % (
+            interp["label"], res.tail()))
+    return json.loads(res.stdout.decode("ascii").strip().splitlines()[-1])
+
+
+_RAN = re.compile(r"Ran (\d+) tests? in ([0-9.]+)s")
+
+
+def testsuite_rate(interp, window):
+    """tests/s of interp's own test_socket recvmsg/SCM subset, through
+    oracle/cpython_tests.py.  Raises Missing if that entry point is not in
+    the tree or reports no count and time."""
+    path = os.path.join(common.REPO, "oracle", "cpython_tests.py")
+    common.need_file(path, "the test_socket runner of issue 4",
+                     "not landed yet; without it the test_socket side of "
+                     "figure 3 cannot be measured")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = common.REPO
+    res = common.run([sys.executable, "-m", "oracle.cpython_tests",
+                      "--pythons", interp["executable"]], window + 60,
+                     env=env)
+    text = (res.stdout + res.stderr).decode("utf-8", "replace")
+    runs = _RAN.findall(text)
+    if not runs:
+        raise common.Missing("%s: oracle.cpython_tests printed no 'Ran N "
+                             "tests in Xs' line (%s)" % (interp["label"],
+                                                         res.tail()))
+    tests = sum(int(n) for n, _ in runs)
+    secs = sum(float(s) for _, s in runs)
+    if tests == 0 or secs <= 0:
+        raise common.Missing("%s: test_socket subset ran %d tests in %.3fs"
+                             % (interp["label"], tests, secs))
+    return tests / secs, tests
+
+
+def matrix_seconds(cap):
+    """Wall time of `python3 -m oracle.conformance` (the make conformance
+    command), or None when it was killed at cap seconds.  Returns
+    (seconds or None, exit status or None, last line)."""
+    _need_products()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = common.REPO
+    res = common.run([sys.executable, "-m", "oracle.conformance", "--out",
+                      os.path.join(common.OUT, "conformance")], cap, env=env,
+                     stdout_path=os.path.join(common.OUT,
+                                              "conformance.out"))
+    if res.returncode is None:
+        return None, None, "killed at the %ds cap" % cap
+    return res.seconds, res.returncode, res.tail()
