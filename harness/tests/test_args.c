@@ -47,7 +47,7 @@ static int call_with(void (*edit)(struct cr_recv_args *), struct cr_pyerr *err)
         return -100;
     (void)write(sv[1], "x", 1);
     tu_args(&a, sv[0]);
-    a.timeout_ns = 0;
+    tu_set_timeout(&a, 0);
     edit(&a);
     memset(err, 0, sizeof(*err));
     rc = cr_recvmsg(&a, &res, err);

@@ -26,7 +26,7 @@ static int recv_addr(int fd, struct cr_recv_result *res)
 
     tu_args(&a, fd);
     a.ancbufsize = 64;
-    a.timeout_ns = INT64_C(2000000000);
+    tu_set_timeout(&a, INT64_C(2000000000));
     return cr_recvmsg(&a, res, &e);
 }
 

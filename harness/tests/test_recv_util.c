@@ -68,6 +68,17 @@ void tu_args(struct cr_recv_args *a, int fd)
     a->policy = CR_WARN_RECORD;
 }
 
+int tu_set_timeout(struct cr_recv_args *a, int64_t ns)
+{
+    int fl = fcntl(a->fd, F_GETFL);
+
+    a->timeout_ns = ns;
+    if (fl < 0)
+        return -1;
+    fl = ns >= 0 ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+    return fcntl(a->fd, F_SETFL, fl);
+}
+
 int tu_fd_open(int fd)
 {
     return fcntl(fd, F_GETFD) != -1;

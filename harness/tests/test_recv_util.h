@@ -21,6 +21,10 @@ ssize_t tu_send_fds(int sock, const int *fds, size_t nfds, const void *data,
 /* Default arguments: recvmsg(bufsize 64, ancbufsize 0, flags 0), blocking,
  * the host libc, CR_WARN_RECORD, the socket's real family. */
 void tu_args(struct cr_recv_args *a, int fd);
+/* What CPython's settimeout() does to a socket: sets a->timeout_ns and
+ * makes a->fd non-blocking for ns >= 0 (timeout or non-blocking mode),
+ * blocking for ns < 0.  cr_recvmsg() leaves the fd's mode to its caller. */
+int tu_set_timeout(struct cr_recv_args *a, int64_t ns);
 /* 1 if fd is open. */
 int tu_fd_open(int fd);
 /* The whole ints of every SCM_RIGHTS item of a result (cr_walk over
