@@ -255,6 +255,8 @@ def main(argv=None):
     pythons = args.pythons if args.pythons is not None else \
         (os.environ.get("PYTHONS") or None)
     explicit = pythons is not None
+    if explicit and not discover.split_list(pythons):
+        ap.error("--pythons / PYTHONS names no interpreter")
     entries = discover.discover(pythons)
     interps = [e for e in entries if e["status"] == "ok"]
     others = [e for e in entries if e["status"] != "ok"]

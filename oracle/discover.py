@@ -35,7 +35,7 @@ MIN_VERSION = {"cpython": (3, 6), "pypy": (3, 9)}
 _NAME_RE = re.compile(r"^(python3(\.\d+)?|pypy3(\.\d+)?)$")
 
 
-def _split_list(text):
+def split_list(text):
     """PYTHONS is a list separated by ':', ',' or whitespace."""
     return [p for p in re.split(r"[:,\s]+", text) if p]
 
@@ -135,7 +135,7 @@ def discover(pythons=None):
     if pythons is None:
         pythons = os.environ.get("PYTHONS") or None
     if isinstance(pythons, str):
-        pythons = _split_list(pythons)
+        pythons = split_list(pythons)
     explicit = pythons is not None
     cands = list(pythons) if explicit else \
         path_candidates() + pyenv_candidates()

@@ -23,7 +23,8 @@ equal.
 Limits and facts encoded:
 - The shim must be preloaded (the driver sets LD_PRELOAD and CMSGREF_INJECT);
   without it configure() raises and the worker reports the suite as failed.
-- Only descriptor numbers in [0, PLANT_LIMIT) can be planted; larger or
+- Only descriptor numbers below plant_limit() (at most 4096, lower when
+  RLIMIT_NOFILE is small) can be planted; larger or
   negative ints in an SCM_RIGHTS payload are still passed to close() by the
   interpreter, which fails with EBADF and changes nothing observable.
 - msg_flags of the reference is 0 and the address None: the kernel's answer
@@ -46,6 +47,7 @@ import ctypes
 import fcntl
 import json
 import os
+import resource
 import select
 import signal
 import socket
@@ -63,6 +65,7 @@ MODES = ("record", "error")
 WARNING_TEXT = "received malformed or improperly-truncated ancillary data"
 PLANT_LIMIT = 4096       # plant real fds only below this number
 PLANT_MAX = 1024         # at most this many planted fds per case
+SPARE = 8                # free numbers kept above the planted ones
 MAX_CONTROL = 65536      # the shim's CR_INJECT_MAX
 CHILD_TIMEOUT = 20.0     # seconds for one native call in its child
 # corpus/ directories whose files are raw control buffers (C = file size):
@@ -302,10 +305,27 @@ def reference_parse(buf):
         raise RuntimeError("cr_json_parse_buf failed: %d" % rc)
 
 
+def plant_limit(close_list):
+    """Descriptor numbers below the returned limit are planted.  It is at
+    most PLANT_LIMIT and leaves at least SPARE numbers between it and
+    RLIMIT_NOFILE's soft limit that the error path will not close: the
+    child's socket and report pipe go there."""
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY or soft > PLANT_LIMIT + 4 * SPARE:
+        soft = PLANT_LIMIT + 4 * SPARE
+    closing = set(close_list)
+    limit = min(PLANT_LIMIT, soft)
+    while limit > 0 and sum(1 for n in range(limit, soft)
+                            if n not in closing) < SPARE:
+        limit -= 1
+    return limit
+
+
 def plant_numbers(close_list):
     """{label: fd number} for the ints of the error path that can be planted
-    (0 <= n < PLANT_LIMIT), at most PLANT_MAX of them."""
-    nums = sorted(set(n for n in close_list if 0 <= n < PLANT_LIMIT))
+    (0 <= n < plant_limit()), at most PLANT_MAX of them."""
+    limit = plant_limit(close_list)
+    nums = sorted(set(n for n in close_list if 0 <= n < limit))
     return dict(("fd%d" % n, n) for n in nums[:PLANT_MAX])
 
 
@@ -347,7 +367,7 @@ def _native_child(buf, mode, numbers, close_set, wfd):
     will not close (close_set), so the report always gets out."""
     a, b = socket.socketpair()
     a.sendall(PAYLOAD)
-    floor = max([10] + [n + 1 for n in close_set if 0 <= n < PLANT_LIMIT])
+    floor = max([10] + [n + 1 for n in numbers.values()])
     bfd = _dup_outside(b.fileno(), floor, close_set)
     wfd2 = _dup_outside(wfd, floor, close_set)
     b.close()
@@ -378,7 +398,8 @@ def _native_child(buf, mode, numbers, close_set, wfd):
 
 def _dup_outside(fd, floor, avoid):
     """A duplicate of fd at a free number >= floor that is not in avoid.
-    The caller owns the new fd; fd stays open."""
+    The caller owns the new fd; fd stays open.  plant_limit() guarantees
+    such a number exists below the soft RLIMIT_NOFILE."""
     while True:
         new = fcntl.fcntl(fd, fcntl.F_DUPFD, floor)
         if new not in avoid:
