@@ -16,7 +16,12 @@
  *  - EAGAIN after poll said "readable" is a false positive: wait again,
  *    but only in timeout mode;
  *  - a closed socket has fd -1: the wait is skipped and the call itself
- *    fails with EBADF.
+ *    fails with EBADF;
+ *  - settimeout() with 0 or a timeout puts the fd in O_NONBLOCK.  This
+ *    library does not own the fd's mode, so in those two modes it adds
+ *    MSG_DONTWAIT to the call instead: the same effect on this one call,
+ *    and a caller that passes a blocking fd cannot hang a "non-blocking"
+ *    call.  A fake kernel in the seam sees the extra flag.
  *
  * Every syscall goes through struct cr_sys so that a fake kernel can stand
  * in; NULL members are the real calls, which report failure as -1 and
@@ -166,6 +171,7 @@ int cr_sock_call_recvmsg(const struct cr_recv_args *args, struct msghdr *msg,
                          ssize_t *ret_n, struct cr_pyerr *err)
 {
     int has_timeout = args->timeout_ns > 0;
+    int flags = args->flags | (args->timeout_ns >= 0 ? MSG_DONTWAIT : 0);
     int64_t deadline = 0;
     int deadline_set = 0;
     ssize_t n;
@@ -180,7 +186,7 @@ int cr_sock_call_recvmsg(const struct cr_recv_args *args, struct msghdr *msg,
                 continue;
         }
         for (;;) {
-            n = sys_recvmsg(args->sys, args->fd, msg, args->flags);
+            n = sys_recvmsg(args->sys, args->fd, msg, flags);
             if (n >= 0) {
                 *ret_n = n;
                 return 0;

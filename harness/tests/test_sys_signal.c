@@ -279,3 +279,22 @@ TEST(msg_dontwait_on_a_blocking_socket_raises_blocking_io_error)
     ASSERT_EQ(e.exc, CR_PY_BLOCKING_IO_ERROR);
     ASSERT_EQ(e.sys_errno, EAGAIN);
 }
+
+TEST(non_blocking_mode_does_not_hang_on_a_blocking_fd)
+{
+    int sv[2], rc;
+    struct cr_recv_args a;
+    struct cr_recv_result res;
+    struct cr_pyerr e;
+
+    ASSERT_EQ(tu_pair(SOCK_STREAM, sv), 0);
+    tu_args(&a, sv[0]);
+    a.timeout_ns = 0; /* the fd itself stays blocking */
+    rc = cr_recvmsg(&a, &res, &e);
+    close(sv[0]);
+    close(sv[1]);
+    if (rc == 0)
+        cr_recv_result_free(&res);
+    ASSERT_EQ(rc, CR_EPY);
+    ASSERT_EQ(e.exc, CR_PY_BLOCKING_IO_ERROR);
+}
