@@ -340,7 +340,6 @@ CALL_LINE = _call.__code__.co_firstlineno + 1
 
 def reference_result(parsed, mode, planted_labels):
     """The canonical result the interpreter must produce, from the JSON."""
-    exc = None
     if parsed["warning"] and mode == "error":
         exc = {"type": "RuntimeWarning", "message": WARNING_TEXT,
                "args": [WARNING_TEXT], "errno": None}
@@ -392,8 +391,10 @@ def _native_child(buf, mode, numbers, close_set, wfd):
     after = canon.fd_table()
     leaks = canon.fd_leaks(before, after)
     canon.unplant_fds(planted)
-    out = json.dumps({"result": res, "leaks": leaks, "injected": injected})
-    os.write(wfd2, out.encode())
+    out = json.dumps({"result": res, "leaks": leaks,
+                      "injected": injected}).encode()
+    while out:
+        out = out[os.write(wfd2, out):]
 
 
 def _dup_outside(fd, floor, avoid):
