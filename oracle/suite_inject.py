@@ -11,7 +11,8 @@ crafted case K01-K24 / F1-F9, or a file under corpus/) in one warning mode:
           recorded, nothing is closed;
   error   warnings.simplefilter("error"): the call raises, and exactly the
           error path's descriptors are closed.
-The native side runs recvmsg(1, C) on a real AF_UNIX stream socketpair that
+The native side runs recvmsg(1, C) (crafted buffers also recvmsg_into with
+one 1-byte bytearray) on a real AF_UNIX stream socketpair that
 carries the 1-byte payload b"x" (the data and the call stay real), in a
 forked child, with a real fd (a pipe) planted at every descriptor number the
 error path would close, so "which fds were closed" is observed, not assumed.
@@ -250,11 +251,14 @@ def _ensure():
 
 
 def iter_cases():
-    """(family, case_id) for every crafted buffer and corpus file, in both
-    warning modes.  Families: crafted-<mode>, corpus-<top dir>-<mode>."""
-    for name in sorted(crafted_buffers(), key=_natural):
-        for mode in MODES:
-            yield "crafted-" + mode, "crafted:%s@%s" % (name, mode)
+    """(family, case_id) for every crafted buffer (through recvmsg and
+    recvmsg_into) and corpus file (recvmsg), in both warning modes.
+    Families: crafted-<mode>, crafted-into-<mode>, corpus-<dir>-<mode>."""
+    names = sorted(crafted_buffers(), key=_natural)
+    for kind in ("crafted", "crafted-into"):
+        for name in names:
+            for mode in MODES:
+                yield "%s-%s" % (kind, mode), "%s:%s@%s" % (kind, name, mode)
     for rel in corpus_files():
         top = rel.split(os.sep)[0] if os.sep in rel else "top"
         for mode in MODES:
@@ -266,26 +270,27 @@ def _natural(name):
 
 
 def control_for(case_id):
-    """(control bytes, mode, family, repro) for a case id."""
+    """(control bytes, mode, method, family, repro) for a case id."""
     src, _, mode = case_id.rpartition("@")
     kind, _, name = src.partition(":")
     if mode not in MODES:
         raise ValueError("bad mode in case id %r" % case_id)
-    if kind == "crafted":
+    repro = ("LD_PRELOAD=$PWD/build/inject/libcrinject.so PYTHONPATH=. "
+             "python3 -m oracle.worker --suite inject --only '%s'" % case_id)
+    if kind in ("crafted", "crafted-into"):
         buf = crafted_buffers()[name]
-        family = "crafted-" + mode
-        repro = ("LD_PRELOAD=$PWD/build/inject/libcrinject.so PYTHONPATH=. "
-                 "python3 -m oracle.worker --suite inject --only '%s'"
-                 % case_id)
+        family = "%s-%s" % (kind, mode)
+        method = "recvmsg_into" if kind == "crafted-into" else "recvmsg"
     elif kind == "corpus":
         with open(os.path.join(CORPUS, name), "rb") as f:
             buf = f.read()
         top = name.split(os.sep)[0] if os.sep in name else "top"
         family = "corpus-%s-%s" % (top, mode)
-        repro = "corpus/%s (warning mode %s)" % (name, mode)
+        method = "recvmsg"
+        repro = "corpus/%s: %s" % (name, repro)
     else:
         raise ValueError("unknown case source in %r" % case_id)
-    return buf, mode, family, repro
+    return buf, mode, method, family, repro
 
 
 def reference_parse(buf):
@@ -329,16 +334,22 @@ def plant_numbers(close_list):
     return dict(("fd%d" % n, n) for n in nums[:PLANT_MAX])
 
 
-def _call(sock, clen):
+def _call_recvmsg(sock, clen):
     return sock.recvmsg(len(PAYLOAD), clen)
 
 
-# The line a RuntimeWarning from the native call is attributed to.
+def _call_recvmsg_into(sock, clen):
+    return sock.recvmsg_into([bytearray(len(PAYLOAD))], clen)
+
+
+CALLS = {"recvmsg": _call_recvmsg, "recvmsg_into": _call_recvmsg_into}
+# The file and lines a RuntimeWarning from the native call is attributed to.
 CALL_FILE = os.path.basename(__file__).replace(".pyc", ".py")
-CALL_LINE = _call.__code__.co_firstlineno + 1
+CALL_LINES = dict((m, f.__code__.co_firstlineno + 1)
+                  for m, f in CALLS.items())
 
 
-def reference_result(parsed, mode, planted_labels):
+def reference_result(parsed, mode, method, planted_labels):
     """The canonical result the interpreter must produce, from the JSON."""
     if parsed["warning"] and mode == "error":
         exc = {"type": "RuntimeWarning", "message": WARNING_TEXT,
@@ -350,8 +361,9 @@ def reference_result(parsed, mode, planted_labels):
     warns = []
     if parsed["warning"]:
         warns = [{"category": "RuntimeWarning", "message": WARNING_TEXT,
-                  "filename": CALL_FILE, "lineno": CALL_LINE}]
-    return {"data": PAYLOAD.hex(), "nbytes": len(PAYLOAD),
+                  "filename": CALL_FILE, "lineno": CALL_LINES[method]}]
+    return {"data": PAYLOAD.hex() if method == "recvmsg" else None,
+            "nbytes": len(PAYLOAD),
             "ancdata": canon.canon_ancdata(
                 [(it["level"], it["type"], bytes.fromhex(it["data"]))
                  for it in parsed["items"]], rights="raw", shapes=False),
@@ -359,7 +371,7 @@ def reference_result(parsed, mode, planted_labels):
             "exception": None, "fds_closed": [], "fds_received": []}
 
 
-def _native_child(buf, mode, numbers, close_set, wfd):
+def _native_child(buf, mode, method, numbers, close_set, wfd):
     """In the forked child: plant, inject, call, canonicalise, report.
 
     The socket and the report pipe are moved to numbers the error path
@@ -382,11 +394,11 @@ def _native_child(buf, mode, numbers, close_set, wfd):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always" if mode == "record" else "error")
         try:
-            ret = _call(sock, len(buf))
+            ret = CALLS[method](sock, len(buf))
         except BaseException as e:  # the exception is the observation
             exc = e
     injected = _shim.cr_inject_count() - n0
-    res = canon.canon_result(ret, exc, caught, "recvmsg", rights="raw",
+    res = canon.canon_result(ret, exc, caught, method, rights="raw",
                              planted=planted, shapes=False)
     after = canon.fd_table()
     leaks = canon.fd_leaks(before, after)
@@ -409,7 +421,7 @@ def _dup_outside(fd, floor, avoid):
         floor = new + 1
 
 
-def run_native(buf, mode, numbers, close_set):
+def run_native(buf, mode, method, numbers, close_set):
     """Fork, run the native call in the child, return (result, leaks).
 
     A child that crashes or hangs yields a result whose exception names the
@@ -423,7 +435,7 @@ def run_native(buf, mode, numbers, close_set):
         code = 0
         try:
             os.close(r)
-            _native_child(buf, mode, numbers, close_set, w)
+            _native_child(buf, mode, method, numbers, close_set, w)
         except BaseException as e:
             try:
                 os.write(w, json.dumps({"child_error": "%s: %s" % (
@@ -470,14 +482,14 @@ def run_native(buf, mode, numbers, close_set):
 def run_case(case_id):
     """One case: the native call in a child, the reference from the JSON."""
     _ensure()
-    buf, mode, family, repro = control_for(case_id)
+    buf, mode, method, family, repro = control_for(case_id)
     before = canon.fd_table()
     parsed = reference_parse(buf)
     numbers = plant_numbers(parsed["close_on_error"])
-    reference = reference_result(parsed, mode, numbers)
+    reference = reference_result(parsed, mode, method, numbers)
     ref_leaks = canon.fd_leaks(before, canon.fd_table())
-    native, native_leaks, injected = run_native(buf, mode, numbers,
-                                                   set(parsed["close_on_error"]))
+    native, native_leaks, injected = run_native(
+        buf, mode, method, numbers, set(parsed["close_on_error"]))
     rec = {"family": family, "id": case_id, "native": native,
            "reference": reference,
            "leaked_fds": {"native": native_leaks, "reference": ref_leaks},
