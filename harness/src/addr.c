@@ -19,7 +19,7 @@
  *  - a family without a decoder gives (family, the 14 sa_data bytes).
  *
  * Limits: CPython also has decoders for AF_NETLINK, AF_QIPCRTR, AF_VSOCK,
- * AF_BLUETOOTH, AF_PACKET, AF_TIPC and AF_CAN.  Those are out of scope:
+ * AF_BLUETOOTH, AF_PACKET, AF_TIPC, AF_CAN and AF_ALG.  Those are out of scope:
  * such an address is returned as CR_ADDR_RAW (family plus the first addrlen
  * raw bytes) rather than guessed.  AF_BLUETOOTH's buffer size depends on the
  * socket's protocol, which this API does not take, so cr_addr_buflen()
@@ -28,9 +28,9 @@
  * lacks AF_QIPCRTR, so there those families are "bad family".
  */
 #include <arpa/inet.h>
-#include <stdio.h>
 #include <linux/netlink.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/un.h>
 
@@ -112,6 +112,7 @@ static int has_unmodelled_decoder(int family)
     case AF_PACKET:
     case AF_TIPC:
     case AF_CAN:
+    case AF_ALG:
         return 1;
     default:
         return 0;

@@ -510,3 +510,30 @@ TEST(eof_on_stream_returns_empty_data_no_items_and_no_address)
     ASSERT_EQ(res.addr.kind, CR_ADDR_NONE);
     cr_recv_result_free(&res);
 }
+
+TEST(recvmsg_0_on_datagram_dequeues_it_with_msg_trunc)
+{
+    int sv[2], rc;
+    char c;
+    ssize_t after;
+    struct cr_recv_args a;
+    struct cr_recv_result res;
+    struct cr_pyerr e;
+
+    ASSERT_EQ(tu_pair(SOCK_DGRAM, sv), 0);
+    (void)write(sv[1], "abc", 3);
+    tu_args(&a, sv[0]);
+    a.bufsize = 0;
+    rc = cr_recvmsg(&a, &res, &e);
+    after = recv(sv[0], &c, 1, MSG_DONTWAIT);
+    close(sv[0]);
+    close(sv[1]);
+    ASSERT_EQ(rc, 0);
+    ASSERT_TRUE(res.data != NULL); /* b'', not recvmsg_into's None */
+    ASSERT_EQ(res.data_len, 0);
+    ASSERT_EQ(res.nbytes, 0);
+    ASSERT_EQ(res.msg_flags, MSG_TRUNC);
+    ASSERT_EQ(res.addr.kind, CR_ADDR_NONE);
+    cr_recv_result_free(&res);
+    ASSERT_EQ(after, -1);
+}
