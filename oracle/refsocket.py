@@ -312,9 +312,25 @@ class Messages(object):
         return self.vi < (3, 10)
 
 
+_emulated = []
+
+
+def emulate_version(vi):
+    """Test hook: word argument errors as CPython vi = (major, minor) does
+    (None: the running interpreter again).  Exception classes stay the
+    running interpreter's.  Returns the previous setting."""
+    prev = _emulated[0] if _emulated else None
+    del _emulated[:]
+    if vi is not None:
+        _emulated.append(tuple(vi[:2]))
+    return prev
+
+
 def messages_for(vi=None):
-    """Messages for version vi (default: the running interpreter)."""
-    return Messages(vi or sys.version_info[:2])
+    """Messages for version vi (default: the emulated version if set,
+    else the running interpreter)."""
+    return Messages(vi or (_emulated[0] if _emulated
+                           else sys.version_info[:2]))
 
 
 def _type_name(obj):

@@ -167,6 +167,8 @@ RECVMSG_CALLS = [
     ("bool-bufsize", "True"), ("index-obj", "Idx(4), Idx(0), Idx(0)"),
     ("index-returns-str", "BadIdx()"), ("bytes-bufsize", "b'1'"),
     ("anc-int-max", "1, 2**31-1, MSG_DONTWAIT"),
+    ("index-flags", "1, 0, Idx(0)"), ("int-only-flags", "1, 0, IntOnly()"),
+    ("int-only-bufsize", "IntOnly()"),
 ]
 RECVMSG_INTO_CALLS = [
     ("noargs", ""), ("four", "[bytearray(4)], 0, 0, 0"),
@@ -382,6 +384,11 @@ class _Idx(object):
         return self.v
 
 
+class _IntOnly(object):
+    def __int__(self):
+        return 0
+
+
 class _BadIdx(object):
     def __index__(self):
         return "4"
@@ -389,6 +396,7 @@ class _BadIdx(object):
 
 _EVAL_ENV = {"bytearray": bytearray, "memoryview": memoryview,
              "array": array, "range": range, "Idx": _Idx, "BadIdx": _BadIdx,
+             "IntOnly": _IntOnly,
              "MSG_DONTWAIT": MSG_DONTWAIT, "True": True, "None": None}
 
 
