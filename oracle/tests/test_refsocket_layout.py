@@ -1,0 +1,78 @@
+"""test_refsocket_layout.py - refsocket's ctypes structs equal cmsgref.h's.
+
+Why: oracle.refsocket mirrors struct cr_recv_args, cr_recv_result, cr_addr,
+cr_pyerr, cr_walk and cr_item by hand; a field added to the header (it has
+happened: cr_walk gained why/next_candidate) silently shifts every later
+field.  This test asks the C compiler for sizeof and every offsetof and
+compares them with ctypes.  It needs cc (the project's only build
+requirement); without it the test fails and says so.
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from oracle import refsocket
+from oracle.tests import helpers
+
+CC = os.environ.get("CC", "cc")
+
+
+def c_program():
+    """C source printing "struct size" and "struct.field offset" lines."""
+    lines = ['#include <stddef.h>', '#include <stdio.h>',
+             '#include "cmsgref.h"', 'int main(void) {']
+    for name, cls in sorted(refsocket.STRUCTS.items()):
+        ctype = "struct %s" % name
+        lines.append('    printf("%s %%zu\\n", sizeof(%s));' % (name, ctype))
+        for field in cls._fields_:
+            lines.append('    printf("%s.%s %%zu\\n", offsetof(%s, %s));'
+                         % (name, field[0], ctype, field[0]))
+    lines += ['    return 0;', '}']
+    return "\n".join(lines) + "\n"
+
+
+def ctypes_layout():
+    out = {}
+    for name, cls in refsocket.STRUCTS.items():
+        import ctypes
+        out[name] = ctypes.sizeof(cls)
+        for field in cls._fields_:
+            out["%s.%s" % (name, field[0])] = getattr(cls, field[0]).offset
+    return out
+
+
+class StructLayout(unittest.TestCase):
+
+    def test_every_size_and_offset_matches_the_header(self):
+        cc = shutil.which(CC)
+        self.assertTrue(cc, "no C compiler %r on PATH: the layout check "
+                        "cannot run (install cc)" % CC)
+        tmp = tempfile.mkdtemp(prefix="cmsgref-layout-")
+        try:
+            src = os.path.join(tmp, "layout.c")
+            exe = os.path.join(tmp, "layout")
+            with open(src, "w") as f:
+                f.write(c_program())
+            subprocess.check_call([cc, "-std=c11", "-D_GNU_SOURCE", "-I",
+                                   os.path.join(helpers.REPO, "harness",
+                                                "include"), src, "-o", exe])
+            text = subprocess.check_output([exe]).decode("ascii")
+        finally:
+            shutil.rmtree(tmp, True)
+        c_side = {}
+        for line in text.splitlines():
+            key, val = line.split()
+            c_side[key] = int(val)
+        self.assertEqual(c_side, ctypes_layout())
+
+    def test_struct_fields_cover_the_header_sizes(self):
+        # A field appended at the end of a header struct changes sizeof,
+        # which the test above sees; this one guards the test itself.
+        self.assertIn("cr_walk.why", ctypes_layout())
+
+
+if __name__ == "__main__":
+    unittest.main()
