@@ -8,6 +8,7 @@
  * fails the test instead of hanging it.  Timer and handler are restored.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -67,6 +68,7 @@ struct eintr_ctx {
     int calls;
     int raise_at; /* return nonzero on this call; 0: never */
     double t0;    /* watchdog: raise after 3 s */
+    int go_fd;    /* > 0: write a byte here at the 5th EINTR */
 };
 
 static int count_eintr(void *ctx)
@@ -74,19 +76,29 @@ static int count_eintr(void *ctx)
     struct eintr_ctx *c = ctx;
 
     c->calls++;
+    if (c->go_fd > 0 && c->calls == 5)
+        (void)write(c->go_fd, "g", 1);
     if (c->raise_at != 0 && c->calls >= c->raise_at)
         return 1;
     return tu_now() - c->t0 > 3.0;
 }
 
-/* Forks a child that sleeps ms then writes one byte to fd and exits. */
-static pid_t send_later(int fd, long ms)
+/* Forks a child that waits for a byte on go_rd (if > 0; at most 5 s),
+ * then sleeps ms, writes one byte to fd and exits.  The "go" byte comes
+ * from the parent's 5th EINTR, so the parent is known to be waiting in
+ * the call when the data is sent, however loaded the machine is. */
+static pid_t send_later(int fd, long ms, int go_rd)
 {
     pid_t pid = fork();
 
     if (pid == 0) {
         struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+        struct pollfd p = { go_rd, POLLIN, 0 };
 
+        if (go_rd > 0) {
+            while (poll(&p, 1, 5000) < 0 && errno == EINTR)
+                ;
+        }
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
             ;
         if (write(fd, "L", 1) != 1)
@@ -106,9 +118,9 @@ static void reap(pid_t pid)
 
 TEST(blocking_call_survives_a_signal_storm_and_retries_after_each_eintr)
 {
-    int sv[2], rc = -1;
+    int sv[2], go[2], rc = -1;
     struct storm s;
-    struct eintr_ctx c = { 0, 0, 0 };
+    struct eintr_ctx c = { 0, 0, 0, 0 };
     struct cr_recv_args a;
     struct cr_recv_result res;
     struct cr_pyerr e;
@@ -116,16 +128,20 @@ TEST(blocking_call_survives_a_signal_storm_and_retries_after_each_eintr)
     unsigned char byte = 0;
 
     ASSERT_EQ(tu_pair(SOCK_STREAM, sv), 0);
+    ASSERT_EQ(pipe(go), 0);
     tu_args(&a, sv[0]);
     a.on_eintr = count_eintr;
     a.eintr_ctx = &c;
-    pid = send_later(sv[1], 50);
+    c.go_fd = go[1];
+    pid = send_later(sv[1], 50, go[0]);
     c.t0 = tu_now();
     if (pid > 0 && storm_start(&s) == 0) {
         rc = cr_recvmsg(&a, &res, &e);
         storm_stop(&s);
     }
     reap(pid);
+    close(go[0]);
+    close(go[1]);
     close(sv[0]);
     close(sv[1]);
     ASSERT_TRUE(pid > 0);
@@ -134,7 +150,7 @@ TEST(blocking_call_survives_a_signal_storm_and_retries_after_each_eintr)
     ASSERT_EQ(res.nbytes, 1);
     cr_recv_result_free(&res);
     ASSERT_EQ(byte, 'L');
-    ASSERT_GE(c.calls, 1);
+    ASSERT_GE(c.calls, 5);
     ASSERT_LE(tu_now() - c.t0 > 3.0, 0);
 }
 
@@ -142,7 +158,7 @@ TEST(handler_raising_in_a_blocking_wait_ends_the_call_with_signal)
 {
     int sv[2], rc = -1;
     struct storm s;
-    struct eintr_ctx c = { 0, 3, 0 };
+    struct eintr_ctx c = { 0, 3, 0, 0 };
     struct cr_recv_args a;
     struct cr_recv_result res;
     struct cr_pyerr e;
@@ -172,7 +188,7 @@ static double timed_wait(int64_t timeout_ns, int with_storm, int *rc,
 {
     int sv[2];
     struct storm s;
-    struct eintr_ctx c = { 0, 0, 0 };
+    struct eintr_ctx c = { 0, 0, 0, 0 };
     struct cr_recv_args a;
     struct cr_recv_result res;
     double t0, t1;
@@ -236,7 +252,7 @@ TEST(timeout_mode_returns_data_that_arrives_in_time)
     ASSERT_EQ(tu_pair(SOCK_STREAM, sv), 0);
     tu_args(&a, sv[0]);
     tu_set_timeout(&a, 5 * NS);
-    pid = send_later(sv[1], 50);
+    pid = send_later(sv[1], 50, 0);
     rc = cr_recvmsg(&a, &res, &e);
     reap(pid);
     close(sv[0]);
