@@ -40,6 +40,7 @@ struct bufs {
     size_t fds_cap;
 };
 
+/* Frees what b owns (NULL members are fine) and clears it. */
 static void bufs_free(struct bufs *b)
 {
     free(b->data);

@@ -133,14 +133,17 @@ static int wait_readable(const struct cr_recv_args *args, int64_t *deadline,
     int r, eno;
 
     if (*deadline_set) {
-        interval = *deadline - sys_now_ns(args->sys);
+        int64_t now = sys_now_ns(args->sys);
+
+        /* A fake clock may return anything: saturate, never overflow. */
+        if (__builtin_sub_overflow(*deadline, now, &interval))
+            interval = now < 0 ? INT64_MAX : INT64_MIN;
     } else {
         int64_t now = sys_now_ns(args->sys);
 
         *deadline_set = 1;
-        *deadline = now > INT64_MAX - args->timeout_ns
-                        ? INT64_MAX
-                        : now + args->timeout_ns;
+        if (__builtin_add_overflow(now, args->timeout_ns, deadline))
+            *deadline = INT64_MAX;
         interval = args->timeout_ns;
     }
     if (interval < 0) {
