@@ -18,13 +18,15 @@ test_main() list does, and from 3.9 it is what `unittest -k` sees.
 
 Exit status: 0 when, on every CPython that ships test.test_socket, every
 test passing natively also passes with the reference; 1 otherwise (or when
-a run crashes or times out); 2 on bad arguments.  An interpreter without
+a run crashes or times out, or an interpreter named in --pythons/PYTHONS is
+missing or broken); 2 on bad arguments.  An interpreter without
 test.test_socket (Debian's /usr/bin/python3 unless libpython3.X-testsuite is
 installed) and PyPy (not a CPython: its tests are PyPy's) are reported as
 not run, loudly, and do not fail the target unless --strict is given.
 
 Usage: python3 -m oracle.cpython_tests [--pythons LIST] [--lib PATH]
-       [--jobs N] [--timeout SECONDS] [--strict] [--verbose]
+       [--jobs N] [--timeout SECONDS] [--strict] [--verbose] [--out-dir D]
+Per-run logs and raw outcomes go to build/cpython-tests/.
 Each run is bounded by --timeout (default 900 s); a run that passes it is
 killed (its process group) and counted as a failure.
 """
@@ -35,7 +37,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -279,6 +280,9 @@ def main(argv=None):
     ap.add_argument("--strict", action="store_true",
                     help="fail when an interpreter cannot run the tests")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--out-dir", default=os.path.join(REPO, "build",
+                                                      "cpython-tests"),
+                    help="logs and raw outcomes (default build/cpython-tests)")
     ap.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -295,28 +299,34 @@ def main(argv=None):
         return 2
     sys.path.insert(0, REPO)
     from oracle import discover
+    explicit = bool(args.pythons or os.environ.get("PYTHONS"))
     entries = discover.discover(args.pythons)
     out = sys.stdout
     interps = []
     notrun = []
+    bad = 0
     for e in entries:
         if e["status"] != "ok":
             notrun.append((e, "%s: %s" % (e["status"], e["reason"])))
+            if explicit and e["status"] in ("missing", "broken"):
+                bad = 1  # an interpreter the user named does not work
         elif e["impl"] != "cpython":
             notrun.append((e, "not CPython: test.test_socket is "
                            "CPython's own suite"))
         else:
             interps.append(e)
     if not interps:
-        sys.stderr.write("oracle.cpython_tests: no CPython found (PYTHONS=%s)"
-                         "\n" % (args.pythons or os.environ.get("PYTHONS")))
+        sys.stderr.write("oracle.cpython_tests: no usable CPython (%s)\n" %
+                         "; ".join("%s: %s" % (e["executable"], why)
+                                   for e, why in notrun) or "none found")
         return 1
     out.write("make cpython-tests: %d CPython(s); selection: leaf classes "
               "of test.test_socket, ids containing %s\n"
               % (len(interps), " / ".join(SELECT)))
-    tmpdir = tempfile.mkdtemp(prefix="cmsgref-cpt-")
+    tmpdir = os.path.abspath(args.out_dir)
+    if not os.path.isdir(tmpdir):
+        os.makedirs(tmpdir)
     done = run_all(interps, lib, args.jobs, args.timeout, tmpdir, out)
-    bad = 0
     out.write("\n%-22s %8s  %-20s %-20s %s\n" % (
         "interpreter", "selected", "native p/f/e/s", "reference p/f/e/s",
         "verdict"))
