@@ -309,11 +309,15 @@ struct cr_recv_args {
     int fd;
     int family;          /* the socket's family (cr_sock_family()) */
     int64_t bufsize;     /* recvmsg: data buffer size; ignored with iov */
-    const struct iovec *iov; /* recvmsg_into: caller buffers, else NULL */
+    const struct iovec *iov; /* recvmsg_into: caller buffers, else NULL;
+                                recvmsg_into([]) passes any non-NULL
+                                pointer with iovcnt 0 */
     size_t iovcnt;
     int64_t ancbufsize;
     int flags;
-    /* Socket timeout: < 0 blocking (None), 0 non-blocking, > 0 ns. */
+    /* Socket timeout: < 0 blocking (None), 0 non-blocking, > 0 ns.  The
+     * fd's O_NONBLOCK is left alone; for >= 0 the call gets MSG_DONTWAIT
+     * (what settimeout()'s O_NONBLOCK does to it). */
     int64_t timeout_ns;
     enum cr_libc libc;
     enum cr_warn_policy policy;
@@ -348,7 +352,9 @@ struct cr_recv_result {
  * warning, ...).  On CR_EPY after the syscall, the fds of CPython's error
  * path are closed; nothing else is.  Items are read with cr_walk over
  * res->control.  Never returns another code for valid pointers; CR_EINVAL
- * if a pointer is NULL. */
+ * if a pointer is NULL or libc / policy is out of range.  *ret_err is
+ * written only on CR_EPY.  A msg_controllen or msg_namelen above the
+ * buffer size (only a fake kernel reports one) is clamped to it. */
 int cr_recvmsg(const struct cr_recv_args *args, struct cr_recv_result *ret_res,
                struct cr_pyerr *ret_err);
 /* Free what cr_recvmsg allocated (not the fds).  NULL is a no-op. */
