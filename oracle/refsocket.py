@@ -185,6 +185,7 @@ class _State(object):
     libc_model = None
     stop_fn = None      # the C "return 1" used as on_eintr
     stop_ctx = None     # its argument: a one-byte NUL-terminated string
+    stop_ctx_addr = None
 
 
 def default_lib_path():
@@ -249,6 +250,7 @@ def load(path=None, libc=None):
     stop_fn = ctypes.cast(libc_so.strlen, ctypes.c_void_p).value
     _State.lib, _State.path, _State.libc_model = lib, path, model
     _State.stop_fn, _State.stop_ctx, _State.libc_so = stop_fn, stop_ctx, libc_so
+    _State.stop_ctx_addr = ctypes.addressof(stop_ctx)
     return lib
 
 
@@ -582,7 +584,7 @@ def _call(sock, bufsize, iov, iovcnt, ancbufsize, flags):
     args.libc = _State.libc_model
     args.policy = CR_WARN_RECORD
     args.on_eintr = _State.stop_fn
-    args.eintr_ctx = ctypes.cast(_State.stop_ctx, ctypes.c_void_p).value
+    args.eintr_ctx = _State.stop_ctx_addr
     args.sys = None
     deadline = None
     if timeout is None:
