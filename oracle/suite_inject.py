@@ -5,21 +5,21 @@ Why: the Linux kernel never writes a truncated or malformed cmsg header (spec
 §10), so the paths that matter most - the one RuntimeWarning (§2) and the fds
 CPython closes when the call raises (§4) - can only be reached by replacing
 the control bytes of a real call.  The LD_PRELOAD shim in oracle/inject/ does
-that; this suite drives it.  Each case is one control buffer (a spec §12
-crafted case K01-K24 / F1-F9, or a file under corpus/) in one warning mode:
+that; this suite drives it.  Each case is one control buffer from corpus/
+(the spec §12 seeds K01-K24 / F1-F9 that scripts/make-seeds writes, kernel
+captures, fuzz finds) in one warning mode:
   record  warnings.simplefilter("always"): the call returns, the warning is
           recorded, nothing is closed;
   error   warnings.simplefilter("error"): the call raises, and exactly the
           error path's descriptors are closed.
-The native side runs recvmsg(1, C) (crafted buffers also recvmsg_into with
-one 1-byte bytearray) on a real AF_UNIX stream socketpair that
-carries the 1-byte payload b"x" (the data and the call stay real), in a
-forked child, with a real fd (a pipe) planted at every descriptor number the
-error path would close, so "which fds were closed" is observed, not assumed.
-The reference side is cr_json_parse_buf() of libcmsgref.so (the one JSON
-writer; the walk is never re-implemented here): items, warning and the
-close_on_error list, turned into the canonical result the native call must
-equal.
+The native side runs recvmsg(1, C) (the spec seeds also recvmsg_into with one
+1-byte bytearray) on a real AF_UNIX stream socketpair that carries the 1-byte
+payload b"x" (the data and the call stay real), in a forked child, with a
+real fd (a pipe) planted at every descriptor number the error path would
+close, so "which fds were closed" is observed, not assumed.  The reference
+side is cr_json_parse_buf() of libcmsgref.so (the one JSON writer; the walk
+is never re-implemented here): items, warning and the close_on_error list,
+turned into the canonical result the native call must equal.
 
 Limits and facts encoded:
 - The shim must be preloaded (the driver sets LD_PRELOAD and CMSGREF_INJECT);
@@ -38,21 +38,20 @@ Limits and facts encoded:
   string is a valid control buffer.  Other corpus/ directories hold
   structured fuzz inputs and are not used.
 
-Reproduce one case:
+Reproduce one case (each record's "repro" says the same):
   make oracle-inject-shim && LD_PRELOAD=$PWD/build/inject/libcrinject.so \
-  PYTHONPATH=. python3 -m oracle.worker --suite inject --only 'crafted:K08@error'
-Export the crafted buffers as files: python3 -m oracle.suite_inject --export DIR
+  PYTHONPATH=. python3 -m oracle.worker --suite inject --only seed-k08
 """
 
 import ctypes
 import fcntl
 import json
 import os
+import re
 import resource
 import select
 import signal
 import socket
-import struct
 import sys
 import time
 import warnings
@@ -73,83 +72,32 @@ CHILD_TIMEOUT = 20.0     # seconds for one native call in its child
 # the fuzz targets cmsg_parse / cmsg_diff read them that way.
 CONTROL_DIRS = ("cmsg_parse", "cmsg_diff", "inject")
 SKIP_EXT = (".md", ".txt", ".json", ".py", ".c", ".h", ".sh", ".html")
-PLANTED_BASE = 200       # crafted F cases name fds a..e = 200..204
 
 _lib = None
 _shim = None
 _libc_model = None
 
 
-# -------------------------------------------------- crafted buffers (§12)
+# ------------------------------------------------------------- inputs
 
-def _H(length, level, type_, payload=b""):
-    """A 16-byte glibc header, the payload, then 0xEE filler to 8 bytes."""
-    b = struct.pack("<QII", length, level & 0xFFFFFFFF, type_ & 0xFFFFFFFF)
-    b += payload
-    return b + b"\xee" * (-len(b) % 8)
-
-
-def _hdr(length, level, type_):
-    """The bare 16-byte header, no filler."""
-    return struct.pack("<QII", length, level & 0xFFFFFFFF, type_ & 0xFFFFFFFF)
+def spec_seed(rel):
+    """True for the spec §12 seeds (seed-kNN-*, seed-fN-*) that
+    scripts/make-seeds writes into corpus/cmsg_parse: they also go through
+    recvmsg_into."""
+    return re.match(r"cmsg_parse/seed-[kf]\d", rel) is not None
 
 
-def _fd(*labels):
-    """4-byte LE ints for planted labels 'a'..'e'."""
-    return b"".join(struct.pack("<i", PLANTED_BASE + "abcde".index(x))
-                    for x in labels)
-
-
-A4 = b"ABCD"
-EE4 = b"\xee" * 4
-
-
-def crafted_buffers():
-    """{name: control bytes} for the spec's §12 crafted and error-path
-    layouts (inputs only: expected results come from the reference)."""
-    two = _H(20, 1, 1, A4) + _H(20, 2, 2, A4)
-    k24 = _H(20, 1, 1, A4) + _H(21, 41, 50, b"abcde")
-    return {
-        "K01": _H(20, 1, 1, A4),
-        "K02": _H(16, 1, 1),
-        "K03": _H(17, 1, 1, b"A"),
-        "K04": _H(20, 0xFFFFFFFF, 0xFFFFFFFF, A4),
-        "K05a": b"\x10" + b"\x00" * 7,
-        "K05b": _H(20, 1, 1, A4)[:15],
-        "K06": _H(0, 1, 1, A4),
-        "K07": _H(15, 1, 1, A4),
-        "K08": _H(40, 1, 1, A4 + EE4),
-        "K09": _H(20, 1, 1, A4)[:16],
-        "K10": _H(2 ** 64 - 1, 1, 1, b"12345678"),
-        "K11": _H(2 ** 63, 1, 1, b"12345678"),
-        "K12": _H(2 ** 32 + 20, 1, 1, A4),
-        "K13": _H(20, 1, 1, A4) + _hdr(16, 1, 1)[:8],
-        "K14": _H(20, 1, 1, A4) + _H(16, 1, 1),
-        "K15": _H(16, 1, 1) + _H(16, 2, 2) + _H(16, 3, 3),
-        "K16": two[:44],
-        "K17": two[:43],
-        "K18": _H(20, 1, 1, A4) + _H(28, 2, 3, b"12345678"),
-        "K19": _H(20, 1, 1, A4) + _hdr(40, 2, 2),
-        "K20": _H(20, 1, 1, A4) + _hdr(0, 1, 1),
-        "K21": _H(20, 1, 1, A4) + _hdr(8, 1, 1) + _H(20, 1, 1, A4),
-        "K22": _H(20, 1, 1, A4) + _hdr(2 ** 64 - 8, 1, 1) + b"12345678",
-        "K23": _H(24, 1, 1, b"12345678") + _hdr(0x0000020000000100, 1, 1)
-        + b"\x00" * 9,
-        "K24": k24[:45],
-        "F1": _hdr(36, 1, 1) + _fd("a", "b", "c", "d"),
-        "F2": _H(20, 1, 1, _fd("a")) + _hdr(8, 1, 1),
-        "F3": _hdr(8, 1, 1) + _H(20, 1, 1, _fd("a")),
-        "F4": _H(20, 1, 1, _fd("a")) + _hdr(28, 1, 1) + _fd("b", "c")
-        + b"zz",
-        "F5": _H(20, 0, 99, _fd("a")) + _hdr(8, 1, 1),
-        "F6": _hdr(36, 1, 1) + _fd("a", "b"),
-        "F7": _hdr(40, 1, 1) + _fd("a", "b", "c") + EE4 + _fd("d") + b"zz",
-        "F8": _hdr(28, 1, 1) + _fd("a", "b", "c") + _fd("d")
-        + _hdr(8, 1, 1),
-        "F9": _H(20, 1, 1, _fd("a"))
-        + _hdr(26, 1, 1) + _fd("b", "c") + b"zz" + b"\xee" * 6
-        + _hdr(24, 1, 1) + _fd("d", "e") + _hdr(9, 1, 1),
-    }
+def seed_bytes(prefix):
+    """The bytes of corpus/cmsg_parse/<prefix>-*, e.g. seed_bytes("seed-k14").
+    Raises RuntimeError naming the generator if the seed is missing."""
+    d = os.path.join(CORPUS, "cmsg_parse")
+    names = sorted(f for f in (os.listdir(d) if os.path.isdir(d) else [])
+                   if f.startswith(prefix + "-"))
+    if not names:
+        raise RuntimeError("corpus/cmsg_parse/%s-* is missing (make "
+                           "fuzz-seeds writes it)" % prefix)
+    with open(os.path.join(d, names[0]), "rb") as f:
+        return f.read()
 
 
 def corpus_files(root=CORPUS):
@@ -237,10 +185,9 @@ def detect_model():
     K14 (a second header ending exactly at C) is skipped only by musl's
     strict rule; K18 (a second header whose length overruns C) is skipped
     only by legacy glibc.  Returns "glibc", "glibc-legacy" or "musl"."""
-    bufs = crafted_buffers()
-    if not _visits_second_header(bufs["K14"]):
+    if not _visits_second_header(seed_bytes("seed-k14")):
         return "musl"
-    if not _visits_second_header(bufs["K18"]):
+    if not _visits_second_header(seed_bytes("seed-k18")):
         return "glibc-legacy"
     return "glibc"
 
@@ -251,46 +198,44 @@ def _ensure():
 
 
 def iter_cases():
-    """(family, case_id) for every crafted buffer (through recvmsg and
-    recvmsg_into) and corpus file (recvmsg), in both warning modes.
-    Families: crafted-<mode>, crafted-into-<mode>, corpus-<dir>-<mode>."""
-    names = sorted(crafted_buffers(), key=_natural)
-    for kind in ("crafted", "crafted-into"):
-        for name in names:
-            for mode in MODES:
-                yield "%s-%s" % (kind, mode), "%s:%s@%s" % (kind, name, mode)
-    for rel in corpus_files():
-        top = rel.split(os.sep)[0] if os.sep in rel else "top"
+    """(family, case_id) for every corpus control buffer through recvmsg,
+    and the spec seeds also through recvmsg_into, in both warning modes.
+    Families: spec-<mode>, spec-into-<mode> (the §12 K/F seeds),
+    corpus-<dir>-<mode> (everything else)."""
+    files = corpus_files()
+    for rel in files:
         for mode in MODES:
-            yield "corpus-%s-%s" % (top, mode), "corpus:%s@%s" % (rel, mode)
+            yield family_of(rel, "recvmsg", mode), "corpus:%s@%s" % (rel,
+                                                                     mode)
+    for rel in files:
+        if spec_seed(rel):
+            for mode in MODES:
+                yield (family_of(rel, "recvmsg_into", mode),
+                       "corpus-into:%s@%s" % (rel, mode))
 
 
-def _natural(name):
-    return (name[0], int("".join(c for c in name if c.isdigit()) or 0), name)
+def family_of(rel, method, mode):
+    """The matrix row of a corpus file for a method and warning mode."""
+    if spec_seed(rel):
+        return "spec-%s%s" % ("into-" if method == "recvmsg_into" else "",
+                              mode)
+    return "corpus-%s-%s" % (rel.split(os.sep)[0], mode)
 
 
 def control_for(case_id):
     """(control bytes, mode, method, family, repro) for a case id."""
     src, _, mode = case_id.rpartition("@")
-    kind, _, name = src.partition(":")
-    if mode not in MODES:
-        raise ValueError("bad mode in case id %r" % case_id)
-    repro = ("LD_PRELOAD=$PWD/build/inject/libcrinject.so PYTHONPATH=. "
-             "python3 -m oracle.worker --suite inject --only '%s'" % case_id)
-    if kind in ("crafted", "crafted-into"):
-        buf = crafted_buffers()[name]
-        family = "%s-%s" % (kind, mode)
-        method = "recvmsg_into" if kind == "crafted-into" else "recvmsg"
-    elif kind == "corpus":
-        with open(os.path.join(CORPUS, name), "rb") as f:
-            buf = f.read()
-        top = name.split(os.sep)[0] if os.sep in name else "top"
-        family = "corpus-%s-%s" % (top, mode)
-        method = "recvmsg"
-        repro = "corpus/%s: %s" % (name, repro)
-    else:
-        raise ValueError("unknown case source in %r" % case_id)
-    return buf, mode, method, family, repro
+    kind, _, rel = src.partition(":")
+    if mode not in MODES or kind not in ("corpus", "corpus-into") \
+            or not rel or ".." in rel.split(os.sep):
+        raise ValueError("bad case id %r" % case_id)
+    with open(os.path.join(CORPUS, rel), "rb") as f:
+        buf = f.read()
+    method = "recvmsg_into" if kind == "corpus-into" else "recvmsg"
+    repro = ("corpus/%s via %s, warnings %s: LD_PRELOAD=$PWD/build/inject/"
+             "libcrinject.so PYTHONPATH=. python3 -m oracle.worker --suite "
+             "inject --only '%s'" % (rel, method, mode, case_id))
+    return buf, mode, method, family_of(rel, method, mode), repro
 
 
 def reference_parse(buf):
@@ -500,32 +445,3 @@ def run_case(case_id):
         rec["error"] = ("the shim rewrote %d calls instead of 1: the "
                         "interpreter did not call libc recvmsg" % injected)
     return rec
-
-
-def export(directory):
-    """Write each crafted buffer to DIRECTORY/<name>.bin (for corpus/)."""
-    os.makedirs(directory, exist_ok=True)
-    bufs = crafted_buffers()
-    for name in sorted(bufs, key=_natural):
-        with open(os.path.join(directory, name + ".bin"), "wb") as f:
-            f.write(bufs[name])
-    return len(bufs)
-
-
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 2 or argv[0] != "--export":
-        sys.stderr.write("usage: python3 -m oracle.suite_inject "
-                         "--export DIR\n")
-        return 2
-    try:
-        n = export(argv[1])
-    except OSError as e:
-        sys.stderr.write("oracle.suite_inject: %s\n" % e)
-        return 2
-    print("wrote %d crafted buffers to %s" % (n, argv[1]))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

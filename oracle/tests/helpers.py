@@ -29,8 +29,8 @@ def result(**kw):
 def record(native=None, reference=None, **kw):
     """A worker record with native == reference unless given."""
     ref = reference if reference is not None else result()
-    rec = {"suite": "inject", "family": "crafted-record",
-           "id": "crafted:K01@record",
+    rec = {"suite": "inject", "family": "spec-record",
+           "id": "corpus:cmsg_parse/seed-k01-ok-4-bytes@record",
            "python": {"impl": "cpython", "version": "3.11.7",
                       "executable": "/x"},
            "native": native if native is not None else copy.deepcopy(ref),

@@ -67,21 +67,23 @@ class Worker(unittest.TestCase):
 
     def test_error_path_closes_exactly_the_planted_fds(self):
         rc, out, err = run([sys.executable, "-m", "oracle.worker", "--suite",
-                            "inject", "--only", "crafted:F9@error",
+                            "inject", "--only",
+                            "corpus:cmsg_parse/seed-f9-",
                             "--lib", LIB, "--no-progress"], LD_PRELOAD=SHIM)
         self.assertEqual(rc, 0, err)
         recs = [json.loads(l) for l in out.splitlines()]
-        self.assertEqual(len(recs), 1)
-        rec = recs[0]
+        self.assertEqual(len(recs), 2)  # record and error mode
+        rec = [r for r in recs if r["id"].endswith("@error")][0]
         self.assertNotIn("error", rec)
-        want = ["fd200", "fd201", "fd202", "fd203", "fd204"]
+        # scripts/make-seeds names F9's fds a..e as ints 100..104 (spec §12)
+        want = ["fd100", "fd101", "fd102", "fd103", "fd104"]
         self.assertEqual(rec["reference"]["fds_closed"], want)
         self.assertEqual(rec["native"]["fds_closed"], want)
         self.assertEqual(rec["leaked_fds"], {"native": [], "reference": []})
 
     def test_without_the_shim_the_suite_refuses_loudly(self):
         rc, out, err = run([sys.executable, "-m", "oracle.worker", "--suite",
-                            "inject", "--only", "K01", "--lib", LIB])
+                            "inject", "--only", "seed-k01", "--lib", LIB])
         self.assertEqual(rc, 2)
         self.assertEqual(out, "")
         self.assertIn("not preloaded", err)
@@ -94,7 +96,8 @@ class Driver(unittest.TestCase):
         d = tempfile.mkdtemp()
         try:
             rc, out, err = run([sys.executable, "-m", "oracle.conformance",
-                                "--suites", "inject", "--only", "crafted:K1",
+                                "--suites", "inject", "--only",
+                                "corpus:cmsg_parse/seed-k1",
                                 "--pythons", sys.executable, "--out", d,
                                 "--jobs", "1", "--timeout", "200"], **extra)
             with open(os.path.join(d, "report.json")) as f:
@@ -114,10 +117,10 @@ class Driver(unittest.TestCase):
         # K11/K12 at 32 bits: a wrong reference for this glibc interpreter.
         rc, out, err, rep = self.conformance(CMSGREF_LIBC="musl")
         self.assertEqual(rc, 1, out + err)
-        failed = sorted(c["id"] for c in rep["cases"]
-                        if c["outcome"] == "FAIL")
-        for cid in ("crafted:K14@record", "crafted:K15@record"):
-            self.assertIn(cid, failed)
+        failed = [c["id"] for c in rep["cases"] if c["outcome"] == "FAIL"]
+        for seed in ("seed-k14-", "seed-k15-"):
+            self.assertTrue([c for c in failed if seed in c
+                             and c.endswith("@record")], failed)
         self.assertIn("RESULT: FAIL", out)
 
     def test_bad_arguments_exit_2_with_one_line(self):
