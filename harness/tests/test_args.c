@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -239,4 +240,74 @@ TEST(sock_family_reports_so_domain)
     ASSERT_EQ(fam, AF_UNIX);
     ASSERT_EQ(cr_sock_family(-1, &fam), CR_EINVAL);
     ASSERT_EQ(cr_sock_family(0, NULL), CR_EINVAL);
+}
+
+#ifndef CR_TEST_ASAN
+static int count_calls;
+
+static ssize_t counting_recvmsg(void *ctx, int fd, struct msghdr *msg,
+                                int flags)
+{
+    (void)ctx;
+    (void)fd;
+    (void)msg;
+    (void)flags;
+    count_calls++;
+    errno = EIO;
+    return -1;
+}
+
+/* This process's virtual size in bytes (first field of /proc/self/statm),
+ * or 0 if unknown. */
+static uint64_t vm_size(void)
+{
+    unsigned long long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+
+    if (f == NULL)
+        return 0;
+    if (fscanf(f, "%llu", &pages) != 1)
+        pages = 0;
+    fclose(f);
+    return (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+#endif
+
+TEST(control_buffer_allocation_failure_is_memory_error_before_the_call)
+{
+#ifdef CR_TEST_ASAN
+    fprintf(stderr, "    SKIPPED under ASan: RLIMIT_AS cannot be lowered "
+            "below ASan's shadow mapping; the plain build runs this test\n");
+#else
+    struct rlimit old, low;
+    struct cr_sys sys;
+    struct cr_recv_args a;
+    struct cr_recv_result res;
+    struct cr_pyerr e;
+    uint64_t vsz = vm_size();
+    int rc = -100;
+
+    ASSERT_TRUE(vsz > 0);
+    ASSERT_EQ(getrlimit(RLIMIT_AS, &old), 0);
+    memset(&sys, 0, sizeof(sys));
+    sys.recvmsg = counting_recvmsg;
+    tu_args(&a, -1);
+    a.family = AF_UNIX;
+    a.bufsize = 16;
+    a.ancbufsize = 2147483647; /* 2 GiB: more than the limit leaves */
+    a.sys = &sys;
+    count_calls = 0;
+    low = old;
+    low.rlim_cur = (rlim_t)(vsz + (UINT64_C(256) << 20));
+    if (setrlimit(RLIMIT_AS, &low) == 0) {
+        rc = cr_recvmsg(&a, &res, &e);
+        (void)setrlimit(RLIMIT_AS, &old);
+    }
+    if (rc == 0)
+        cr_recv_result_free(&res);
+    ASSERT_EQ(rc, CR_EPY);
+    ASSERT_EQ(e.exc, CR_PY_MEMORY_ERROR);
+    ASSERT_STREQ(e.msg, "");
+    ASSERT_EQ(count_calls, 0); /* nothing was received */
+#endif
 }
