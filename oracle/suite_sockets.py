@@ -86,7 +86,7 @@ def _sweep(lo, hi):
 # combination.  Parameters (defaults in DEFAULTS):
 #   kind      stream | dgram | seqpacket (socketpairs), udp4 | udp6,
 #             unix-dgram-{unbound,path,abstract,autobind,longpath,badbytes},
-#             unix-stream-accepted
+#             unix-stream-accepted, tcp4-accepted
 #   data      payload length; nfds: fds sent in one SCM_RIGHTS item (-1: an
 #             empty SCM_RIGHTS item); sendfd: "distinct" or "same" object
 #   passcred / timestamp ("", "ts", "tsns"): receiver socket options
@@ -263,9 +263,10 @@ MATRIX = [
      "axes": [("kind", ["unix-dgram-unbound", "unix-dgram-path",
                         "unix-dgram-abstract", "unix-dgram-autobind",
                         "unix-dgram-longpath", "unix-dgram-badbytes",
-                        "unix-stream-accepted", "udp4", "udp6"]),
+                        "unix-stream-accepted", "udp4", "udp6",
+                        "tcp4-accepted"]),
               ("method", METHODS), ("nfds", [0, 1]), ("anc", [0, 32])],
-     "skip": lambda p: p["kind"].startswith("udp") and p["nfds"] > 0},
+     "skip": lambda p: not p["kind"].startswith("unix") and p["nfds"] > 0},
     {"family": "timeout",
      "doc": "socket timeouts: none, 0, > 0 with and without data",
      "axes": [("kind", PAIRS + ["udp4"]), ("method", METHODS),
@@ -527,6 +528,13 @@ def _make_sockets(p, st):
             st.peer.bind("")
             st.addr_labels[st.peer.getsockname()] = "autobind"
         st.dest = rpath
+    elif kind == "tcp4-accepted":
+        lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(1)
+        st.peer = socket.create_connection(lsock.getsockname())
+        st.rsock, _ = lsock.accept()
+        lsock.close()
     elif kind == "unix-stream-accepted":
         lpath = _unix_path("listen")
         cpath = _unix_path("client")
@@ -828,8 +836,7 @@ def run_case(case_id):
             "native": results["native"], "reference": results["reference"],
             "leaked_fds": leaks,
             "repro": "PYTHONPATH=. %s -m oracle.suite_sockets '%s'"
-                     % (os.path.basename(sys.executable) or "python3",
-                        case_id)}
+                     % (sys.executable or "python3", case_id)}
 
 
 # --------------------------------------------------------------------- CLI
