@@ -56,7 +56,7 @@ import sys
 import time
 import warnings
 
-from oracle import canon
+from oracle import canon, refsocket
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS = os.path.join(REPO, "corpus")
@@ -73,9 +73,8 @@ CHILD_TIMEOUT = 20.0     # seconds for one native call in its child
 CONTROL_DIRS = ("cmsg_parse", "cmsg_diff", "inject")
 SKIP_EXT = (".md", ".txt", ".json", ".py", ".c", ".h", ".sh", ".html")
 
-_lib = None
+_ready = False
 _shim = None
-_libc_model = None
 
 
 # ------------------------------------------------------------- inputs
@@ -129,20 +128,12 @@ def _files(root):
 # ------------------------------------------------------------- the suite
 
 def configure(lib=None):
-    """Load libcmsgref.so (lib or CMSGREF_LIB) and find the preloaded shim.
+    """Find the preloaded shim, pick the libc model (CMSGREF_LIBC, else
+    detected) and load libcmsgref.so (lib or CMSGREF_LIB) through
+    oracle.refsocket, the one ctypes binding.
 
-    Raises RuntimeError with one sentence if either is unavailable."""
-    global _lib, _shim, _libc_model
-    path = lib or os.environ.get("CMSGREF_LIB") or \
-        os.path.join(REPO, "build", "libcmsgref.so")
-    _lib = ctypes.CDLL(path)
-    _lib.cr_json_parse_buf.argtypes = [ctypes.c_char_p, ctypes.c_size_t,
-                                       ctypes.c_int, ctypes.c_char_p,
-                                       ctypes.c_size_t,
-                                       ctypes.POINTER(ctypes.c_size_t)]
-    _lib.cr_json_parse_buf.restype = ctypes.c_int
-    _lib.cr_model_by_name.argtypes = [ctypes.c_char_p,
-                                      ctypes.POINTER(ctypes.c_int)]
+    Raises RuntimeError with one sentence if something is unavailable."""
+    global _shim, _ready
     me = ctypes.CDLL(None)
     if not hasattr(me, "cr_inject_arm"):
         raise RuntimeError("the injection shim is not preloaded: run with "
@@ -152,10 +143,11 @@ def configure(lib=None):
                                     ctypes.c_size_t]
     _shim.cr_inject_count.restype = ctypes.c_long
     name = os.environ.get("CMSGREF_LIBC") or detect_model()
-    model = ctypes.c_int(-1)
-    if _lib.cr_model_by_name(name.encode(), ctypes.byref(model)) < 0:
-        raise RuntimeError("unknown libc model CMSGREF_LIBC=%s" % name)
-    _libc_model = model.value
+    try:
+        refsocket.load(lib, libc=name)
+    except (OSError, ValueError) as e:
+        raise RuntimeError("cannot load the reference (%s): %s" % (name, e))
+    _ready = True
 
 
 def _visits_second_header(buf):
@@ -193,7 +185,7 @@ def detect_model():
 
 
 def _ensure():
-    if _lib is None:
+    if not _ready:
         configure()
 
 
@@ -241,18 +233,7 @@ def control_for(case_id):
 def reference_parse(buf):
     """The library's JSON for buf under the configured model, as a dict."""
     _ensure()
-    cap = 4096 + 8 * len(buf)
-    while True:
-        out = ctypes.create_string_buffer(cap)
-        need = ctypes.c_size_t(0)
-        rc = _lib.cr_json_parse_buf(buf, len(buf), _libc_model, out, cap,
-                                    ctypes.byref(need))
-        if rc == 0:
-            return json.loads(out.value.decode("ascii"))
-        if need.value + 1 > cap:
-            cap = need.value + 1
-            continue
-        raise RuntimeError("cr_json_parse_buf failed: %d" % rc)
+    return json.loads(refsocket.json_parse(buf))
 
 
 def plant_limit(close_list):
