@@ -19,20 +19,23 @@ re-implemented:
 - injection_per_second: the inject suite's rate (its per-case fork, fd
   planting and comparison included); bench/inject_loop.py adds the
   mechanism's ceiling (shim + real recvmsg, nothing else);
-- tests/s of test_socket: oracle/cpython_tests.py (issue 4), bounded the
-  same way; if it is not in the tree the ratio is Missing;
+- tests/s of test_socket: bench/testsuite_sample.py under the interpreter
+  runs every k-th test of oracle.cpython_tests.select_tests() (the
+  selection of `make cpython-tests`), about 60 tests, natively; an
+  interpreter without test.test_socket (Debian's python3, PyPy) has no
+  yardstick and is left out of the lowest ratio, by name;
 - conformance_matrix_seconds: `python3 -m oracle.conformance` as `make
   conformance` runs it (2 jobs), killed at a cap; past the cap the figure
   is null with "at least <cap> s", and a projection from the measured
   per-suite rates is given separately, labelled as such.
 Limits: a window samples the first cases of a suite's order, not a random
-sample; one round per interpreter (the two sides back to back).
+sample, and the test_socket side is a systematic sample of its selection;
+one round per interpreter (the sides back to back, not repeated).
 """
 
 import argparse
 import json
 import os
-import re
 import select
 import sys
 import time
@@ -151,34 +154,36 @@ def ceiling_rate(interp, seconds):
     return json.loads(res.stdout.decode("ascii").strip().splitlines()[-1])
 
 
-_RAN = re.compile(r"Ran (\d+) tests? in ([0-9.]+)s")
+class NoTestsuite(common.Missing):
+    """The interpreter ships no test.test_socket (no yardstick at all)."""
 
 
-def testsuite_rate(interp, window):
-    """tests/s of interp's own test_socket recvmsg/SCM subset, through
-    oracle/cpython_tests.py.  Raises Missing if that entry point is not in
-    the tree or reports no count and time."""
-    path = os.path.join(common.REPO, "oracle", "cpython_tests.py")
-    common.need_file(path, "the test_socket runner of issue 4",
-                     "not landed yet; without it the test_socket side of "
-                     "figure 3 cannot be measured")
+def testsuite_rate(interp, sample):
+    """tests/s of interp's own test_socket recvmsg/SCM subset on a
+    systematic sample of about `sample` tests (bench/testsuite_sample.py,
+    which takes the selection from oracle/cpython_tests.py).  Returns
+    (tests/s, tests run, tests selected).  Raises NoTestsuite when the
+    interpreter has no test.test_socket, Missing on any other failure."""
+    common.need_file(os.path.join(common.REPO, "oracle", "cpython_tests.py"),
+                     "the test_socket selection of issue 4",
+                     "oracle/cpython_tests.py is not in the tree")
     env = dict(os.environ)
     env["PYTHONPATH"] = common.REPO
-    res = common.run([sys.executable, "-m", "oracle.cpython_tests",
-                      "--pythons", interp["executable"]], window + 60,
-                     env=env)
-    text = (res.stdout + res.stderr).decode("utf-8", "replace")
-    runs = _RAN.findall(text)
-    if not runs:
-        raise common.Missing("%s: oracle.cpython_tests printed no 'Ran N "
-                             "tests in Xs' line (%s)" % (interp["label"],
-                                                         res.tail()))
-    tests = sum(int(n) for n, _ in runs)
-    secs = sum(float(s) for _, s in runs)
-    if tests == 0 or secs <= 0:
-        raise common.Missing("%s: test_socket subset ran %d tests in %.3fs"
-                             % (interp["label"], tests, secs))
-    return tests / secs, tests
+    res = common.run([interp["executable"], "-m", "bench.testsuite_sample",
+                      "--sample", str(sample)], 120, env=env)
+    lines = res.stdout.decode("utf-8", "replace").strip().splitlines()
+    if res.returncode == 3:
+        raise NoTestsuite("%s: %s" % (interp["label"], json.loads(
+            lines[-1]).get("missing", "no test.test_socket")))
+    if res.returncode != 0 or not lines:
+        raise common.Missing("%s: bench.testsuite_sample failed (%s): %s" % (
+            interp["label"], "killed at 120s" if res.returncode is None
+            else "exit %d" % res.returncode, res.tail()))
+    d = json.loads(lines[-1])
+    if not d.get("per_second"):
+        raise common.Missing("%s: the test_socket sample took no time"
+                             % interp["label"])
+    return d["per_second"], d["sampled"], d["selected"]
 
 
 def matrix_seconds(cap):
