@@ -5,6 +5,7 @@
  * buffers and with none (a datagram is discarded, stream data is not),
  * recvmsg(0), and EOF.
  */
+#include <errno.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -165,4 +166,34 @@ TEST(recvmsg_0_on_datagram_dequeues_it_with_msg_trunc)
     ASSERT_EQ(res.addr.kind, CR_ADDR_NONE);
     cr_recv_result_free(&res);
     ASSERT_EQ(after, -1);
+}
+
+TEST(more_than_iov_max_buffers_fail_in_the_kernel_with_emsgsize)
+{
+    static char bytes[1025];
+    static struct iovec iov[1025];
+    int sv[2], rc;
+    struct cr_recv_args a;
+    struct cr_recv_result res;
+    struct cr_pyerr e;
+
+    for (size_t i = 0; i < 1025; i++) {
+        iov[i].iov_base = &bytes[i];
+        iov[i].iov_len = 1;
+    }
+    ASSERT_EQ(tu_pair(SOCK_STREAM, sv), 0);
+    (void)write(sv[1], "i", 1);
+    tu_args(&a, sv[0]);
+    tu_set_timeout(&a, INT64_C(2000000000));
+    a.iov = iov;
+    a.iovcnt = 1025; /* IOV_MAX is 1024 */
+    rc = cr_recvmsg(&a, &res, &e);
+    close(sv[0]);
+    close(sv[1]);
+    if (rc == 0)
+        cr_recv_result_free(&res);
+    ASSERT_EQ(rc, CR_EPY);
+    ASSERT_EQ(e.exc, CR_PY_OS_ERROR);
+    ASSERT_EQ(e.sys_errno, EMSGSIZE);
+    ASSERT_STREQ(e.msg, "Message too long");
 }

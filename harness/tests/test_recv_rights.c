@@ -99,8 +99,9 @@ TEST(scm_rights_truncation_table_rows_match_the_kernel)
         { 15, 0, 0, 1 },  { 16, 0, 0, 1 },  { 17, 0, 0, 1 },
         { 19, 0, 0, 1 },  { 20, 1, 4, 1 },  { 21, 1, 4, 1 },
         { 23, 1, 4, 1 },  { 24, 1, 8, 1 },  { 25, 1, 8, 1 },
-        { 27, 1, 8, 1 },  { 28, 1, 12, 0 }, { 31, 1, 12, 0 },
-        { 32, 1, 12, 0 }, { 36, 1, 12, 0 }, { 40, 1, 12, 0 },
+        { 27, 1, 8, 1 },  { 28, 1, 12, 0 }, { 29, 1, 12, 0 },
+        { 31, 1, 12, 0 }, { 32, 1, 12, 0 }, { 36, 1, 12, 0 },
+        { 40, 1, 12, 0 },
     };
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -231,6 +232,14 @@ TEST(msg_cmsg_cloexec_sets_fd_cloexec_on_every_received_fd)
     int mask;
 
     ASSERT_EQ(recv2_cloexec(MSG_CMSG_CLOEXEC, &mask), 2);
+    ASSERT_EQ(mask, 3);
+}
+
+TEST(msg_peek_with_msg_cmsg_cloexec_sets_fd_cloexec_too)
+{
+    int mask;
+
+    ASSERT_EQ(recv2_cloexec(MSG_PEEK | MSG_CMSG_CLOEXEC, &mask), 2);
     ASSERT_EQ(mask, 3);
 }
 
