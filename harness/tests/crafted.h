@@ -2,8 +2,9 @@
  * crafted.h - the spec's crafted control buffers (§12, K01-K24, F1-F9) and
  * what CPython (glibc >= 2.36), legacy glibc and musl make of them.
  *
- * One table, used by the unit tests and by the real-libc differential
- * check.  The fds a..e of the F cases are the ints 100..104.
+ * The bytes live in corpus/cmsg_parse/seed-<id>-* (written by
+ * scripts/make-seeds); this table holds what each should give.  The fds
+ * a..e of the F cases are the ints 100..104.
  */
 #ifndef CR_CRAFTED_H
 #define CR_CRAFTED_H
@@ -16,8 +17,6 @@
 
 struct crafted {
     const char *id;
-    /* Fills buf (CRAFTED_MAX bytes) and returns C. */
-    size_t (*build)(unsigned char *buf);
     /* Expected summary (see crafted_summary()) for glibc, glibc-legacy and
      * musl; NULL means "same as glibc". */
     const char *expect[3];
@@ -25,6 +24,17 @@ struct crafted {
     int nclose;
     int32_t close[6];
 };
+
+/* Loads the seed file of case c (corpus/cmsg_parse/seed-<id>-*, or the
+ * directory $CMSGREF_CORPUS) into buf[0, cap).  Returns 0 and *ret_len,
+ * or -1 if it is missing, unreadable or larger than cap. */
+int crafted_load(const struct crafted *c, unsigned char *buf, size_t cap,
+                 size_t *ret_len);
+
+/* crafted_load() for callers that want just the length: returns C, or 0
+ * if the seed is missing (no case has C = 0, so the caller's expectations
+ * then fail loudly). */
+size_t crafted_bytes(const struct crafted *c, unsigned char *buf);
 
 /* The table and its length. */
 const struct crafted *crafted_cases(size_t *ret_n);

@@ -114,7 +114,7 @@ static int run_case(const struct crafted *c, enum cr_warn_policy policy,
     int rc;
 
     memset(k, 0, sizeof(*k));
-    k->clen = c->build(buf);
+    k->clen = crafted_bytes(c, buf);
     k->ctrl = buf;
     memset(&sys, 0, sizeof(sys));
     sys.recvmsg = kf_recvmsg;
@@ -201,7 +201,7 @@ TEST(error_policy_closes_exactly_cpythons_fd_set_for_every_crafted_case)
         nexp = (size_t)c->nclose;
         exp = c->close;
         if (c->id[0] != 'F') {
-            size_t len = c->build(kbuf);
+            size_t len = crafted_bytes(c, kbuf);
 
             ASSERT_EQ(cr_close_on_error(kbuf, len, CR_LIBC_GLIBC, kints, 16,
                                         &nexp), 0);
@@ -263,7 +263,7 @@ TEST(f6_always_returns_both_fds_and_error_closes_both)
     ASSERT_TRUE(i < n);
     /* Record: one truncated item with 8 bytes = fds a, b for the caller. */
     memset(&k, 0, sizeof(k));
-    k.clen = cases[i].build(buf);
+    k.clen = crafted_bytes(&cases[i], buf);
     k.ctrl = buf;
     memset(&sys, 0, sizeof(sys));
     sys.recvmsg = kf_recvmsg;
