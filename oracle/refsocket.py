@@ -597,6 +597,7 @@ def _call(sock, bufsize, iov, iovcnt, ancbufsize, flags):
     while True:
         res = _RecvResult()
         err = _PyErr()
+        stats["calls"] += 1
         rc = lib.cr_recvmsg(ctypes.byref(args), ctypes.byref(res),
                             ctypes.byref(err))
         if rc == 0:
@@ -605,6 +606,7 @@ def _call(sock, bufsize, iov, iovcnt, ancbufsize, flags):
             raise SystemError("cmsgref: cr_recvmsg returned %d" % rc)
         if err.exc != CR_PY_SIGNAL:
             _raise_pyerr(err)
+        stats["eintr"] += 1
         _run_signal_handlers()
         if deadline is not None:
             left = deadline - time.monotonic()
@@ -737,6 +739,11 @@ def CMSG_SPACE(*args, **kwargs):
 # ------------------------------------------------------ install/uninstall
 
 _saved = {}
+
+# Counters for tests: C calls made, and EINTR rounds that came back to run
+# the Python handlers and did not raise on the way (a raising handler may
+# already fire at the first bytecode after the C call returns).
+stats = {"calls": 0, "eintr": 0}
 
 
 def install(macros=True):

@@ -28,7 +28,7 @@ Limits: Linux only.  Scenarios whose native call is known to be able to kill
 the process (PyPy 7.3.11 aborts on recvmsg(n < len, 0, MSG_TRUNC), §11) are
 marked "isolate" and run their native side in a forked child; a crash there
 becomes an exception result of type "process-crash".  EINTR scenarios use a
-one-shot-per-case SIGALRM from setitimer (2 ms, re-armed every 50 ms as a
+one-shot-per-case SIGALRM from setitimer (10 ms, re-armed every 50 ms as a
 safety net until the call ends), so they need the main thread.
 
 Reproduce one case (both sides, with the diff):
@@ -656,7 +656,7 @@ class _Eintr(object):
 
     def __enter__(self):
         self.old = signal.signal(signal.SIGALRM, self.handler)
-        signal.setitimer(signal.ITIMER_REAL, 0.002, 0.05)
+        signal.setitimer(signal.ITIMER_REAL, 0.01, 0.05)
         return self
 
     def __exit__(self, *exc):

@@ -406,9 +406,13 @@ class CallBehaviour(unittest.TestCase):
             raise ZeroDivisionError("from the handler")
         for timeout in (None, 5.0):
             self.a.settimeout(timeout)
+            before = refsocket.stats["calls"]
             with self.assertRaises(ZeroDivisionError):
                 self._with_alarm(handler,
                                  lambda: refsocket.recvmsg(self.a, 10))
+            # The signal interrupted the C call (which blocks until then),
+            # not the Python code before it.
+            self.assertEqual(refsocket.stats["calls"], before + 1)
 
     def test_eintr_returning_handler_retries(self):
         sent = []
@@ -420,9 +424,15 @@ class CallBehaviour(unittest.TestCase):
         for timeout in (None, 5.0):
             del sent[:]
             self.a.settimeout(timeout)
+            before = dict(refsocket.stats)
             got = self._with_alarm(handler,
                                    lambda: refsocket.recvmsg(self.a, 10))
             self.assertEqual(got[0], b"late")
+            # Interrupted, handlers run, called again.
+            self.assertGreaterEqual(refsocket.stats["eintr"],
+                                    before["eintr"] + 1)
+            self.assertGreaterEqual(refsocket.stats["calls"],
+                                    before["calls"] + 2)
 
     def test_deadline_not_extended_by_signals(self):
         self.a.settimeout(0.3)
