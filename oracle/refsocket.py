@@ -340,9 +340,11 @@ def _type_name(obj):
 
 
 def _index(obj):
-    """PyNumber_Index: the int, or TypeError with CPython's text."""
+    """PyNumber_Index: the int, or TypeError with CPython's text.  An int
+    subclass counts by its value (int.__or__(obj, 0): PyPy's int.__int__
+    dispatches to an override), never by an override."""
     if isinstance(obj, int):
-        return int(obj)
+        return int.__or__(obj, 0)
     meth = getattr(type(obj), "__index__", None)
     if meth is None:
         raise TypeError("'%.200s' object cannot be interpreted as an integer"
@@ -386,7 +388,7 @@ def as_c_int(obj, msgs, stacklevel):
     if msgs.float_first() and isinstance(obj, float):
         raise TypeError("integer argument expected, got float")
     if isinstance(obj, int):
-        val = int(obj)
+        val = int.__or__(obj, 0)
     elif vi >= (3, 10):
         val = _index(obj)
     elif vi >= (3, 8) and getattr(type(obj), "__index__", None) is not None:
@@ -415,7 +417,7 @@ def as_c_int(obj, msgs, stacklevel):
 def _parse(name, args, kwargs, lo, hi, converters, method=True):
     """PyArg_ParseTuple for a METH_VARARGS callable: keyword check, count
     check, then converters left to right.  converters[i] is None (take the
-    object) or a function(obj, msgs) -> value.  Returns the value list with
+    object), "n" (Py_ssize_t) or "i" (C int).  Returns the value list with
     defaults 0 for absent optional ints.  The DeprecationWarning stacklevel
     assumes _parse is called directly by the public function."""
     msgs = messages_for()
