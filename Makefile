@@ -103,6 +103,7 @@ check:
 	$(MAKE) --no-print-directory check-libc
 	$(MAKE) --no-print-directory replay
 	$(MAKE) --no-print-directory check-oracle
+	$(MAKE) --no-print-directory check-bench
 
 clean:
 	rm -rf build
@@ -175,8 +176,8 @@ FZ_LIB_$(1) := $$(if $$(filter coverage,$(1)),build/coverage/libcmsgref.a,$$(pat
 $$(addprefix build/$(1)/,$$(FUZZ_TARGETS)): build/$(1)/%: build/$(1)/fz/fuzz/%.o \
     $$(patsubst %.c,build/$(1)/fz/%.o,$$(FZ_DRIVER_$(1))) $$(FZ_LIB_$(1))
 	$$(FZ_CC_$(1)) -o $$@ $$(filter %.o,$$^) $$(filter %.a,$$^) $$(FZ_LDFLAGS_$(1))
-build/$(1)/cmsg_diff: build/$(1)/fz/harness/shadow/shadow_walk.o
-build/$(1)/recvmsg_fake: build/$(1)/fz/fuzz/fake_kernel.o
+build/$(1)/cmsg_diff: $$(patsubst %.c,build/$(1)/fz/%.o,$$(FZ_EXTRA_cmsg_diff))
+build/$(1)/recvmsg_fake: $$(patsubst %.c,build/$(1)/fz/%.o,$$(FZ_EXTRA_recvmsg_fake))
 .PHONY: fuzz-build-$(1)
 fuzz-build-$(1): $$(addprefix build/$(1)/,$$(if $$(filter musl-replay,$(1)),cmsg_diff,$$(FUZZ_TARGETS)))
 endef
@@ -204,6 +205,7 @@ conformance: build/libcmsgref.so build/cmsgref $(ORACLE_SHIM)
 check-oracle: build/libcmsgref.so build/cmsgref $(ORACLE_SHIM)
 	$(ORACLE_ENV) $(PYTHON) -m unittest discover -s oracle/tests -t .
 
+# ---- fuzz (owner: fuzz), continued: the commands ----
 # Corpus directories as run.py wants them: --target NAME:DIR,DIR
 fz_comma := ,
 fz_space := $(fz_empty) $(fz_empty)
@@ -281,18 +283,6 @@ fuzz-seeds: build/capture-cmsg
 fuzz-target-args:
 	@echo $(FZ_RUN_TARGETS)
 
-
-# ---- oracle-ref (owner: oracle-ref) ----
-# Each installed CPython's own test.test_socket recvmsg / recvmsg_into /
-# SCM_RIGHTS / CMSG macro tests, natively and with oracle.refsocket
-# installed (oracle/cpython_tests.py); fails if the reference passes fewer.
-# PYTHONS="/path/py ..." replaces discovery; CPYTHON_TESTS_ARGS passes
-# options (--strict, --verbose, --timeout N, --jobs N).
-.PHONY: cpython-tests
-cpython-tests: build/libcmsgref.so
-	PYTHONPATH=$(CURDIR) $(PYTHON) -m oracle.cpython_tests \
-	    $(if $(PYTHONS),--pythons "$(PYTHONS)") $(CPYTHON_TESTS_ARGS)
-
 # ---- bench (owner: bench) ----
 # `make bench` (issue 5; bench/README.md): measures and reports, never
 # fails on a time, and is not part of `make check` (check-bench only tests
@@ -325,4 +315,21 @@ bench:
 	@$(MAKE) --no-print-directory -j$(BENCH_JOBS) build/fuzz-fast/cmsg_parse build/fuzz/cmsg_parse $(BENCH_EMPTY) || \
 	  echo "bench: WARNING: the libFuzzer binaries did not build (clang with libFuzzer needed): figure 1 will be MISSING" >&2
 	PYTHONPATH=$(CURDIR) $(PYTHON) -m bench.run $(BENCH_ARGS)
+
+# Self-tests of the bench code (part of check; no time can fail them): the
+# C drivers receive exactly 3 fds a call and leak none, bad arguments exit
+# 2, the table never calls a missed target met or a missing figure a number.
+check-bench: $(BENCH_C)
+	PYTHONPATH=$(CURDIR) $(PYTHON) -m unittest bench.test_bench
 # ---- end bench ----
+
+# ---- oracle-ref (owner: oracle-ref) ----
+# Each installed CPython's own test.test_socket recvmsg / recvmsg_into /
+# SCM_RIGHTS / CMSG macro tests, natively and with oracle.refsocket
+# installed (oracle/cpython_tests.py); fails if the reference passes fewer.
+# PYTHONS="/path/py ..." replaces discovery; CPYTHON_TESTS_ARGS passes
+# options (--strict, --verbose, --timeout N, --jobs N).
+.PHONY: cpython-tests
+cpython-tests: build/libcmsgref.so
+	PYTHONPATH=$(CURDIR) $(PYTHON) -m oracle.cpython_tests \
+	    $(if $(PYTHONS),--pythons "$(PYTHONS)") $(CPYTHON_TESTS_ARGS)

@@ -262,7 +262,9 @@ def afl_target(target, dirs, seconds, work, jobs):
                             if os.path.isdir(out) else [])
              for f in files_in(os.path.join(out, inst, 'queue'))]
     union, cmin = os.path.join(work, 'union'), os.path.join(work, 'cmin')
-    copy_flat(seeds + queue, union)
+    # afl-cmin probes the target with the first file; through libAFLDriver
+    # an empty stdin runs nothing and reads as "no instrumentation".
+    copy_flat([f for f in seeds + queue if os.path.getsize(f) > 0], union)
     if os.path.isdir(cmin):
         shutil.rmtree(cmin)
     rc, _ = run(['afl-cmin', '-i', union, '-o', cmin, '--', binary, '-'],
