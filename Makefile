@@ -283,6 +283,18 @@ fuzz-seeds: build/capture-cmsg
 fuzz-target-args:
 	@echo $(FZ_RUN_TARGETS)
 
+
+# ---- oracle-ref (owner: oracle-ref) ----
+# Each installed CPython's own test.test_socket recvmsg / recvmsg_into /
+# SCM_RIGHTS / CMSG macro tests, natively and with oracle.refsocket
+# installed (oracle/cpython_tests.py); fails if the reference passes fewer.
+# PYTHONS="/path/py ..." replaces discovery; CPYTHON_TESTS_ARGS passes
+# options (--strict, --verbose, --timeout N, --jobs N).
+.PHONY: cpython-tests
+cpython-tests: build/libcmsgref.so
+	PYTHONPATH=$(CURDIR) $(PYTHON) -m oracle.cpython_tests \
+	    $(if $(PYTHONS),--pythons "$(PYTHONS)") $(CPYTHON_TESTS_ARGS)
+
 # ---- bench (owner: bench) ----
 # `make bench` (issue 5; bench/README.md): measures and reports, never
 # fails on a time, and is not part of `make check` (check-bench only tests
@@ -322,14 +334,3 @@ bench:
 check-bench: $(BENCH_C)
 	PYTHONPATH=$(CURDIR) $(PYTHON) -m unittest bench.test_bench
 # ---- end bench ----
-
-# ---- oracle-ref (owner: oracle-ref) ----
-# Each installed CPython's own test.test_socket recvmsg / recvmsg_into /
-# SCM_RIGHTS / CMSG macro tests, natively and with oracle.refsocket
-# installed (oracle/cpython_tests.py); fails if the reference passes fewer.
-# PYTHONS="/path/py ..." replaces discovery; CPYTHON_TESTS_ARGS passes
-# options (--strict, --verbose, --timeout N, --jobs N).
-.PHONY: cpython-tests
-cpython-tests: build/libcmsgref.so
-	PYTHONPATH=$(CURDIR) $(PYTHON) -m oracle.cpython_tests \
-	    $(if $(PYTHONS),--pythons "$(PYTHONS)") $(CPYTHON_TESTS_ARGS)

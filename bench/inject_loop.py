@@ -90,8 +90,8 @@ def main(argv=None):
         _fail("oracle.suite_inject.configure: %s" % e)
     shim.cr_inject_arm.argtypes = [ctypes.c_int, ctypes.c_char_p,
                                    ctypes.c_size_t]
-    bufs = list(si.crafted_buffers().values())
-    for rel in si.corpus_files():
+    bufs = []
+    for rel in si.corpus_files():   # the spec's K/F seeds and the corpus
         with open(os.path.join(si.CORPUS, rel), "rb") as f:
             bufs.append(f.read())
     lists = [set(si.reference_parse(b)["close_on_error"]) for b in bufs]

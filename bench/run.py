@@ -221,9 +221,12 @@ def _weighted(row, counts):
 def _lowest(b, per, field, key):
     """data[key] = the lowest per-interpreter field, with the interpreter;
     None and a missing entry if any interpreter lacks it."""
-    lacking = ["%s: %s" % (lab, r.get(field + "_missing") or
-                           "not measured (a part of it is missing)")
-               for lab, r in sorted(per.items()) if r.get(field) is None]
+    lacking = []
+    for lab, r in sorted(per.items()):
+        if r.get(field) is None:
+            why = r.get(field + "_missing") or "not measured"
+            lacking.append(why if why.startswith(lab + ":")
+                           else "%s: %s" % (lab, why))
     if lacking or not per:
         b.data[key] = None
         b.missing.append({"keys": [key], "why": "; ".join(lacking)
