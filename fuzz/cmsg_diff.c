@@ -15,6 +15,7 @@
 #include "fuzz.h"
 #include "shadow_walk.h"
 
+/* One input: see the file comment.  Returns 0; traps on a mismatch. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char why[256];

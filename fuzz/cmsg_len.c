@@ -74,6 +74,7 @@ static void check_name(const uint8_t *p, size_t n)
     FZ_CHECK(strcmp(m->name, name) == 0 || strcmp(name, "legacy-glibc") == 0);
 }
 
+/* One input: see the file comment.  Returns 0; traps on a violation. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uint64_t raw = 0;

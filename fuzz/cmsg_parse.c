@@ -256,6 +256,7 @@ static void probe_size_max(void)
     }
 }
 
+/* One input: see the file comment.  Returns 0; traps on a violation. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     unsigned char *buf = fz_exact_copy(data, size);

@@ -47,6 +47,7 @@ static const uint8_t *take_bytes(struct reader *r, size_t *ret_len)
     return p;
 }
 
+/* See fake_kernel.h: the one reader of FORMAT.md.  *in borrows data. */
 int fk_parse(const uint8_t *data, size_t size, struct fk_input *in)
 {
     static const int families[] = { AF_UNIX, AF_INET, AF_INET6, AF_NETLINK,
@@ -82,6 +83,9 @@ int fk_parse(const uint8_t *data, size_t size, struct fk_input *in)
     return 0;
 }
 
+/* The fake recvmsg: EINTRs, then the errno once, then delivery as the
+ * file comment says.  Returns the data bytes written or -1 with errno.
+ * msg and its buffers are the library's; nothing is kept. */
 static ssize_t fk_recvmsg(void *ctx, int fd, struct msghdr *msg, int flags)
 {
     struct fk_state *st = ctx;
@@ -127,6 +131,8 @@ static ssize_t fk_recvmsg(void *ctx, int fd, struct msghdr *msg, int flags)
     return (ssize_t)done;
 }
 
+/* The fake poll: advances the clock; EINTR first if told, then ready
+ * (1, POLLIN) or nothing ready (0). */
 static int fk_poll(void *ctx, struct pollfd *fds, nfds_t n, int timeout_ms)
 {
     struct fk_state *st = ctx;
@@ -162,6 +168,7 @@ static int fk_close(void *ctx, int fd)
     return -1;
 }
 
+/* The fake CLOCK_MONOTONIC: 1 ms later at every reading. */
 static int64_t fk_now(void *ctx)
 {
     struct fk_state *st = ctx;
@@ -170,6 +177,7 @@ static int64_t fk_now(void *ctx)
     return st->clock_ns;
 }
 
+/* Arms st's counters from st->in and points *sys at the fake calls. */
 void fk_sys_init(struct cr_sys *sys, struct fk_state *st)
 {
     st->eintr_left = st->in->eintr_count;

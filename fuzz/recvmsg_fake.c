@@ -142,6 +142,36 @@ static void check_outcome(const struct fk_input *in, int rc,
     }
 }
 
+/* Fills *a for one call as the input says; a borrows in, sys and iov, and
+ * iov[] points into iobuf (in->bufsize bytes, or none). */
+static void make_args(const struct fk_input *in, const struct cr_sys *sys,
+                      unsigned char *iobuf, struct iovec iov[2],
+                      struct cr_recv_args *a)
+{
+    size_t total = in->bufsize > 0 ? (size_t)in->bufsize : 0;
+
+    memset(a, 0, sizeof(*a));
+    a->fd = 1000; /* never touched: every call goes to the fake */
+    a->family = in->family;
+    a->bufsize = in->bufsize;
+    if (in->flags & FK_F_INTO) {
+        iov[0] = (struct iovec){ iobuf, total / 2 };
+        iov[1] = (struct iovec){ iobuf + total / 2, total - total / 2 };
+        a->iov = iov;
+        a->iovcnt = 2;
+    }
+    a->ancbufsize = in->ancbufsize;
+    a->timeout_ns = in->timeout_ns;
+    a->libc = (enum cr_libc)in->libc;
+    a->policy = (in->flags & FK_F_POLICY_ERROR) ? CR_WARN_ERROR
+                                                : CR_WARN_RECORD;
+    a->on_eintr = (in->flags & FK_F_HANDLER_RAISES) ? raising_handler : NULL;
+    a->sys = sys;
+}
+
+/* One input: see the file comment.  Returns 0; traps on a violation.
+ * Every fd it opens (the /dev/null base, the planted dups) is closed
+ * before it returns, by the library or here. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fk_input in;
@@ -152,7 +182,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct iovec iov[2];
     unsigned char *iobuf;
     long fds_before;
-    int devnull, rc, raised_after;
+    int devnull, rc;
 
     if (fk_parse(data, size, &in) < 0)
         return 0;
@@ -166,28 +196,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(devnull >= 0);
     plant(&in, devnull);
     fk_sys_init(&sys, &st);
-    memset(&a, 0, sizeof(a));
-    a.fd = 1000; /* never touched: every call goes to the fake */
-    a.family = in.family;
-    a.bufsize = in.bufsize;
-    if (in.flags & FK_F_INTO) {
-        size_t total = in.bufsize > 0 ? (size_t)in.bufsize : 0;
-        iov[0] = (struct iovec){ iobuf, total / 2 };
-        iov[1] = (struct iovec){ iobuf + total / 2, total - total / 2 };
-        a.iov = iov;
-        a.iovcnt = 2;
-    }
-    a.ancbufsize = in.ancbufsize;
-    a.timeout_ns = in.timeout_ns;
-    a.libc = (enum cr_libc)in.libc;
-    a.policy = (in.flags & FK_F_POLICY_ERROR) ? CR_WARN_ERROR : CR_WARN_RECORD;
-    a.on_eintr = (in.flags & FK_F_HANDLER_RAISES) ? raising_handler : NULL;
-    a.sys = &sys;
+    make_args(&in, &sys, iobuf, iov, &a);
     memset(&res, 0, sizeof(res));
     rc = cr_recvmsg(&a, &res, &err);
-    raised_after = rc == CR_EPY && st.delivered;
     check_outcome(&in, rc, &res, &err);
-    check_closes(&in, raised_after);
+    check_closes(&in, rc == CR_EPY && st.delivered);
     for (unsigned i = 0; i < st.nplanted; i++) {
         if (st.planted_open[i]) {
             FZ_CHECK(fcntl(st.planted[i], F_GETFD) >= 0);

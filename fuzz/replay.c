@@ -36,6 +36,7 @@ static void say_current(void)
     (void)rc;
 }
 
+/* A crash signal: name the input, then die of the same signal. */
 static void on_signal(int sig)
 {
     say_current();
@@ -98,6 +99,7 @@ static int run_file(const char *path, int quiet)
     return 0;
 }
 
+/* qsort order for paths: plain strcmp. */
 static int cmp_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -149,6 +151,7 @@ static long run_dir(const char *dir, int quiet)
     return ran;
 }
 
+/* Runs every PATH (see the file comment); returns the exit status. */
 int main(int argc, char **argv)
 {
     int quiet = 0, first = 1;

@@ -102,7 +102,9 @@ static int recv_save(int fd, const char *name, size_t anc)
     return 0;
 }
 
-/* Sends one byte with nfds dup()s of stdin's /dev/null-like fd. */
+/* Sends one byte with an SCM_RIGHTS item naming one /dev/null fd nfds
+ * times (the kernel installs nfds separate fds at the receiver).  Returns 0
+ * or -1; the /dev/null fd is closed before returning. */
 static int send_fds(int sock, int nfds)
 {
     size_t space = CMSG_SPACE(MAX_FDS * sizeof(int));
@@ -206,6 +208,7 @@ static void udp(int family, const char *name, const int (*opts)[2],
     }
 }
 
+/* Runs every scenario into argv[1]; exit status as in the file comment. */
 int main(int argc, char **argv)
 {
     static const size_t rights3[] = { 16, 17, 19, 20, 21, 23, 24, 25, 27,
