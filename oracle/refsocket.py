@@ -48,7 +48,6 @@ Only Linux is supported (abstract AF_UNIX names, SO_DOMAIN).
 """
 
 import ctypes
-import ctypes.util
 import os
 import socket
 import sys
@@ -245,7 +244,8 @@ def load(path=None, libc=None):
         model = out.value
     else:
         model = lib.cr_model_host()
-    libc_so = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    # The process's own symbols (libc among them): no ldconfig lookup.
+    libc_so = ctypes.CDLL(None)
     stop_ctx = ctypes.create_string_buffer(b"\x01")
     stop_fn = ctypes.cast(libc_so.strlen, ctypes.c_void_p).value
     _State.lib, _State.path, _State.libc_model = lib, path, model

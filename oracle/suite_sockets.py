@@ -471,9 +471,7 @@ def _bind_full_path(sock, path):
     """bind(2) an AF_UNIX socket to a path that fills sun_path (108 bytes,
     no terminating NUL), through libc; raises OSError on failure."""
     import ctypes
-    import ctypes.util
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6",
-                       use_errno=True)
+    libc = ctypes.CDLL(None, use_errno=True)  # the process's libc symbols
     if len(path) != 108:
         raise ValueError("need a 108-byte path")
     addr = ctypes.create_string_buffer(110)

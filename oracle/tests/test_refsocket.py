@@ -335,6 +335,34 @@ class CmsgMacros(unittest.TestCase):
                 self.assertEqual(got[0], got[1], (name, n))
 
 
+class LibraryJson(unittest.TestCase):
+    """refsocket.json_parse is the library's one JSON (cr_json_parse_buf),
+    used by the injection suite as its reference."""
+
+    @classmethod
+    def setUpClass(cls):
+        refsocket.load(helpers.LIB)
+
+    def test_k08_truncated_item_warns_and_names_the_fds(self):
+        import json
+        import struct
+        k08 = struct.pack("<Qii", 40, 1, 1) + b"ABCD" + b"\xee" * 4
+        doc = json.loads(refsocket.json_parse(k08))
+        self.assertEqual([(i["level"], i["type"], i["data"], i["status"])
+                          for i in doc["items"]],
+                         [(1, 1, "41424344eeeeeeee", "truncated")])
+        self.assertTrue(doc["warning"])
+        self.assertEqual(doc["close_on_error"], [0x44434241, -286331154])
+
+    def test_output_larger_than_the_first_guess(self):
+        import json
+        import struct
+        many = (struct.pack("<Qii", 16, 1, 2)) * 4000
+        doc = json.loads(refsocket.json_parse(many))
+        self.assertEqual(len(doc["items"]), 4000)
+        self.assertFalse(doc["warning"])
+
+
 class CallBehaviour(unittest.TestCase):
     """§7 on real sockets: timeouts, non-blocking, EINTR, install()."""
 
