@@ -1,4 +1,4 @@
-"""oracle.refsocket - the reference socket.recvmsg()/recvmsg_into() as a drop-in.
+"""oracle.refsocket - the reference recvmsg()/recvmsg_into() as a drop-in.
 
 Why this exists: to run anything written against CPython's socket API (our
 own scenarios, CPython's own test_socket) against the cmsgref reference
@@ -249,7 +249,8 @@ def load(path=None, libc=None):
     stop_ctx = ctypes.create_string_buffer(b"\x01")
     stop_fn = ctypes.cast(libc_so.strlen, ctypes.c_void_p).value
     _State.lib, _State.path, _State.libc_model = lib, path, model
-    _State.stop_fn, _State.stop_ctx, _State.libc_so = stop_fn, stop_ctx, libc_so
+    _State.stop_fn, _State.stop_ctx = stop_fn, stop_ctx
+    _State.libc_so = libc_so
     _State.stop_ctx_addr = ctypes.addressof(stop_ctx)
     return lib
 

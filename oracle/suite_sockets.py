@@ -37,8 +37,6 @@ List cases: python3 -m oracle.suite_sockets --list [SUBSTRING]
 """
 
 import array
-import errno
-import itertools
 import json
 import os
 import resource
@@ -152,8 +150,8 @@ def _multi_anc(p):
 RECVMSG_CALLS = [
     ("noargs", ""), ("four", "1, 0, 0, 0"), ("kw-bufsize", "bufsize=1"),
     ("kw-flags", "1, flags=0"), ("kw-bufsize-bound", "bufsize=1", "bound"),
-    ("kw-empty-bound", "1, **{}", "bound"), ("float-bufsize-bound", "1.5",
-                                             "bound"), ("float-bufsize", "1.5"),
+    ("kw-empty-bound", "1, **{}", "bound"),
+    ("float-bufsize-bound", "1.5", "bound"), ("float-bufsize", "1.5"),
     ("float-anc", "1, 1.5"), ("float-flags", "1, 0, 1.5"),
     ("str-bufsize", "'x'"), ("none-bufsize", "None"), ("str-anc", "1, 'x'"),
     ("none-anc", "1, None"), ("str-flags", "1, 0, 'x'"),
@@ -173,7 +171,8 @@ RECVMSG_CALLS = [
 RECVMSG_INTO_CALLS = [
     ("noargs", ""), ("four", "[bytearray(4)], 0, 0, 0"),
     ("kw", "buffers=[bytearray(4)]"),
-    ("kw-bound", "buffers=[bytearray(4)]", "bound"), ("int", "5"), ("int-str", "5, 'x'"),
+    ("kw-bound", "buffers=[bytearray(4)]", "bound"), ("int", "5"),
+    ("int-str", "5, 'x'"),
     ("bytes-item", "[b'abc']"), ("str", "'abc'"),
     ("ro-view", "[memoryview(b'x')]"),
     ("strided-view", "[memoryview(bytearray(8))[::2]]"),

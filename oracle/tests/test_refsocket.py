@@ -23,7 +23,6 @@ from oracle import refsocket
 from oracle.tests import helpers
 
 IS_CPYTHON = platform.python_implementation() == "CPython"
-ANY = None  # every version column
 
 KW = "takes no keyword arguments"
 BUFS = ("recvmsg_into() argument 1 must be an iterable of single-segment "
