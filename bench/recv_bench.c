@@ -40,13 +40,15 @@
 
 static int send_fds[NFDS];
 
-/* Prints "recv_bench: msg" on stderr and exits with code. */
+/* Prints "recv_bench: msg" on stderr and exits with code (1: a check
+ * failed, 2: bad arguments).  Never returns. */
 static void die(int code, const char *msg)
 {
     fprintf(stderr, "recv_bench: %s\n", msg);
     exit(code);
 }
 
+/* CLOCK_MONOTONIC in nanoseconds. */
 static int64_t now_ns(void)
 {
     struct timespec ts;
@@ -198,6 +200,7 @@ static double timed_batch(int rfd, int n, int use_cr)
     return (double)(t1 - t0) / n;
 }
 
+/* qsort comparator for doubles (a and b point into the array). */
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -236,6 +239,7 @@ static int parse_int(const char *s, const char *opt, int lo, int hi)
     return (int)v;
 }
 
+/* Prints "key":[v0,...], to stdout; v is borrowed. */
 static void print_list(const char *key, const double *v, int n)
 {
     printf("\"%s\":[", key);
@@ -244,6 +248,8 @@ static void print_list(const char *key, const double *v, int n)
     printf("],");
 }
 
+/* Runs the rounds (see the file comment) and prints the JSON line.
+ * Returns 0, or exits 1/2 through die(). */
 int main(int argc, char **argv)
 {
     int rounds = 300, batch = 64, warmup = 20, sv[2], p[2], fds0;
@@ -293,12 +299,13 @@ int main(int argc, char **argv)
     if (fds0 >= 0 && fd_count() != fds0)
         die(1, "the fd table changed size: a received fd leaked");
     printf("{\"rounds\":%d,\"batch\":%d,\"fds_per_call\":%d,"
-           "\"payload\":%d,", rounds, batch, NFDS, PAYLOAD);
+           "\"payload\":%d,",
+           rounds, batch, NFDS, PAYLOAD);
     print_list("raw_ns", raw, rounds);
     print_list("cr_ns", cr, rounds);
     printf("\"raw_ns_median\":%.1f,\"cr_ns_median\":%.1f,"
-           "\"ratio_median\":%.4f}\n", median(raw, rounds),
-           median(cr, rounds), median(ratio, rounds));
+           "\"ratio_median\":%.4f}\n",
+           median(raw, rounds), median(cr, rounds), median(ratio, rounds));
     free(raw);
     free(cr);
     free(ratio);

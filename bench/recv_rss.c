@@ -27,6 +27,7 @@
 
 static const char message[] = "small message";
 
+/* Prints "recv_rss: msg" on stderr and exits with code.  Never returns. */
 static void die(int code, const char *msg)
 {
     fprintf(stderr, "recv_rss: %s\n", msg);
@@ -66,6 +67,8 @@ static long vmhwm_kib(void)
     return v;
 }
 
+/* One cr_recvmsg() as the file comment says; the result and the socket
+ * pair are owned here and released before exit. */
 int main(int argc, char **argv)
 {
     struct cr_recv_args a;
@@ -96,9 +99,9 @@ int main(int argc, char **argv)
         memcmp(res.data, message, sizeof(message)) != 0)
         die(1, "cr_recvmsg did not return the message");
     printf("{\"bufsize\":%lld,\"ancbufsize\":%lld,\"data_len\":%zu,"
-           "\"controllen\":%zu,\"vmhwm_kib\":%ld}\n", (long long)a.bufsize,
-           (long long)a.ancbufsize, res.data_len, res.controllen,
-           vmhwm_kib());
+           "\"controllen\":%zu,\"vmhwm_kib\":%ld}\n",
+           (long long)a.bufsize, (long long)a.ancbufsize, res.data_len,
+           res.controllen, vmhwm_kib());
     cr_recv_result_free(&res);
     close(sv[0]);
     close(sv[1]);

@@ -322,7 +322,10 @@ def main(argv=None):
         else:
             run_matrix(b, cap)
     for key, _, target, ok in TARGETS:
-        b.data.setdefault(key, None)
+        if key not in b.data:
+            b.data[key] = None
+            b.missing.append({"keys": [key], "why": "not run: its stage is "
+                              "not in --only %s" % ",".join(only)})
         v = b.data[key]
         b.data.setdefault("met", {})[key] = None if v is None else ok(v)
         b.data.setdefault("targets", {})[key] = target
