@@ -81,3 +81,44 @@ class Running(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CpythonTestsDriver(unittest.TestCase):
+    """oracle.cpython_tests: the selection takes leaf classes only, and a
+    test that passes natively but not with the reference is reported."""
+
+    def test_leaf_classes_and_id_filter(self):
+        import types
+        from oracle import cpython_tests
+        mod = types.ModuleType("fake_test_socket")
+
+        class RecvmsgGenericTests(unittest.TestCase):  # a 3.6-3.8 mixin
+            def testRecvmsg(self):
+                pass
+
+        class RecvmsgUDPTest(RecvmsgGenericTests):
+            def testOther(self):
+                pass
+
+        class GeneralModuleTests(unittest.TestCase):
+            def testRecvmsgAbsent(self):
+                pass
+
+            def testUnrelated(self):
+                pass
+        for cls in (RecvmsgGenericTests, RecvmsgUDPTest, GeneralModuleTests):
+            cls.__module__ = mod.__name__
+            setattr(mod, cls.__name__, cls)
+        ids = sorted("%s.%s" % (type(t).__name__, t._testMethodName)
+                     for t in cpython_tests.select_tests(mod))
+        self.assertEqual(ids, [
+            "GeneralModuleTests.testRecvmsgAbsent",
+            "RecvmsgUDPTest.testOther", "RecvmsgUDPTest.testRecvmsg"])
+
+    def test_compare_lists_what_the_reference_lost(self):
+        from oracle import cpython_tests
+        native = {"a": "pass", "b": "pass", "c": "skip", "d": "fail"}
+        ref = {"a": "pass", "b": "error", "c": "skip", "d": "pass"}
+        self.assertEqual(cpython_tests.compare(native, ref), [("b", "error")])
+        self.assertEqual(cpython_tests.compare(native, {}),
+                         [("a", "absent"), ("b", "absent")])
