@@ -44,6 +44,14 @@ Limits: the libc model is the library's host model unless CMSGREF_LIBC (a
 model name) says otherwise.  A signal whose handler raises while this module
 is turning a *successful* result into Python objects closes the received fds
 (CPython would have returned them and raised at the caller's next line).
+When a walk that warns meets an address that cannot be decoded (F10: only
+an injected msg_namelen of 1 does that), the library raises SystemError
+before this module gets to warn; CPython warns first (a raising filter then
+wins over the SystemError).  From 3.11 CPython words the keyword error
+"socket.recvmsg() takes no keyword arguments" only when the call goes
+through the method descriptor (s.recvmsg(k=v)); through a bound-method
+object (f = s.recvmsg; f(k=v)) it is unqualified.  A Python function cannot
+tell the two apart; this module always gives the descriptor form.
 Only Linux is supported (abstract AF_UNIX names, SO_DOMAIN).
 """
 
