@@ -135,6 +135,9 @@ def run(cmd, timeout, env=None, cwd=REPO, stdout_path=None):
         kill_tree(proc.pid)
         out, err = proc.communicate()
         killed = True
+    except BaseException:
+        kill_tree(proc.pid)   # Ctrl-C: nothing started here outlives us
+        raise
     finally:
         if out_f:
             out_f.close()
@@ -158,16 +161,20 @@ def peak_rss_kib(cmd, timeout, stdout_path=os.devnull):
             raise Missing("cannot start %s: %s" % (cmd[0], e))
         deadline = started + timeout
         killed = False
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid == proc.pid:
-                break
-            if time.time() > deadline:
-                kill_tree(proc.pid)
-                pid, status, usage = os.wait4(proc.pid, 0)
-                killed = True
-                break
-            time.sleep(0.02)
+        try:
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid == proc.pid:
+                    break
+                if time.time() > deadline:
+                    kill_tree(proc.pid)
+                    pid, status, usage = os.wait4(proc.pid, 0)
+                    killed = True
+                    break
+                time.sleep(0.02)
+        except BaseException:
+            kill_tree(proc.pid)
+            raise
         proc.returncode = 0  # reaped here: keep Popen from waiting again
         err_f.seek(0)
         text = err_f.read().decode("utf-8", "replace").strip().splitlines()

@@ -87,6 +87,15 @@ def worker_rate(interp, suite, window):
     job = conformance.build_jobs([interp], [suite], ns,
                                  os.path.join(common.OUT, "oracle"))[0]
     job.start()
+    try:
+        return _follow(job, interp, suite, window)
+    except BaseException:
+        job.kill()              # Ctrl-C: the worker must not outlive us
+        raise
+
+
+def _follow(job, interp, suite, window):
+    """Read a started worker's records for the window; see worker_rate."""
     fd = job.proc.stdout.fileno()
     first_t = last_t = None
     first_n = last_n = 0
