@@ -98,8 +98,8 @@ def explain_line(target, path, log_text):
                 timeout=30).stdout.decode('utf-8', 'replace')
         except subprocess.TimeoutExpired:
             out = ''
-        keep = [l.strip() for l in out.splitlines()
-                if re.match(r'^(STOP|END|ancdata|RuntimeWarning)', l)]
+        verdict = r'^(STOP|END|ancdata|RuntimeWarning|no warning)'
+        keep = [l.strip() for l in out.splitlines() if re.match(verdict, l)]
         if keep:
             return 'explain: ' + ' | '.join(keep)
     m = re.search(r'^.*(invariant failed|ERROR: \w+Sanitizer|runtime error)'
