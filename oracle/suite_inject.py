@@ -16,7 +16,8 @@ The native side runs recvmsg(1, C) (the spec seeds also recvmsg_into with one
 1-byte bytearray) on a real AF_UNIX stream socketpair that carries the 1-byte
 payload b"x" (the data and the call stay real), in a forked child, with a
 real fd (a pipe) planted at every descriptor number the error path would
-close, so "which fds were closed" is observed, not assumed.  The reference
+close and at every other int of the buffer, so "which fds were closed" is
+observed in both directions (too few, too many), not assumed.  The reference
 side is cr_json_parse_buf() of libcmsgref.so (the one JSON writer; the walk
 is never re-implemented here): items, warning and the close_on_error list,
 turned into the canonical result the native call must equal.
@@ -52,6 +53,7 @@ import resource
 import select
 import signal
 import socket
+import struct
 import sys
 import time
 import warnings
@@ -252,12 +254,18 @@ def plant_limit(close_list):
     return limit
 
 
-def plant_numbers(close_list):
-    """{label: fd number} for the ints of the error path that can be planted
-    (0 <= n < plant_limit()), at most PLANT_MAX of them."""
+def plant_numbers(close_list, buf):
+    """{label: fd number} for the descriptor numbers to plant: every int the
+    error path closes, then every other 4-byte little-endian int at a
+    4-aligned offset of buf (where any model's SCM_RIGHTS slots sit), so an
+    interpreter that closes too much is caught as surely as one that closes
+    too little.  Only 0 <= n < plant_limit(); at most PLANT_MAX, the error
+    path's first."""
     limit = plant_limit(close_list)
-    nums = sorted(set(n for n in close_list if 0 <= n < limit))
-    return dict(("fd%d" % n, n) for n in nums[:PLANT_MAX])
+    first = sorted(set(n for n in close_list if 0 <= n < limit))
+    ints = struct.unpack("<%di" % (len(buf) // 4), buf[:len(buf) // 4 * 4])
+    rest = sorted(set(n for n in ints if 0 <= n < limit) - set(first))
+    return dict(("fd%d" % n, n) for n in (first + rest)[:PLANT_MAX])
 
 
 def _call_recvmsg(sock, clen):
@@ -280,7 +288,8 @@ def reference_result(parsed, mode, method, planted_labels):
     if parsed["warning"] and mode == "error":
         exc = {"type": "RuntimeWarning", "message": WARNING_TEXT,
                "args": [WARNING_TEXT], "errno": None}
-        closed = sorted(planted_labels)  # every planted int is on the list
+        closed = sorted(l for l, n in planted_labels.items()
+                        if n in parsed["close_on_error"])
         return {"data": None, "nbytes": None, "ancdata": [],
                 "msg_flags": None, "address": None, "warnings": [],
                 "exception": exc, "fds_closed": closed, "fds_received": []}
@@ -411,7 +420,7 @@ def run_case(case_id):
     buf, mode, method, family, repro = control_for(case_id)
     before = canon.fd_table()
     parsed = reference_parse(buf)
-    numbers = plant_numbers(parsed["close_on_error"])
+    numbers = plant_numbers(parsed["close_on_error"], buf)
     reference = reference_result(parsed, mode, method, numbers)
     ref_leaks = canon.fd_leaks(before, canon.fd_table())
     native, native_leaks, injected = run_native(
@@ -420,7 +429,9 @@ def run_case(case_id):
            "reference": reference,
            "leaked_fds": {"native": native_leaks, "reference": ref_leaks},
            "repro": repro, "control_hex": buf.hex(),
-           "error_path_fds": sorted(numbers),
+           "planted_fds": sorted(numbers),
+           "error_path_fds": sorted(
+               l for l, n in numbers.items() if n in parsed["close_on_error"]),
            "libc": parsed["libc"]}
     if injected is not None and injected != 1:
         rec["error"] = ("the shim rewrote %d calls instead of 1: the "

@@ -81,6 +81,22 @@ class Worker(unittest.TestCase):
         self.assertEqual(rec["native"]["fds_closed"], want)
         self.assertEqual(rec["leaked_fds"], {"native": [], "reference": []})
 
+    def test_ints_outside_rights_items_are_planted_and_kept(self):
+        # F5: fd a (100) inside a level-0 item: planted, never closed.
+        rc, out, err = run([sys.executable, "-m", "oracle.worker", "--suite",
+                            "inject", "--only",
+                            "corpus:cmsg_parse/seed-f5-", "--lib", LIB,
+                            "--no-progress"], LD_PRELOAD=SHIM)
+        self.assertEqual(rc, 0, err)
+        rec = [json.loads(l) for l in out.splitlines()][1]
+        self.assertTrue(rec["id"].endswith("@error"), rec["id"])
+        self.assertIn("fd100", rec["planted_fds"])
+        self.assertEqual(rec["error_path_fds"], [])
+        self.assertEqual(rec["native"]["fds_closed"], [])
+        self.assertEqual(rec["native"]["exception"]["type"],
+                         "RuntimeWarning" if "PyPy" not in sys.version
+                         else "OSError")
+
     def test_without_the_shim_the_suite_refuses_loudly(self):
         rc, out, err = run([sys.executable, "-m", "oracle.worker", "--suite",
                             "inject", "--only", "seed-k01", "--lib", LIB])
