@@ -11,11 +11,12 @@
  *  - the error path's fd list (cr_close_on_error) is exactly the whole
  *    ints of the SCM_RIGHTS items, in order, and its count does not depend
  *    on the capacity given;
- *  - a second walk gives the same result;
+ *  - a second walk gives the same result (one model an input);
  *  - legacy glibc (GL) sees a prefix of G36's items: both share the first
  *    header and GL's next-header rule only adds a condition (§3); when GL
  *    stops earlier it does so silently;
- *  - the JSON writer streams the same bytes as its buffered form.
+ *  - the JSON writer streams the same bytes as its buffered form (on a
+ *    fixed one input in eight: see LLVMFuzzerTestOneInput).
  * The host is assumed little-endian (x86-64, arm64), like the models.
  */
 #include "cmsgref.h"
@@ -46,7 +47,7 @@ static void walk_all(const unsigned char *buf, size_t len, enum cr_libc libc,
 }
 
 /* cmsg_len at the model's width, read from the raw bytes at off. */
-static uint64_t raw_len(const unsigned char *buf, const struct cr_model *m,
+FZ_NO_COV static uint64_t raw_len(const unsigned char *buf, const struct cr_model *m,
                         size_t off)
 {
     uint64_t v64 = 0;
@@ -61,7 +62,7 @@ static uint64_t raw_len(const unsigned char *buf, const struct cr_model *m,
 }
 
 /* The per-walk invariants: placement, statuses, stop and warning. */
-static void check_walk(const unsigned char *buf, size_t len,
+FZ_NO_COV static void check_walk(const unsigned char *buf, size_t len,
                        const struct walk_out *o)
 {
     const struct cr_model *m = o->w.model;
@@ -104,9 +105,11 @@ static void check_walk(const unsigned char *buf, size_t len,
 }
 
 /* The error path's list against the items: whole ints of SCM_RIGHTS data
- * only, in order; the count is the same with or without room. */
-static void check_close_on_error(const unsigned char *buf, size_t len,
-                                 const struct walk_out *o)
+ * only, in order.  One second walk per model: the short-capacity contract
+ * (CR_ENOSPC with the full count) is checked on the sampled inputs only,
+ * each extra walk being a measurable share of the target's cost. */
+FZ_NO_COV static void check_close_on_error(const unsigned char *buf, size_t len,
+                                 const struct walk_out *o, int sampled)
 {
     const struct cr_model *m = o->w.model;
     size_t need = 0, got = 0, k = 0;
@@ -117,12 +120,13 @@ static void check_close_on_error(const unsigned char *buf, size_t len,
             o->items[i].type == m->scm_rights)
             need += o->items[i].data_len / 4;
     }
-    FZ_CHECK_EQ(cr_close_on_error(buf, len, m->libc, NULL, 0, &got),
-                need > 0 ? CR_ENOSPC : 0);
-    FZ_CHECK_EQ(got, need);
+    if (sampled) {
+        FZ_CHECK_EQ(cr_close_on_error(buf, len, m->libc, NULL, 0, &got),
+                    need > 0 ? CR_ENOSPC : 0);
+        FZ_CHECK_EQ(got, need);
+    }
     fds = malloc((need + 1) * sizeof(*fds));
     FZ_CHECK(fds != NULL);
-    FZ_CHECK_EQ(cr_close_on_error(buf, len, m->libc, fds, need, NULL), 0);
     FZ_CHECK_EQ(cr_close_on_error(buf, len, m->libc, fds, need, &got), 0);
     FZ_CHECK_EQ(got, need);
     for (size_t i = 0; i < o->n; i++) {
@@ -142,7 +146,7 @@ static void check_close_on_error(const unsigned char *buf, size_t len,
 
 /* 1 if two items are the same field by field (memcmp would compare the
  * struct's padding, which is indeterminate). */
-static int item_eq(const struct cr_item *a, const struct cr_item *b)
+FZ_NO_COV static int item_eq(const struct cr_item *a, const struct cr_item *b)
 {
     return a->offset == b->offset && a->cmsg_len == b->cmsg_len &&
            a->level == b->level && a->type == b->type &&
@@ -151,7 +155,7 @@ static int item_eq(const struct cr_item *a, const struct cr_item *b)
 }
 
 /* Two walks of the same bytes must be identical. */
-static void check_same(const struct walk_out *a, const struct walk_out *b)
+FZ_NO_COV static void check_same(const struct walk_out *a, const struct walk_out *b)
 {
     FZ_CHECK_EQ(a->n, b->n);
     FZ_CHECK_EQ(a->w.stop, b->w.stop);
@@ -161,7 +165,7 @@ static void check_same(const struct walk_out *a, const struct walk_out *b)
 }
 
 /* GL's items are a prefix of G36's; a shorter GL walk ends silently. */
-static void check_legacy(const struct walk_out *g36, const struct walk_out *gl)
+FZ_NO_COV static void check_legacy(const struct walk_out *g36, const struct walk_out *gl)
 {
     FZ_CHECK(gl->n <= g36->n);
     for (size_t i = 0; i < gl->n; i++)
@@ -182,7 +186,7 @@ struct grow {
 };
 
 /* Sink for the streamed JSON: appends, or refuses when asked to. */
-static int grow_sink(void *ctx, const char *s, size_t n)
+FZ_NO_COV static int grow_sink(void *ctx, const char *s, size_t n)
 {
     struct grow *g = ctx;
 
@@ -199,7 +203,7 @@ static int grow_sink(void *ctx, const char *s, size_t n)
 }
 
 /* Streamed JSON == buffered JSON; a refusing sink gives CR_ESINK. */
-static void check_json(const unsigned char *buf, size_t len, enum cr_libc l)
+FZ_NO_COV static void check_json(const unsigned char *buf, size_t len, enum cr_libc l)
 {
     struct grow g = { NULL, 0, 0, 0 };
     size_t n = 0;
@@ -208,10 +212,8 @@ static void check_json(const unsigned char *buf, size_t len, enum cr_libc l)
     FZ_CHECK_EQ(cr_json_parse(buf, len, l, grow_sink, &g), 0);
     out = malloc(g.n + 1);
     FZ_CHECK(out != NULL);
-    /* One byte short must be refused with the full length reported. */
-    FZ_CHECK_EQ(cr_json_parse_buf(buf, len, l, out, g.n, &n), CR_ENOSPC);
-    FZ_CHECK_EQ(n, g.n);
-    FZ_CHECK_EQ(cr_json_parse_buf(buf, len, l, out, n + 1, &n), 0);
+    /* Exactly enough room (the short-capacity case is a unit test). */
+    FZ_CHECK_EQ(cr_json_parse_buf(buf, len, l, out, g.n + 1, &n), 0);
     FZ_CHECK(n == g.n && memcmp(out, g.p, n) == 0 && out[n] == '\0');
     /* JSON is a cost per input: check a refusing sink on small ones. */
     g.refuse = 1;
@@ -263,6 +265,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct walk_out o[CR_LIBC_COUNT], again;
     size_t cap = size / 12 + 2;
     struct cr_walk w;
+    /* The costlier cross-checks (JSON, capacity contract) run on a fixed
+     * one input in eight, by content, so a reproducer reruns them; the
+     * re-walk for idempotence on one model an input, by size. */
+    int sampled = size > 0 && (data[0] ^ data[size - 1] ^ size) % 8 == 0;
+    int rewalk = (int)(size % CR_LIBC_COUNT);
 
     FZ_CHECK(buf != NULL);
     FZ_CHECK_EQ(cr_walk_init(&w, NULL, 1, CR_LIBC_GLIBC), CR_EINVAL);
@@ -280,12 +287,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FZ_CHECK(o[l].items != NULL);
         walk_all(buf, size, (enum cr_libc)l, &o[l]);
         check_walk(buf, size, &o[l]);
-        check_close_on_error(buf, size, &o[l]);
-        walk_all(buf, size, (enum cr_libc)l, &again);
-        check_same(&o[l], &again);
+        check_close_on_error(buf, size, &o[l], sampled);
+        if (l == rewalk) {
+            walk_all(buf, size, (enum cr_libc)l, &again);
+            check_same(&o[l], &again);
+        }
     }
     check_legacy(&o[CR_LIBC_GLIBC], &o[CR_LIBC_GLIBC_LEGACY]);
-    check_json(buf, size, (enum cr_libc)(size % CR_LIBC_COUNT));
+    if (sampled)
+        check_json(buf, size, (enum cr_libc)rewalk);
     for (int l = 0; l < CR_LIBC_COUNT; l++)
         free(o[l].items);
     free(again.items);

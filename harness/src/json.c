@@ -70,21 +70,22 @@ static void put_i64(struct writer *jw, long long v)
     }
 }
 
+/* Lowercase hex of p[0, n), 128 bytes a chunk: one loop test a byte. */
 static void put_hex(struct writer *jw, const unsigned char *p, size_t n)
 {
     static const char digits[] = "0123456789abcdef";
     char tmp[256];
-    size_t k = 0;
 
-    for (size_t i = 0; i < n; i++) {
-        tmp[k++] = digits[p[i] >> 4];
-        tmp[k++] = digits[p[i] & 15];
-        if (k == sizeof(tmp)) {
-            put(jw, tmp, k);
-            k = 0;
+    while (n > 0) {
+        size_t chunk = n < sizeof(tmp) / 2 ? n : sizeof(tmp) / 2;
+        for (size_t i = 0; i < chunk; i++) {
+            tmp[2 * i] = digits[p[i] >> 4];
+            tmp[2 * i + 1] = digits[p[i] & 15];
         }
+        put(jw, tmp, 2 * chunk);
+        p += chunk;
+        n -= chunk;
     }
-    put(jw, tmp, k);
 }
 
 static const char *stop_name(enum cr_stop s)
