@@ -1,12 +1,21 @@
 # cmsgref - the one Makefile.
 #
 #   make                 library + CLI into build/ (needs only cc)
-#   make check           unit tests plain and under ASan+UBSan, corpus
-#                        replay, real-libc differential, oracle self-tests
+#   make check           the tests: unit (plain + ASan/UBSan), CLI, real-libc
+#                        differential (glibc, musl), corpus replay, oracle and
+#                        bench self-tests; ends with "check: N passed, N failed"
 #   make conformance     every Python here against the reference (oracle/)
+#   make cpython-tests   each CPython's own test_socket subset, native and with
+#                        the reference installed
+#   make fuzz | afl      time-boxed libFuzzer / AFL++ runs (FUZZ_SECONDS=N)
+#   make replay | coverage | oss-fuzz-check   corpus replay, coverage gate,
+#                        the ClusterFuzzLite build as OSS-Fuzz runs it
+#   make bench           speed and memory figures (build/bench/bench.json)
 #   make VARIANT=asan    the same products into build/asan/ (also: musl,
 #                        coverage); variants coexist under build/<variant>/
 #
+SHELL := /bin/bash
+
 # Knobs (override on the command line):
 CC ?= cc
 CLANG ?= clang
@@ -80,7 +89,8 @@ SHADOW_SRC := $(wildcard harness/shadow/*.c)
 $(O)/libc-diff: $(SHADOW_SRC:%.c=$(O)/obj/%.o) $(O)/libcmsgref.a
 	$(CC) $(VLDFLAGS) -o $@ $^
 
-CORPUS_DIRS := $(wildcard corpus/*)
+# The corpus directories that hold raw control buffers.
+CORPUS_DIRS := corpus/cmsg_parse corpus/cmsg_diff
 check-libc:
 	$(MAKE) --no-print-directory VARIANT= build/libc-diff
 	build/libc-diff $(CORPUS_DIRS)
@@ -97,21 +107,25 @@ check-unit: $(O)/cmsgref-tests $(O)/cmsgref
 	$(O)/cmsgref-tests
 	harness/tests/cli_test.sh $(O)/cmsgref
 
+# Every step's output is shown and kept in build/check/; the last line is
+# the total over all of them (scripts/check-summary).
+CHECK_STEPS := VARIANT=:check-unit VARIANT=asan:check-unit check-libc replay \
+               check-oracle check-bench
 check:
-	$(MAKE) --no-print-directory VARIANT= check-unit
-	$(MAKE) --no-print-directory VARIANT=asan check-unit
-	$(MAKE) --no-print-directory check-libc
-	$(MAKE) --no-print-directory replay
-	$(MAKE) --no-print-directory check-oracle
-	$(MAKE) --no-print-directory check-bench
+	@rm -rf build/check && mkdir -p build/check
+	@set -o pipefail; n=0; for step in $(CHECK_STEPS); do n=$$((n + 1)); \
+	  $(MAKE) --no-print-directory $${step/:/ } 2>&1 | tee build/check/$$n.log || \
+	  { echo "check: FAILED in step '$${step/:/ }' (log: build/check/$$n.log)" >&2; exit 1; }; \
+	done
+	@$(PYTHON) scripts/check-summary build/check/*.log
 
 clean:
 	rm -rf build
 
 help:
-	@sed -n '2,16p' Makefile
+	@awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' Makefile
 
-# ---- fuzz (owner: fuzz) ----
+# ---- fuzz ----
 # Fuzz targets (fuzz/<t>.c, engine-neutral LLVMFuzzerTestOneInput), their
 # builds under build/<variant>/ and the commands around them; fuzz/README.md
 # explains each.  `make replay` (ASan+UBSan, no engine) is part of check.
@@ -183,29 +197,6 @@ fuzz-build-$(1): $$(addprefix build/$(1)/,$$(if $$(filter musl-replay,$(1)),cmsg
 endef
 $(foreach v,$(FZ_VARIANTS),$(eval $(call FZ_VARIANT,$(v))))
 
-# ---- oracle (owner: oracle) ----
-# The conformance oracle (oracle/README.md): every Python here against the
-# reference.  PYTHONS="/path/py1 /path/py2" replaces discovery; ORACLE_ARGS
-# passes driver options (e.g. --only crafted:K08 --suites inject).
-ORACLE_SHIM := build/inject/libcrinject.so
-ORACLE_ENV := PYTHONPATH=$(CURDIR)
-.PHONY: conformance check-oracle oracle-inject-shim
-oracle-inject-shim: $(ORACLE_SHIM)
-# The LD_PRELOAD shim is not library code: plain cc, the project's warnings.
-$(ORACLE_SHIM): oracle/inject/inject.c
-	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
-
-conformance: build/libcmsgref.so build/cmsgref $(ORACLE_SHIM)
-	$(ORACLE_ENV) $(PYTHON) -m oracle.conformance \
-	    $(if $(PYTHONS),--pythons "$(PYTHONS)") $(ORACLE_ARGS)
-
-# Oracle self-tests (stdlib unittest): the comparison, expectations,
-# discovery, report and one injected end-to-end run that must FAIL.
-check-oracle: build/libcmsgref.so build/cmsgref $(ORACLE_SHIM)
-	$(ORACLE_ENV) $(PYTHON) -m unittest discover -s oracle/tests -t .
-
-# ---- fuzz (owner: fuzz), continued: the commands ----
 # Corpus directories as run.py wants them: --target NAME:DIR,DIR
 fz_comma := ,
 fz_space := $(fz_empty) $(fz_empty)
@@ -283,19 +274,29 @@ fuzz-seeds: build/capture-cmsg
 fuzz-target-args:
 	@echo $(FZ_RUN_TARGETS)
 
+# ---- oracle ----
+# The conformance oracle (oracle/README.md): every Python here against the
+# reference.  PYTHONS="/path/py1 /path/py2" replaces discovery; ORACLE_ARGS
+# passes driver options (e.g. --only crafted:K08 --suites inject).
+ORACLE_SHIM := build/inject/libcrinject.so
+ORACLE_ENV := PYTHONPATH=$(CURDIR)
+.PHONY: conformance check-oracle oracle-inject-shim
+oracle-inject-shim: $(ORACLE_SHIM)
+# The LD_PRELOAD shim is not library code: plain cc, the project's warnings.
+$(ORACLE_SHIM): oracle/inject/inject.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
 
-# ---- oracle-ref (owner: oracle-ref) ----
-# Each installed CPython's own test.test_socket recvmsg / recvmsg_into /
-# SCM_RIGHTS / CMSG macro tests, natively and with oracle.refsocket
-# installed (oracle/cpython_tests.py); fails if the reference passes fewer.
-# PYTHONS="/path/py ..." replaces discovery; CPYTHON_TESTS_ARGS passes
-# options (--strict, --verbose, --timeout N, --jobs N).
-.PHONY: cpython-tests
-cpython-tests: build/libcmsgref.so
-	PYTHONPATH=$(CURDIR) $(PYTHON) -m oracle.cpython_tests \
-	    $(if $(PYTHONS),--pythons "$(PYTHONS)") $(CPYTHON_TESTS_ARGS)
+conformance: build/libcmsgref.so build/cmsgref $(ORACLE_SHIM)
+	$(ORACLE_ENV) $(PYTHON) -m oracle.conformance \
+	    $(if $(PYTHONS),--pythons "$(PYTHONS)") $(ORACLE_ARGS)
 
-# ---- bench (owner: bench) ----
+# Oracle self-tests (stdlib unittest): the comparison, expectations,
+# discovery, report and one injected end-to-end run that must FAIL.
+check-oracle: build/libcmsgref.so build/cmsgref $(ORACLE_SHIM)
+	$(ORACLE_ENV) $(PYTHON) -m unittest discover -s oracle/tests -t .
+
+# ---- bench ----
 # `make bench` (issue 5; bench/README.md): measures and reports, never
 # fails on a time, and is not part of `make check` (check-bench only tests
 # the bench code).  The C drivers link the plain library; the empty
@@ -333,4 +334,14 @@ bench:
 # 2, the table never calls a missed target met or a missing figure a number.
 check-bench: $(BENCH_C)
 	PYTHONPATH=$(CURDIR) $(PYTHON) -m unittest bench.test_bench
-# ---- end bench ----
+
+# ---- oracle: CPython's own tests against the reference ----
+# Each installed CPython's own test.test_socket recvmsg / recvmsg_into /
+# SCM_RIGHTS / CMSG macro tests, natively and with oracle.refsocket
+# installed (oracle/cpython_tests.py); fails if the reference passes fewer.
+# PYTHONS="/path/py ..." replaces discovery; CPYTHON_TESTS_ARGS passes
+# options (--strict, --verbose, --timeout N, --jobs N).
+.PHONY: cpython-tests
+cpython-tests: build/libcmsgref.so
+	PYTHONPATH=$(CURDIR) $(PYTHON) -m oracle.cpython_tests \
+	    $(if $(PYTHONS),--pythons "$(PYTHONS)") $(CPYTHON_TESTS_ARGS)
