@@ -37,6 +37,15 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALL_SUITES = ("inject", "sockets")
 
 
+def _reason(entry):
+    """The expectation's reason for the report, with its reproducer."""
+    if entry is None:
+        return ""
+    if entry.get("repro"):
+        return "%s [reproducer: %s]" % (entry["reason"], entry["repro"])
+    return entry["reason"]
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         sys.stderr.write("oracle.conformance: %s\n" % message)
@@ -208,7 +217,7 @@ def classify_all(jobs):
                          "family": rec.get("family", "?"),
                          "id": rec.get("id", "?"), "outcome": outcome,
                          "details": lines,
-                         "reason": entry["reason"] if entry else "",
+                         "reason": _reason(entry),
                          "record": rec})
         if j.error:
             rows.append({"interp": j.interp["label"], "suite": j.suite,

@@ -24,6 +24,9 @@ File format (JSON): {"impl": "pypy", "entries": [ENTRY, ...]} where ENTRY is
                             must still equal the reference (else FAIL)
   "fds_closed_is"           optional "error_path": the native fds_closed
                             must equal the record's error_path_fds
+  "repro"                   optional: the divergence's minimised reproducer
+                            (a corpus file, or a corpus/oracle/ script that
+                            exits 1 on an interpreter that diverges)
 The first matching entry wins.
 
 Outcomes (classify()): PASS, FAIL, XFAIL, XPASS, ERROR.  A leaked fd is a
@@ -40,8 +43,11 @@ from oracle import canon
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXPECT_DIR = os.path.join(HERE, "expectations")
 OUTCOMES = ("PASS", "FAIL", "XFAIL", "XPASS", "ERROR")
+# "repro": the minimised reproducer of the divergence (a corpus file or a
+# corpus/oracle/ script), shown with the reason.
 _ENTRY_KEYS = set(["suite", "family", "id", "versions", "reference_warns",
-                   "outcome", "reason", "native", "same", "fds_closed_is"])
+                   "outcome", "reason", "native", "same", "fds_closed_is",
+                   "repro"])
 
 
 class ExpectationError(ValueError):

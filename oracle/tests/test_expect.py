@@ -142,3 +142,23 @@ class Files(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ReproducersExist(unittest.TestCase):
+    """Every divergence's reproducer named in the expectation files exists."""
+
+    def test_every_repro_path_is_committed(self):
+        repo = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))))
+        missing = []
+        count = 0
+        for impl in ("cpython", "pypy"):
+            for e in expect.load(impl):
+                if not e.get("repro"):
+                    continue
+                count += 1
+                path = e["repro"].split()[0].rstrip(":")
+                if not os.path.isfile(os.path.join(repo, path)):
+                    missing.append((impl, path))
+        self.assertGreater(count, 0)
+        self.assertEqual(missing, [])
