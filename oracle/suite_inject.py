@@ -75,8 +75,23 @@ CHILD_TIMEOUT = 20.0     # seconds for one native call in its child
 CONTROL_DIRS = ("cmsg_parse", "cmsg_diff", "inject")
 SKIP_EXT = (".md", ".txt", ".json", ".py", ".c", ".h", ".sh", ".html")
 
+# Descriptors of the in-process path (see run_inprocess): protected fds
+# are moved to [floor, floor + HIGH_ROOM) just under RLIMIT_NOFILE.
+HIGH_ROOM = 64
+NR_OPEN_CAP = 1 << 20    # Linux's default fs.nr_open: no fd can be higher
+STD_FDS = (0, 1, 2)      # may be planted over; restored after every case
+F_DUPFD_CLOEXEC = getattr(fcntl, "F_DUPFD_CLOEXEC", 1030)  # Linux value
+FIONREAD = 0x541B        # Linux ioctl: bytes queued on a socket
+
 _ready = False
 _shim = None
+_pipe_r = None           # the shared pipe end planted fds are dups of
+_inproc = None           # None: not set up yet; False: fork every case
+_ref_cache = {}          # control bytes -> (parsed JSON, reference leaks)
+# The soft limit the worker started with: plant_limit() keeps using it
+# after the in-process setup raises the limit, so the planted numbers
+# (and every record) are the same whichever path runs the call.
+_NOFILE_SOFT = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 # ------------------------------------------------------------- inputs
@@ -243,7 +258,7 @@ def plant_limit(close_list):
     most PLANT_LIMIT and leaves at least SPARE numbers between it and
     RLIMIT_NOFILE's soft limit that the error path will not close: the
     child's socket and report pipe go there."""
-    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    soft = _NOFILE_SOFT
     if soft == resource.RLIM_INFINITY or soft > PLANT_LIMIT + 4 * SPARE:
         soft = PLANT_LIMIT + 4 * SPARE
     closing = set(close_list)
@@ -306,6 +321,59 @@ def reference_result(parsed, mode, method, planted_labels):
             "exception": None, "fds_closed": [], "fds_received": []}
 
 
+def _observe(sock, buf, mode, method, numbers):
+    """Plant, inject, call, canonicalise: the one native observation, used
+    in the worker (run_inprocess) and in a forked child (_native_child).
+
+    sock: an AF_UNIX stream socket with PAYLOAD queued, owned by the
+    caller; numbers: {label: fd number} to plant (the caller has made sure
+    nothing it needs lives there).  Returns (canonical result, fd leaks,
+    calls the shim rewrote).  Every planted fd is closed again before
+    returning; descriptors that were open at a planted number beforehand
+    are the caller's to restore."""
+    planted = canon.plant_fds(numbers, _plant_source())
+    before = canon.fd_table()
+    n0 = _shim.cr_inject_count()
+    _shim.cr_inject_arm(sock.fileno(), buf, len(buf))
+    ret = exc = None
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always" if mode == "record" else "error")
+            try:
+                ret = CALLS[method](sock, len(buf))
+            except BaseException as e:  # the exception is the observation
+                exc = e
+    finally:
+        _shim.cr_inject_disarm()
+    injected = _shim.cr_inject_count() - n0
+    res = canon.canon_result(ret, exc, caught, method, rights="raw",
+                             planted=planted, shapes=False)
+    after = canon.fd_table()
+    leaks = canon.fd_leaks(before, after)
+    canon.unplant_fds(planted)
+    return res, leaks, injected
+
+
+def _plant_source():
+    """canon.plant_fds' `make`: a new fd on one shared pipe read end per
+    process (each planted number then costs a dup, not a pipe).  Closed
+    planted fds are still told apart by fstat identity: nothing reopens
+    that pipe during the call.  The shared end is owned here, forever,
+    and lives in the protected range; without the in-process setup there
+    is no such range and this returns None (canon's default: a pipe per
+    planted fd)."""
+    global _pipe_r
+    if not _inproc:
+        return None
+    if _pipe_r is None:
+        r, w = os.pipe()
+        os.close(w)
+        _pipe_r = fcntl.fcntl(r, F_DUPFD_CLOEXEC, _inproc["floor"])
+        os.close(r)
+    src = _pipe_r
+    return lambda: os.dup(src)
+
+
 def _native_child(buf, mode, method, numbers, close_set, wfd):
     """In the forked child: plant, inject, call, canonicalise, report.
 
@@ -321,23 +389,7 @@ def _native_child(buf, mode, method, numbers, close_set, wfd):
     os.close(wfd)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM, 0, bfd)
     sock.settimeout(5.0)
-    planted = canon.plant_fds(numbers)
-    before = canon.fd_table()
-    n0 = _shim.cr_inject_count()
-    _shim.cr_inject_arm(sock.fileno(), buf, len(buf))
-    ret = exc = None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always" if mode == "record" else "error")
-        try:
-            ret = CALLS[method](sock, len(buf))
-        except BaseException as e:  # the exception is the observation
-            exc = e
-    injected = _shim.cr_inject_count() - n0
-    res = canon.canon_result(ret, exc, caught, method, rights="raw",
-                             planted=planted, shapes=False)
-    after = canon.fd_table()
-    leaks = canon.fd_leaks(before, after)
-    canon.unplant_fds(planted)
+    res, leaks, injected = _observe(sock, buf, mode, method, numbers)
     out = json.dumps({"result": res, "leaks": leaks,
                       "injected": injected}).encode()
     while out:
@@ -414,17 +466,148 @@ def run_native(buf, mode, method, numbers, close_set):
     return got["result"], got["leaks"], got["injected"]
 
 
+def _inprocess_setup():
+    """Prepare the worker for native calls in its own process: raise the
+    soft RLIMIT_NOFILE to the hard limit (at most NR_OPEN_CAP), keep a
+    copy of fds 0-2 and one socketpair in [floor, floor + HIGH_ROOM), far
+    above every planted number.  Sets _inproc to {"floor", "saved": {n:
+    (copy, cloexec)}, "peer", "sock"} (owned by this module for the life
+    of the process), or to False - every case then forks, which is said
+    once on stderr - when CMSGREF_INJECT_FORK=1 or the limits leave no
+    such range."""
+    global _inproc
+    _inproc = False
+    why = None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    top = NR_OPEN_CAP if hard == resource.RLIM_INFINITY else \
+        min(hard, NR_OPEN_CAP)
+    floor = top - HIGH_ROOM
+    if os.environ.get("CMSGREF_INJECT_FORK") == "1":
+        why = "CMSGREF_INJECT_FORK=1"
+    elif floor < 2 * (PLANT_LIMIT + 4 * SPARE):
+        why = "the hard RLIMIT_NOFILE (%d) leaves no room above the " \
+              "planted numbers" % hard
+    elif soft != resource.RLIM_INFINITY and soft < top:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (top, hard))
+        except (ValueError, OSError) as e:
+            why = "cannot raise RLIMIT_NOFILE to %d: %s" % (top, e)
+    if why is not None:
+        sys.stderr.write("oracle.suite_inject: %s: every case forks a "
+                         "child (about 100x slower)\n" % why)
+        return
+    saved = {}
+    for n in STD_FDS:
+        try:
+            cloexec = fcntl.fcntl(n, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
+            saved[n] = (fcntl.fcntl(n, F_DUPFD_CLOEXEC, floor), cloexec)
+        except OSError:
+            pass  # not open: nothing to restore
+    a, b = socket.socketpair()
+    pair = []
+    for s in (a, b):
+        fd = fcntl.fcntl(s.fileno(), F_DUPFD_CLOEXEC, floor)
+        s.close()
+        pair.append(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM, 0, fd))
+    pair[1].settimeout(5.0)     # as the forked path's socket
+    _inproc = {"floor": floor, "saved": saved, "peer": pair[0],
+               "sock": pair[1]}
+    _plant_source()             # its pipe end is open before any case
+
+
+def buffer_ints(buf):
+    """Every 4-byte little-endian int at a 4-aligned offset of buf: where
+    any model's SCM_RIGHTS slots sit, so every int an interpreter's error
+    path could close (the numbers plant_numbers() plants, before its
+    limits)."""
+    n = len(buf) // 4
+    return set(struct.unpack("<%di" % n, buf[:n * 4]))
+
+
+def run_inprocess(buf, mode, method, numbers, candidates):
+    """The native call in this process, on the one reused socketpair.
+
+    candidates: every int the call could close (buffer_ints() and the
+    error path's list).  If one of them names a descriptor open here other
+    than 0-2 (whose copies are restored after the call), returns None and
+    the caller forks instead.  Otherwise returns (result, leaks,
+    injected) as _observe does; fds 0-2 are restored at the planted
+    numbers, fds the call leaked are reported and then closed, and the
+    fd table is left exactly as it was.  Raises RuntimeError if the call
+    closed a descriptor of this process that no candidate names (the
+    worker then forks every later case)."""
+    global _inproc
+    st = _inproc
+    start = canon.fd_table()
+    saved = st["saved"]
+    if any(n in start and n not in saved for n in candidates):
+        return None
+    st["peer"].sendall(PAYLOAD)
+    try:
+        out = _observe(st["sock"], buf, mode, method, numbers)
+    finally:
+        for n in numbers.values():
+            if n in saved:
+                os.dup2(saved[n][0], n, inheritable=not saved[n][1])
+        _drain(st["sock"])
+    end = canon.fd_table()
+    if end != start:
+        lost = sorted(n for n in start if end.get(n) != start[n])
+        for n in end:
+            if start.get(n) != end[n] and n not in start:
+                os.close(n)     # a leak: reported in out[1] already
+        if lost:
+            _inproc = False
+            raise RuntimeError("the native call closed descriptor(s) %s of "
+                               "the worker, which no aligned int of the "
+                               "buffer names; later cases fork" % lost)
+    return out
+
+
+def _drain(sock):
+    """Discard anything still queued on sock (a call that failed before
+    reading PAYLOAD), so the next case starts from an empty socket."""
+    left = struct.unpack("i", fcntl.ioctl(sock.fileno(), FIONREAD,
+                                          b"\0\0\0\0"))[0]
+    while left > 0:
+        left -= len(os.read(sock.fileno(), left))
+
+
+def _reference(buf):
+    """(parsed JSON, reference fd leaks) for buf, computed once per
+    distinct buffer (a buffer runs in 2 or 4 cases) around the library
+    call."""
+    got = _ref_cache.get(buf)
+    if got is None:
+        before = canon.fd_table()
+        parsed = reference_parse(buf)
+        got = (parsed, canon.fd_leaks(before, canon.fd_table()))
+        _ref_cache[buf] = got
+    return got
+
+
 def run_case(case_id):
-    """One case: the native call in a child, the reference from the JSON."""
+    """One case: the native call in this process (run_inprocess) or, when
+    the buffer names one of the worker's descriptors, in a forked child
+    (run_native); the reference from the JSON."""
     _ensure()
     buf, mode, method, family, repro = control_for(case_id)
-    before = canon.fd_table()
-    parsed = reference_parse(buf)
+    parsed, ref_leaks = _reference(buf)
     numbers = plant_numbers(parsed["close_on_error"], buf)
     reference = reference_result(parsed, mode, method, numbers)
-    ref_leaks = canon.fd_leaks(before, canon.fd_table())
-    native, native_leaks, injected = run_native(
-        buf, mode, method, numbers, set(parsed["close_on_error"]))
+    if _inproc is None:
+        _inprocess_setup()
+    got = None
+    where = "child"
+    if _inproc:
+        got = run_inprocess(buf, mode, method, numbers, buffer_ints(buf) |
+                            set(parsed["close_on_error"]))
+        where = "worker"
+    if got is None:
+        where = "child"
+        got = run_native(buf, mode, method, numbers,
+                         set(parsed["close_on_error"]))
+    native, native_leaks, injected = got
     rec = {"family": family, "id": case_id, "native": native,
            "reference": reference,
            "leaked_fds": {"native": native_leaks, "reference": ref_leaks},
@@ -432,7 +615,7 @@ def run_case(case_id):
            "planted_fds": sorted(numbers),
            "error_path_fds": sorted(
                l for l, n in numbers.items() if n in parsed["close_on_error"]),
-           "libc": parsed["libc"]}
+           "libc": parsed["libc"], "native_in": where}
     if injected is not None and injected != 1:
         rec["error"] = ("the shim rewrote %d calls instead of 1: the "
                         "interpreter did not call libc recvmsg" % injected)
