@@ -44,6 +44,7 @@ Reproduce one case (each record's "repro" says the same):
   PYTHONPATH=. python3 -m oracle.worker --suite inject --only seed-k08
 """
 
+import atexit
 import ctypes
 import fcntl
 import json
@@ -88,6 +89,7 @@ _shim = None
 _pipe_r = None           # the shared pipe end planted fds are dups of
 _inproc = None           # None: not set up yet; False: fork every case
 _ref_cache = {}          # control bytes -> (parsed JSON, reference leaks)
+_last_after = None       # _observe's fd table right after the call
 # The soft limit the worker started with: plant_limit() keeps using it
 # after the in-process setup raises the limit, so the planted numbers
 # (and every record) are the same whichever path runs the call.
@@ -330,7 +332,9 @@ def _observe(sock, buf, mode, method, numbers):
     nothing it needs lives there).  Returns (canonical result, fd leaks,
     calls the shim rewrote).  Every planted fd is closed again before
     returning; descriptors that were open at a planted number beforehand
-    are the caller's to restore."""
+    are the caller's to restore.  The fd table taken right after the call
+    is kept in _last_after for run_inprocess."""
+    global _last_after
     planted = canon.plant_fds(numbers, _plant_source())
     before = canon.fd_table()
     n0 = _shim.cr_inject_count()
@@ -351,6 +355,7 @@ def _observe(sock, buf, mode, method, numbers):
     after = canon.fd_table()
     leaks = canon.fd_leaks(before, after)
     canon.unplant_fds(planted)
+    _last_after = after
     return res, leaks, injected
 
 
@@ -513,6 +518,15 @@ def _inprocess_setup():
     _inproc = {"floor": floor, "saved": saved, "peer": pair[0],
                "sock": pair[1]}
     _plant_source()             # its pipe end is open before any case
+    _inproc["base"] = canon.fd_table()
+    atexit.register(_inprocess_close)
+
+
+def _inprocess_close():
+    """At exit: close the socketpair (PyPy would warn about it)."""
+    if _inproc:
+        _inproc["peer"].close()
+        _inproc["sock"].close()
 
 
 def buffer_ints(buf):
@@ -538,9 +552,11 @@ def run_inprocess(buf, mode, method, numbers, candidates):
     worker then forks every later case)."""
     global _inproc
     st = _inproc
-    start = canon.fd_table()
+    if _open_fds(st["base"]) != set(st["base"]):
+        st["base"] = canon.fd_table()   # something opened/closed between cases
+    base = st["base"]
     saved = st["saved"]
-    if any(n in start and n not in saved for n in candidates):
+    if any(n in base and n not in saved for n in candidates):
         return None
     st["peer"].sendall(PAYLOAD)
     try:
@@ -550,17 +566,33 @@ def run_inprocess(buf, mode, method, numbers, candidates):
             if n in saved:
                 os.dup2(saved[n][0], n, inheritable=not saved[n][1])
         _drain(st["sock"])
-    end = canon.fd_table()
-    if end != start:
-        lost = sorted(n for n in start if end.get(n) != start[n])
-        for n in end:
-            if start.get(n) != end[n] and n not in start:
-                os.close(n)     # a leak: reported in out[1] already
-        if lost:
-            _inproc = False
-            raise RuntimeError("the native call closed descriptor(s) %s of "
-                               "the worker, which no aligned int of the "
-                               "buffer names; later cases fork" % lost)
+    planted = set(numbers.values())
+    now = _open_fds(base)
+    for n in sorted(now - set(base)):
+        os.close(n)         # a leak of the call: out[1] reports it
+    lost = sorted(n for n in base if n not in now or (
+        n not in planted and _last_after.get(n) != base[n]))
+    if lost:
+        _inproc = False
+        raise RuntimeError("the native call closed descriptor(s) %s of "
+                           "the worker, which no aligned int of the "
+                           "buffer names; later cases fork" % lost)
+    return out
+
+
+def _open_fds(known):
+    """The descriptor numbers open now, from one /proc/self/fd listing
+    (numbers only: cheaper than canon.fd_table()).  A number not in known
+    is confirmed with fstat, which drops the listing's own fd."""
+    out = set()
+    for name in os.listdir("/proc/self/fd"):
+        n = int(name)
+        if n not in known:
+            try:
+                os.fstat(n)
+            except OSError:
+                continue
+        out.add(n)
     return out
 
 
