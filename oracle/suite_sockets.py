@@ -800,6 +800,11 @@ def _run_isolated(side, p, shared):
                           "args": [how], "errno": None}}
 
 
+# The fd table between two cases (canon.fd_snapshot), kept so that the
+# next case's first snapshot needs no listing.
+_SNAP = None
+
+
 def run_case(case_id):
     """Runs one scenario on both sides (worker contract).  Returns the
     record: family, id, native, reference, leaked_fds, repro."""
@@ -808,13 +813,23 @@ def run_case(case_id):
         raise KeyError("unknown case %s" % case_id)
     p = table[case_id]
     refsocket._lib()
+    global _SNAP
+    if _SNAP is None:
+        _SNAP = canon.fd_snapshot()
     shared = make_shared(p)
+    before = None
     try:
         results = {}
         leaks = {}
-        # One snapshot between the sides serves as the first's "after" and
-        # the second's "before": each side's own leaks are still exact.
-        before = canon.fd_table()
+        # canon.fd_snapshot: the same diff as fd_table/fd_leaks, without a
+        # listing when the table has not changed.  The guess (the table
+        # between cases plus the objects just made) is only a hint: it is
+        # verified by count and fstat, else the table is listed.
+        guess = dict(_SNAP[1])
+        for fd in shared["fds"]:
+            guess[fd] = canon.fd_key(fd)
+        before = canon.fd_snapshot((_SNAP[0] + len(shared["fds"]), guess)
+                                   if _SNAP[0] else None)
         for side in ("native", "reference"):
             isolate = p["isolate"]
             if callable(isolate):
@@ -823,12 +838,21 @@ def run_case(case_id):
                 results[side] = _run_isolated(side, p, shared)
             else:
                 results[side] = run_side(side, p, shared)
-            after = canon.fd_table()
-            leaks[side] = canon.fd_leaks(before, after)
+            after = canon.fd_snapshot(before)
+            leaks[side] = canon.fd_snapshot_leaks(before, after)
             before = after
     finally:
         for fd in shared["fds"]:
             _close_quietly(fd)
+        # The next case's guess: this table without the objects just
+        # closed (verified there, never trusted).
+        if before is not None and before[0]:
+            rest = dict(before[1])
+            for fd in shared["fds"]:
+                rest.pop(fd, None)
+            _SNAP = (before[0] - (len(before[1]) - len(rest)), rest)
+        else:
+            _SNAP = (0, {})     # no count from this kernel: always listed
     return {"family": p["family"], "id": case_id,
             "native": results["native"], "reference": results["reference"],
             "leaked_fds": leaks,
