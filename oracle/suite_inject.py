@@ -14,10 +14,33 @@ captures, fuzz finds) in one warning mode:
           error path's descriptors are closed.
 The native side runs recvmsg(1, C) (the spec seeds also recvmsg_into with one
 1-byte bytearray) on a real AF_UNIX stream socketpair that carries the 1-byte
-payload b"x" (the data and the call stay real), in a forked child, with a
-real fd (a pipe) planted at every descriptor number the error path would
+payload b"x" (the data and the call stay real), with a real fd (a dup of
+one pipe end) planted at every descriptor number the error path would
 close and at every other int of the buffer, so "which fds were closed" is
-observed in both directions (too few, too many), not assumed.  The reference
+observed in both directions (too few, too many), not assumed.
+
+Where the native call runs (issue 5, figures 3 and 4): in the worker
+itself, on one socketpair reused for every case (run_inprocess), not in a
+child forked per case (30-60 ms each on this VM).  The danger is that the
+error path close()s arbitrary ints, which could name the worker's own fds.
+So at the first case the worker raises its soft RLIMIT_NOFILE to the hard
+limit and keeps everything it needs - the socketpair, the shared pipe end,
+copies of fds 0-2 - in the HIGH_ROOM numbers just below it, far above
+every planted number.  Fds 0-2 themselves may be planted over: their
+copies are dup2()ed back after the call.  Before each call, every int the
+call could close (every 4-aligned int of the buffer and the reference's
+close_on_error list) is checked against the worker's other open fds; if
+one collides (an inherited fd, an interpreter-internal one, a buffer that
+names a protected number), that case alone runs the old way, in a forked
+child (run_native; the record's "native_in" says "worker" or "child").
+After the call the fd table must be exactly what it was: fds the call
+leaked are reported and then closed; a worker fd closed although no
+candidate int named it is an error of the case, and every later case
+forks.  Limit of the in-process path: an interpreter that crashes on a
+buffer takes the worker with it; the driver then reports the missing
+records as ERROR (the forked path reported the signal per case).
+CMSGREF_INJECT_FORK=1 forces the forked path for every case; both paths
+give identical records (oracle/tests/test_inject_inprocess.py).  The reference
 side is cr_json_parse_buf() of libcmsgref.so (the one JSON writer; the walk
 is never re-implemented here): items, warning and the close_on_error list,
 turned into the canonical result the native call must equal.
@@ -414,7 +437,8 @@ def _dup_outside(fd, floor, avoid):
 
 
 def run_native(buf, mode, method, numbers, close_set):
-    """Fork, run the native call in the child, return (result, leaks).
+    """Fork, run the native call in the child, return (result, leaks,
+    injected).
 
     A child that crashes or hangs yields a result whose exception names the
     signal or the timeout, so the comparison reports it."""
@@ -499,7 +523,8 @@ def _inprocess_setup():
             why = "cannot raise RLIMIT_NOFILE to %d: %s" % (top, e)
     if why is not None:
         sys.stderr.write("oracle.suite_inject: %s: every case forks a "
-                         "child (about 100x slower)\n" % why)
+                         "child (30-60 ms a case, about 50x slower)\n"
+                         % why)
         return
     saved = {}
     for n in STD_FDS:

@@ -30,6 +30,7 @@ import time
 import traceback
 
 SUITE_NAMES = ("inject", "sockets")
+PROGRESS_EVERY = 0.2     # seconds between progress lines on stderr
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,15 +53,19 @@ def run_suite(suite, suite_name, only, out, err, progress=True):
 
     Returns the number of records written.  A record is flushed as soon as
     it exists, so a crash loses only the case that crashed (the driver
-    reports it by the missing record)."""
+    reports it by the missing record).  The progress line on err is
+    rewritten at most every PROGRESS_EVERY seconds (a case can take well
+    under a millisecond)."""
     info = python_info()
     cases = [(fam, cid) for fam, cid in suite.iter_cases()
              if not only or only in "%s/%s" % (fam, cid)]
     total = len(cases)
     started = time.time()
     done = 0
+    shown = 0.0
     for fam, cid in cases:
-        if progress:
+        if progress and time.time() - shown >= PROGRESS_EVERY:
+            shown = time.time()
             err.write("\r%s %s: %d/%d %s " % (info["impl"], info["version"],
                                                done, total,
                                                (fam + "/" + cid)[-40:]))
