@@ -44,6 +44,8 @@ import signal
 import socket
 import sys
 import tempfile
+import threading
+import time
 import warnings
 
 from oracle import canon
@@ -636,12 +638,51 @@ def _emfile_limit(room):
         limit += 1
 
 
+# Linux x86-64 system call numbers a thread blocked in a receive waits in:
+# read, poll, select, recvfrom, recvmsg, epoll_wait, pselect6, ppoll,
+# epoll_pwait (arch/x86/entry/syscalls/syscall_64.tbl).
+_WAIT_SYSCALLS = frozenset([0, 7, 23, 45, 47, 232, 270, 271, 281])
+
+
+def _blocked_in_wait(path):
+    """True when /proc/self/task/<tid>/syscall says that thread is blocked
+    in one of _WAIT_SYSCALLS ("running" or another number: False; an
+    unreadable file: None)."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read(32)
+    except (IOError, OSError):
+        return None
+    head = text.split(b" ", 1)[0]
+    return head.isdigit() and int(head) in _WAIT_SYSCALLS
+
+
 class _Eintr(object):
-    """SIGALRM armed around one call: the handler sends the setup's message
-    (mode "returns") or raises ZeroDivisionError ("raises"), once."""
+    """SIGALRM delivered to the main thread once it is blocked in the call:
+    the handler sends the setup's message (mode "returns") or raises
+    ZeroDivisionError ("raises"), once.
+
+    A helper thread (_Watcher) watches the main thread's
+    /proc/self/task/<tid>/syscall and sends SIGALRM (signal.pthread_kill) as soon as the main thread is
+    blocked in a receive or poll, so the signal interrupts the system call
+    (EINTR) instead of arriving before it; this takes well under a
+    millisecond, where a fixed 10 ms timer cost 10 ms a side.  If the
+    thread has not seen the main thread blocked within 10 ms (file
+    unreadable, another architecture), it sends the signal anyway, as the
+    fixed timer did; until the handler has run it re-sends every 50 ms as
+    a safety net.  The thread is idle again before the old handler is
+    put back, so no signal arrives after __exit__."""
+
+    FIRST = 0.01        # the latest first signal (the former timer)
+    AGAIN = 0.05        # the safety net's period
+    POLL = 0.0001
 
     def __init__(self, mode, st):
         self.mode, self.st, self.fired, self.old = mode, st, False, None
+        self.stop = False
+        self.sent = 0
+        self.seen_blocked = False   # the first signal found it blocked
+        self.main_ident = self.main_tid = None
 
     def handler(self, signum, frame):
         if self.fired:
@@ -651,15 +692,99 @@ class _Eintr(object):
             raise ZeroDivisionError("raised by the SIGALRM handler")
         self.st.send()
 
+    def watch(self):
+        """The watcher thread's work for this call (see the class doc);
+        returns once stop is set."""
+        path = "/proc/self/task/%d/syscall" % self.main_tid
+        next_kill = time.monotonic() + self.FIRST
+        watch = True
+        while not self.stop:
+            if not self.fired:
+                now = time.monotonic()
+                due = now >= next_kill
+                if watch and not due:
+                    blocked = _blocked_in_wait(path)
+                    if blocked is None:
+                        watch = False
+                    due = bool(blocked)
+                    self.seen_blocked = due
+                if due:
+                    signal.pthread_kill(self.main_ident, signal.SIGALRM)
+                    self.sent += 1
+                    next_kill = now + self.AGAIN
+                    watch = False
+            time.sleep(self.POLL)
+
     def __enter__(self):
         self.old = signal.signal(signal.SIGALRM, self.handler)
-        signal.setitimer(signal.ITIMER_REAL, 0.01, 0.05)
+        self.main_ident = threading.get_ident()
+        self.main_tid = os.getpid()     # the main thread's tid is the pid
+        _WATCHER.arm(self)
         return self
 
     def __exit__(self, *exc):
-        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        _WATCHER.disarm(self)
         signal.signal(signal.SIGALRM, self.old)
         return False
+
+
+class _Watcher(object):
+    """One daemon thread per process that runs _Eintr.watch for the armed
+    call.  It is started once (per process: a forked child starts its own)
+    and never exits before the process, because a thread that exits can
+    open files at that moment (glibc loads libgcc_s.so.1 to unwind a
+    pthread_exit, as CPython 3.6 does), which the fd snapshots would see
+    as a leak.  disarm() returns only when the thread is idle again, so no
+    signal is sent after it."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.job = None
+        self.done = None
+        self.pid = None
+
+    def ensure(self):
+        """Starts the thread if this process has none; call it before the
+        case's first fd snapshot."""
+        if self.pid == os.getpid():
+            return
+        self.cond = threading.Condition()
+        self.job = self.done = None
+        t = threading.Thread(target=self._loop, name="cmsgref-eintr")
+        t.daemon = True
+        t.start()
+        self.pid = os.getpid()
+
+    def _loop(self):
+        cond = self.cond
+        while True:
+            with cond:
+                while self.job is None:
+                    cond.wait()
+                job = self.job
+            try:
+                job.watch()
+            finally:
+                with cond:
+                    self.job = None
+                    self.done = job
+                    cond.notify_all()
+
+    def arm(self, job):
+        self.ensure()
+        with self.cond:
+            self.done = None
+            self.job = job
+            self.cond.notify_all()
+
+    def disarm(self, job):
+        with self.cond:
+            job.stop = True
+            while self.done is not job:
+                self.cond.wait()
+
+
+_WATCHER = _Watcher()
 
 
 def _call_expr(p):
@@ -763,9 +888,31 @@ def run_side(side, p, shared):
         st.close()
 
 
+def _crash_result(status):
+    """The canonical result of a native side whose process died with
+    waitpid status `status` (signal or non-zero exit)."""
+    how = ("signal %d" % os.WTERMSIG(status) if os.WIFSIGNALED(status)
+           else "exit status %d" % os.WEXITSTATUS(status))
+    return {"data": None, "nbytes": None, "ancdata": [], "msg_flags": None,
+            "address": None, "warnings": [], "fds_closed": [],
+            "fds_received": [],
+            "exception": {"type": "process-crash", "message": how,
+                          "args": [how], "errno": None}}
+
+
+def _read_all(fd):
+    chunks = []
+    while True:
+        b = os.read(fd, 65536)
+        if not b:
+            return b"".join(chunks)
+        chunks.append(b)
+
+
 def _run_isolated(side, p, shared):
-    """run_side in a forked child; a crash becomes a result.  The child
-    only writes one JSON line to a pipe and _exits."""
+    """run_side in a child forked for this case alone; a crash becomes a
+    result.  The child only writes one JSON line to a pipe and _exits.
+    Used when the case sends fds (the child must inherit them)."""
     r, w = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -781,23 +928,105 @@ def _run_isolated(side, p, shared):
             code = 3
         os._exit(code)
     os.close(w)
-    chunks = []
-    while True:
-        b = os.read(r, 65536)
-        if not b:
-            break
-        chunks.append(b)
+    data = _read_all(r)
     os.close(r)
     _, status = os.waitpid(pid, 0)
-    if chunks and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
-        return json.loads(b"".join(chunks).decode("utf-8"))
-    how = ("signal %d" % os.WTERMSIG(status) if os.WIFSIGNALED(status)
-           else "exit status %d" % os.WEXITSTATUS(status))
-    return {"data": None, "nbytes": None, "ancdata": [], "msg_flags": None,
-            "address": None, "warnings": [], "fds_closed": [],
-            "fds_received": [],
-            "exception": {"type": "process-crash", "message": how,
-                          "args": [how], "errno": None}}
+    if data and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+        return json.loads(data.decode("utf-8"))
+    return _crash_result(status)
+
+
+class _Isolator(object):
+    """One forked child that runs isolated native sides one after another,
+    so that a suite of isolated cases costs one fork instead of one each
+    (a fork of a 13 MB interpreter costs tens of ms on this VM).  It is
+    used only for cases that send no fds (nothing the child must inherit
+    from the case).  Protocol: the parent writes a case id and a newline;
+    the child answers with one JSON line (the native canonical result), or
+    dies: a signal, or exit status 3 when run_side raised, exactly the
+    statuses the per-case child of _run_isolated gives.  The child exits
+    when its request pipe reaches EOF (the parent closed it or died), so
+    it never outlives the worker.  Owns its two pipe ends until stop()."""
+
+    def __init__(self):
+        self.pid = None
+        self.req = None     # parent's write end of the request pipe
+        self.rep = None     # parent's read end of the reply pipe
+        self.buf = b""
+
+    def start(self):
+        """Forks the child if none is running.  Call it before taking the
+        case's first fd snapshot: the pipes stay open across cases."""
+        if self.pid is not None:
+            return
+        req_r, req_w = os.pipe()
+        rep_r, rep_w = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            os.close(req_w)
+            os.close(rep_r)
+            os._exit(self._serve(req_r, rep_w))
+        os.close(req_r)
+        os.close(rep_w)
+        self.pid, self.req, self.rep, self.buf = pid, req_w, rep_r, b""
+
+    @staticmethod
+    def _serve(req, rep):
+        """The child's loop; returns its exit status."""
+        pending = b""
+        order, table = cases()
+        while True:
+            while b"\n" not in pending:
+                b = os.read(req, 4096)
+                if not b:
+                    return 0
+                pending += b
+            line, pending = pending.split(b"\n", 1)
+            try:
+                p = table[line.decode("utf-8")]
+                out = json.dumps(run_side("native", p, make_shared(p)))
+                out = (out + "\n").encode("utf-8")
+                while out:
+                    out = out[os.write(rep, out):]
+            except BaseException:
+                return 3
+
+    def run(self, case_id):
+        """The native result of case_id from the child, or the crash result
+        (the child is then reaped and the next run() forks a new one)."""
+        self.start()
+        try:
+            msg = (case_id + "\n").encode("utf-8")
+            while msg:
+                msg = msg[os.write(self.req, msg):]
+            while b"\n" not in self.buf:
+                b = os.read(self.rep, 65536)
+                if not b:
+                    break
+                self.buf += b
+        except OSError:
+            pass            # EPIPE: the child is gone; its status says why
+        if b"\n" in self.buf:
+            line, self.buf = self.buf.split(b"\n", 1)
+            return json.loads(line.decode("utf-8"))
+        return _crash_result(self.stop())
+
+    def stop(self):
+        """Closes the pipes and reaps the child; returns its waitpid
+        status (0 when none was running)."""
+        if self.pid is None:
+            return 0
+        _close_quietly(self.req)
+        _close_quietly(self.rep)
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = self.req = self.rep = None
+        self.buf = b""
+        return status
+
+
+_ISOLATOR = _Isolator()
 
 
 # The fd table between two cases (canon.fd_snapshot), kept so that the
@@ -813,6 +1042,16 @@ def run_case(case_id):
         raise KeyError("unknown case %s" % case_id)
     p = table[case_id]
     refsocket._lib()
+    isolate = p["isolate"]
+    if callable(isolate):
+        isolate = isolate(p)
+    # Cases that send fds fork per case; the others share one child,
+    # started before the first snapshot (its pipes are not this case's).
+    pooled = isolate and not _combo_options(p)[2] and p["sendfd"] != "same"
+    if pooled:
+        _ISOLATOR.start()
+    if p["eintr"]:
+        _WATCHER.ensure()
     global _SNAP
     if _SNAP is None:
         _SNAP = canon.fd_snapshot()
@@ -831,10 +1070,9 @@ def run_case(case_id):
         before = canon.fd_snapshot((_SNAP[0] + len(shared["fds"]), guess)
                                    if _SNAP[0] else None)
         for side in ("native", "reference"):
-            isolate = p["isolate"]
-            if callable(isolate):
-                isolate = isolate(p)
-            if isolate and side == "native":
+            if isolate and side == "native" and pooled:
+                results[side] = _ISOLATOR.run(case_id)
+            elif isolate and side == "native":
                 results[side] = _run_isolated(side, p, shared)
             else:
                 results[side] = run_side(side, p, shared)
