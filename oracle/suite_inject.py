@@ -33,8 +33,10 @@ close_on_error list) is checked against the worker's other open fds; if
 one collides (an inherited fd, an interpreter-internal one, a buffer that
 names a protected number), that case alone runs the old way, in a forked
 child (run_native; the record's "native_in" says "worker" or "child").
-After the call the fd table must be exactly what it was: fds the call
-leaked are reported and then closed; a worker fd closed although no
+After the call the fd table must be exactly what it was, except that the
+planted fds the call left open are kept for the next case, whose numbers
+mostly overlap (what it does not plant is closed before its call): fds the
+call leaked are reported and then closed; a worker fd closed although no
 candidate int named it is an error of the case, and every later case
 forks.  Limit of the in-process path: an interpreter that crashes on a
 buffer takes the worker with it; the driver then reports the missing
@@ -346,19 +348,16 @@ def reference_result(parsed, mode, method, planted_labels):
             "exception": None, "fds_closed": [], "fds_received": []}
 
 
-def _observe(sock, buf, mode, method, numbers):
-    """Plant, inject, call, canonicalise: the one native observation, used
-    in the worker (run_inprocess) and in a forked child (_native_child).
+def _observe(sock, buf, mode, method, planted):
+    """Inject, call, canonicalise: the one native observation, used in the
+    worker (run_inprocess) and in a forked child (_native_child).
 
     sock: an AF_UNIX stream socket with PAYLOAD queued, owned by the
-    caller; numbers: {label: fd number} to plant (the caller has made sure
-    nothing it needs lives there).  Returns (canonical result, fd leaks,
-    calls the shim rewrote).  Every planted fd is closed again before
-    returning; descriptors that were open at a planted number beforehand
-    are the caller's to restore.  The fd table taken right after the call
-    is kept in _last_after for run_inprocess."""
+    caller; planted: canon.plant_fds()'s {label: (fd, key)}, already in
+    place and still the caller's.  Returns (canonical result, fd leaks,
+    calls the shim rewrote).  The fd table taken right after the call is
+    kept in _last_after for run_inprocess."""
     global _last_after
-    planted = canon.plant_fds(numbers, _plant_source())
     before = canon.fd_table()
     n0 = _shim.cr_inject_count()
     _shim.cr_inject_arm(sock.fileno(), buf, len(buf))
@@ -377,7 +376,6 @@ def _observe(sock, buf, mode, method, numbers):
                              planted=planted, shapes=False)
     after = canon.fd_table()
     leaks = canon.fd_leaks(before, after)
-    canon.unplant_fds(planted)
     _last_after = after
     return res, leaks, injected
 
@@ -417,7 +415,9 @@ def _native_child(buf, mode, method, numbers, close_set, wfd):
     os.close(wfd)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM, 0, bfd)
     sock.settimeout(5.0)
-    res, leaks, injected = _observe(sock, buf, mode, method, numbers)
+    planted = canon.plant_fds(numbers, _plant_source())
+    res, leaks, injected = _observe(sock, buf, mode, method, planted)
+    canon.unplant_fds(planted)
     out = json.dumps({"result": res, "leaks": leaks,
                       "injected": injected}).encode()
     while out:
@@ -544,6 +544,7 @@ def _inprocess_setup():
                "sock": pair[1]}
     _plant_source()             # its pipe end is open before any case
     _inproc["base"] = canon.fd_table()
+    _inproc["field"] = {}
     atexit.register(_inprocess_close)
 
 
@@ -566,43 +567,83 @@ def buffer_ints(buf):
 def run_inprocess(buf, mode, method, numbers, candidates):
     """The native call in this process, on the one reused socketpair.
 
-    candidates: every int the call could close (buffer_ints() and the
-    error path's list).  If one of them names a descriptor open here other
-    than 0-2 (whose copies are restored after the call), returns None and
-    the caller forks instead.  Otherwise returns (result, leaks,
-    injected) as _observe does; fds 0-2 are restored at the planted
-    numbers, fds the call leaked are reported and then closed, and the
-    fd table is left exactly as it was.  Raises RuntimeError if the call
-    closed a descriptor of this process that no candidate names (the
-    worker then forks every later case)."""
+    numbers: plant_numbers()'s {label: fd}; candidates: every int the
+    call could close (buffer_ints() and the error path's list).  If one of
+    them names a descriptor open here other than 0-2 (whose copies are
+    restored after the call), returns None and the caller forks instead.
+    Otherwise returns (result, leaks, injected) as _observe does.  After
+    the call fds 0-2 are restored at the planted numbers, fds the call
+    leaked are reported and then closed, and the planted fds the call did
+    not close stay open in _inproc["field"] for the next case (the
+    record/error pair of a buffer plants the same numbers; a number the
+    next case does not plant is closed before its call, so every call
+    sees exactly its own planted set, as in a fresh child).  Apart from
+    that field the worker's fd table is left exactly as it was.  Raises
+    RuntimeError if the call closed a descriptor of this process that no
+    candidate names (the worker then forks every later case)."""
     global _inproc
     st = _inproc
-    if _open_fds(st["base"]) != set(st["base"]):
-        st["base"] = canon.fd_table()   # something opened/closed between cases
-    base = st["base"]
     saved = st["saved"]
+    field = st["field"]
+    known = set(st["base"]) | set(field)
+    if _open_fds(known) != known:
+        _drop_field()   # something opened/closed between cases
+        st["base"] = canon.fd_table()
+        field = st["field"]
+    base = st["base"]
     if any(n in base and n not in saved for n in candidates):
+        _drop_field()
         return None
+    want = set(numbers.values())
+    for n in sorted(field):
+        if n not in want:
+            os.close(n)
+    planted = {}
+    missing = {}
+    for label, n in numbers.items():
+        if n in field:
+            planted[label] = (n, field[n])
+        else:
+            missing[label] = n
+    planted.update(canon.plant_fds(missing, _plant_source()))
+    st["field"] = {}
     st["peer"].sendall(PAYLOAD)
+    out = None
     try:
-        out = _observe(st["sock"], buf, mode, method, numbers)
+        out = _observe(st["sock"], buf, mode, method, planted)
     finally:
-        for n in numbers.values():
+        if out is None:
+            canon.unplant_fds(planted)
+        for n in want:
             if n in saved:
                 os.dup2(saved[n][0], n, inheritable=not saved[n][1])
         _drain(st["sock"])
-    planted = set(numbers.values())
-    now = _open_fds(base)
-    for n in sorted(now - set(base)):
+    closed = set(out[0]["fds_closed"])
+    st["field"] = dict(planted[l] for l in planted
+                       if l not in closed and planted[l][0] not in saved)
+    known = set(base) | set(st["field"])
+    now = _open_fds(known)
+    for n in sorted(now - known):
         os.close(n)         # a leak of the call: out[1] reports it
     lost = sorted(n for n in base if n not in now or (
-        n not in planted and _last_after.get(n) != base[n]))
+        n not in want and _last_after.get(n) != base[n]))
     if lost:
+        _drop_field()
         _inproc = False
         raise RuntimeError("the native call closed descriptor(s) %s of "
                            "the worker, which no aligned int of the "
                            "buffer names; later cases fork" % lost)
     return out
+
+
+def _drop_field():
+    """Close the planted fds kept from the last case (those still the
+    shared pipe), leaving the worker's own table."""
+    field = _inproc["field"]
+    _inproc["field"] = {}
+    for n in sorted(field):
+        if canon.fd_key(n) == field[n]:
+            os.close(n)
 
 
 def _open_fds(known):
