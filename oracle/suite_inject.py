@@ -114,7 +114,7 @@ _shim = None
 _pipe_r = None           # the shared pipe end planted fds are dups of
 _inproc = None           # None: not set up yet; False: fork every case
 _ref_cache = {}          # control bytes -> (parsed JSON, reference leaks)
-_last_after = None       # _observe's fd table right after the call
+_last_after = None       # _observe's {fd: (dev, ino)} right after the call
 # The soft limit the worker started with: plant_limit() keeps using it
 # after the in-process setup raises the limit, so the planted numbers
 # (and every record) are the same whichever path runs the call.
@@ -358,7 +358,7 @@ def _observe(sock, buf, mode, method, planted):
     calls the shim rewrote).  The fd table taken right after the call is
     kept in _last_after for run_inprocess."""
     global _last_after
-    before = canon.fd_table()
+    before = canon.fd_snapshot()
     n0 = _shim.cr_inject_count()
     _shim.cr_inject_arm(sock.fileno(), buf, len(buf))
     ret = exc = None
@@ -374,9 +374,9 @@ def _observe(sock, buf, mode, method, planted):
     injected = _shim.cr_inject_count() - n0
     res = canon.canon_result(ret, exc, caught, method, rights="raw",
                              planted=planted, shapes=False)
-    after = canon.fd_table()
-    leaks = canon.fd_leaks(before, after)
-    _last_after = after
+    after = canon.fd_snapshot(before)
+    leaks = canon.fd_snapshot_leaks(before, after)
+    _last_after = after[1]
     return res, leaks, injected
 
 
@@ -543,7 +543,7 @@ def _inprocess_setup():
     _inproc = {"floor": floor, "saved": saved, "peer": pair[0],
                "sock": pair[1]}
     _plant_source()             # its pipe end is open before any case
-    _inproc["base"] = canon.fd_table()
+    _inproc["base"] = canon.fd_snapshot()[1]
     _inproc["field"] = {}
     atexit.register(_inprocess_close)
 
@@ -588,7 +588,7 @@ def run_inprocess(buf, mode, method, numbers, candidates):
     known = set(st["base"]) | set(field)
     if _open_fds(known) != known:
         _drop_field()   # something opened/closed between cases
-        st["base"] = canon.fd_table()
+        st["base"] = canon.fd_snapshot()[1]
         field = st["field"]
     base = st["base"]
     if any(n in base and n not in saved for n in candidates):
@@ -648,7 +648,7 @@ def _drop_field():
 
 def _open_fds(known):
     """The descriptor numbers open now, from one /proc/self/fd listing
-    (numbers only: cheaper than canon.fd_table()).  A number not in known
+    (numbers only: cheaper than canon.fd_snapshot()).  A number not in known
     is confirmed with fstat, which drops the listing's own fd."""
     out = set()
     for name in os.listdir("/proc/self/fd"):
