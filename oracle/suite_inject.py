@@ -677,9 +677,10 @@ def _reference(buf):
     call."""
     got = _ref_cache.get(buf)
     if got is None:
-        before = canon.fd_table()
+        before = canon.fd_snapshot()
         parsed = reference_parse(buf)
-        got = (parsed, canon.fd_leaks(before, canon.fd_table()))
+        got = (parsed, canon.fd_snapshot_leaks(before,
+                                               canon.fd_snapshot(before)))
         _ref_cache[buf] = got
     return got
 
