@@ -78,11 +78,11 @@ static void header_fields(FILE *out, const unsigned char *buf, size_t len,
     } f[4];
     size_t nf = 0, end = off + m->len0 < len ? off + m->len0 : len;
 
-    f[nf++] = (struct field){ 0, m->len_width, "cmsg_len" };
+    f[nf++] = (struct field){0, m->len_width, "cmsg_len"};
     if (m->len_width == 4 && m->level_off == 8)
-        f[nf++] = (struct field){ 4, 4, "pad (not part of cmsg_len)" };
-    f[nf++] = (struct field){ m->level_off, 4, "cmsg_level" };
-    f[nf++] = (struct field){ m->type_off, 4, "cmsg_type" };
+        f[nf++] = (struct field){4, 4, "pad (not part of cmsg_len)"};
+    f[nf++] = (struct field){m->level_off, 4, "cmsg_level"};
+    f[nf++] = (struct field){m->type_off, 4, "cmsg_type"};
     for (size_t i = 0; i < nf; i++) {
         size_t a = off + f[i].at;
         size_t b = a + f[i].size;
@@ -139,8 +139,7 @@ static void py_bytes(FILE *out, const unsigned char *p, size_t n)
 static const char *why_text(enum cr_why why)
 {
     switch (why) {
-    case CR_WHY_EMPTY:
-        return "C == 0: CPython does not start the walk";
+    case CR_WHY_EMPTY: return "C == 0: CPython does not start the walk";
     case CR_WHY_NO_FIRST:
         return "C < sizeof(struct cmsghdr): CMSG_FIRSTHDR finds no header";
     case CR_WHY_NO_ROOM:
@@ -154,18 +153,19 @@ static const char *why_text(enum cr_why why)
         return "MALFORMED: cmsg_len < CMSG_LEN(0); the header is dropped";
     case CR_WHY_LEN_PAST_END:
         return "TRUNCATED: cmsg_len runs past C; the item is cut at C";
-    default:
-        return "running";
+    default: return "running";
     }
 }
 
 static void model_line(FILE *out, const struct cr_model *m)
 {
-    fprintf(out, "model %s: cmsghdr %zu bytes, cmsg_len u%u, level @%zu, "
+    fprintf(out,
+            "model %s: cmsghdr %zu bytes, cmsg_len u%u, level @%zu, "
             "type @%zu, data @%zu, align %zu; next header at N = off + "
-            "align(cmsg_len) iff N + %zu %s C%s\n", m->name, m->hdr_size,
-            m->len_width * 8, m->level_off, m->type_off, m->len0, m->align,
-            m->next_hdr, m->next == CR_NEXT_FITS_STRICT ? "<" : "<=",
+            "align(cmsg_len) iff N + %zu %s C%s\n",
+            m->name, m->hdr_size, m->len_width * 8, m->level_off, m->type_off,
+            m->len0, m->align, m->next_hdr,
+            m->next == CR_NEXT_FITS_STRICT ? "<" : "<=",
             m->next == CR_NEXT_LEGACY ? " and N + align(L_next) <= C" : "");
 }
 
@@ -189,10 +189,11 @@ int cli_explain(FILE *out, const char *name, const unsigned char *buf,
         size_t data_end = it.data_off + it.data_len;
         char note[160];
 
-        fprintf(out, "+-- item %zu: header @%zu  level %d type %d%s%s%s  "
-                "cmsg_len %llu: %s\n", w.nitems - 1, it.offset, it.level,
-                it.type, nm ? " (" : "", nm ? nm : "", nm ? ")" : "",
-                (unsigned long long)it.cmsg_len,
+        fprintf(out,
+                "+-- item %zu: header @%zu  level %d type %d%s%s%s  "
+                "cmsg_len %llu: %s\n",
+                w.nitems - 1, it.offset, it.level, it.type, nm ? " (" : "",
+                nm ? nm : "", nm ? ")" : "", (unsigned long long)it.cmsg_len,
                 it.status == CR_STATUS_OK ? "ok" : "TRUNCATED");
         header_fields(out, buf, len, m, it.offset);
         if (it.data_len > 0) {
@@ -223,8 +224,7 @@ int cli_explain(FILE *out, const char *name, const unsigned char *buf,
     if (w.stop == CR_STOP_MALFORMED) {
         fprintf(out, "+-- header @%zu: %s\n", w.stop_offset, why_text(w.why));
         header_fields(out, buf, len, m, w.stop_offset);
-        covered = w.stop_offset + m->len0 < len ? w.stop_offset + m->len0
-                                                : len;
+        covered = w.stop_offset + m->len0 < len ? w.stop_offset + m->len0 : len;
     }
     if (covered < len)
         dump(out, buf, covered, len, "not visited by the walk", full);

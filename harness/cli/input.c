@@ -33,8 +33,10 @@ static int read_stream(int fd, const char *name, unsigned char **ret_buf,
         if (n == cap) {
             unsigned char *bigger;
             if (cap > (size_t)CR_SOCKLEN_T_LIMIT) {
-                snprintf(err, errlen, "%s: larger than CPython's control "
-                         "buffer limit (%d bytes)", name, CR_SOCKLEN_T_LIMIT);
+                snprintf(err, errlen,
+                         "%s: larger than CPython's control "
+                         "buffer limit (%d bytes)",
+                         name, CR_SOCKLEN_T_LIMIT);
                 free(buf);
                 return -1;
             }
@@ -60,8 +62,10 @@ static int read_stream(int fd, const char *name, unsigned char **ret_buf,
         n += (size_t)k;
     }
     if (n > (size_t)CR_SOCKLEN_T_LIMIT) {
-        snprintf(err, errlen, "%s: larger than CPython's control buffer "
-                 "limit (%d bytes)", name, CR_SOCKLEN_T_LIMIT);
+        snprintf(err, errlen,
+                 "%s: larger than CPython's control buffer "
+                 "limit (%d bytes)",
+                 name, CR_SOCKLEN_T_LIMIT);
         free(buf);
         return -1;
     }
@@ -99,9 +103,10 @@ int cli_read_input(const char *path, unsigned char **ret_buf, size_t *ret_len,
         return rc;
     }
     if (st.st_size > (off_t)CR_SOCKLEN_T_LIMIT) {
-        snprintf(err, errlen, "%s: %lld bytes is larger than CPython's "
-                 "control buffer limit (%d bytes)", path,
-                 (long long)st.st_size, CR_SOCKLEN_T_LIMIT);
+        snprintf(err, errlen,
+                 "%s: %lld bytes is larger than CPython's "
+                 "control buffer limit (%d bytes)",
+                 path, (long long)st.st_size, CR_SOCKLEN_T_LIMIT);
         close(fd);
         return -1;
     }

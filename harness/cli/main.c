@@ -60,13 +60,14 @@ static int cmd_models(void)
     for (int i = 0; i < CR_LIBC_COUNT; i++) {
         const struct cr_model *m = cr_model_get((enum cr_libc)i);
         printf("%-13s cmsghdr %2zu  CMSG_LEN(0) %2zu  align %zu  cmsg_len "
-               "u%-2u  SOL_SOCKET %d  next: %s%s\n", m->name, m->hdr_size,
-               m->len0, m->align, m->len_width * 8, m->sol_socket,
+               "u%-2u  SOL_SOCKET %d  next: %s%s\n",
+               m->name, m->hdr_size, m->len0, m->align, m->len_width * 8,
+               m->sol_socket,
                m->next == CR_NEXT_FITS_STRICT ? "N + 16 < C"
                : m->next == CR_NEXT_LEGACY
                    ? "N + 16 <= C and N + align8(L_next) <= C"
-                   : m->hdr_size == 12 && m->len0 == 12 ? "N + 12 <= C"
-                                                        : "N + 16 <= C",
+               : m->hdr_size == 12 && m->len0 == 12 ? "N + 12 <= C"
+                                                    : "N + 16 <= C",
                (enum cr_libc)i == cr_model_host() ? "  (host)" : "");
     }
     return finish_output(0);
@@ -130,15 +131,16 @@ int main(int argc, char **argv)
             all = 1;
         else if (cr_model_by_name(libc_name, &libc) < 0)
             return fail("unknown libc model (glibc, glibc-legacy, musl, "
-                        "freebsd, darwin)", libc_name);
+                        "freebsd, darwin)",
+                        libc_name);
     }
     if (cli_read_input(file, &buf, &len, err, sizeof(err)) < 0)
         return fail(err, NULL);
     if (explain) {
         rc = cli_explain(stdout, file, buf, len, libc, full);
     } else {
-        for (int m = all ? 0 : (int)libc; m <= (all ? CR_LIBC_COUNT - 1
-                                                    : (int)libc); m++) {
+        for (int m = all ? 0 : (int)libc;
+             m <= (all ? CR_LIBC_COUNT - 1 : (int)libc); m++) {
             rc = cr_json_parse(buf, len, (enum cr_libc)m, file_sink, stdout);
             if (rc < 0)
                 break;

@@ -37,14 +37,14 @@ extern "C" {
 /* ---------------------------------------------------------------- errors */
 
 /* Library error codes.  A code, once published, keeps its value. */
-#define CR_ERRNO_MAP(X)                                                  \
-    X(EINVAL, -1, "invalid argument")                                    \
-    X(ENOSPC, -2, "output capacity too small")                           \
-    X(ENOMEM, -3, "out of memory")                                       \
-    X(ERANGE, -4, "value out of range")                                  \
-    X(EMODEL, -5, "unknown libc model")                                  \
-    X(ESINK,  -6, "output sink failed")                                  \
-    X(EPY,    -7, "the call raised a Python exception (see struct cr_pyerr)")
+#define CR_ERRNO_MAP(X)                                                        \
+    X(EINVAL, -1, "invalid argument")                                          \
+    X(ENOSPC, -2, "output capacity too small")                                 \
+    X(ENOMEM, -3, "out of memory")                                             \
+    X(ERANGE, -4, "value out of range")                                        \
+    X(EMODEL, -5, "unknown libc model")                                        \
+    X(ESINK, -6, "output sink failed")                                         \
+    X(EPY, -7, "the call raised a Python exception (see struct cr_pyerr)")
 
 enum cr_errno {
 #define CR_ERRNO_ENUM(name, val, msg) CR_##name = (val),
@@ -80,17 +80,17 @@ enum cr_next_rule {
 /* A libc model: the header layout and the macros' arithmetic, as data. */
 struct cr_model {
     enum cr_libc libc;
-    const char *name;       /* "glibc", "glibc-legacy", "musl", ... */
-    size_t hdr_size;        /* S = sizeof(struct cmsghdr) */
-    size_t len0;            /* H = CMSG_LEN(0) = data offset D */
-    size_t align;           /* A */
-    size_t next_hdr;        /* S' = align(S): the space the next rule asks */
-    unsigned len_width;     /* bytes of cmsg_len read: 8 or 4 */
-    size_t level_off;       /* byte offset of cmsg_level in the header */
-    size_t type_off;        /* byte offset of cmsg_type in the header */
+    const char *name;   /* "glibc", "glibc-legacy", "musl", ... */
+    size_t hdr_size;    /* S = sizeof(struct cmsghdr) */
+    size_t len0;        /* H = CMSG_LEN(0) = data offset D */
+    size_t align;       /* A */
+    size_t next_hdr;    /* S' = align(S): the space the next rule asks */
+    unsigned len_width; /* bytes of cmsg_len read: 8 or 4 */
+    size_t level_off;   /* byte offset of cmsg_level in the header */
+    size_t type_off;    /* byte offset of cmsg_type in the header */
     enum cr_next_rule next;
-    int32_t sol_socket;     /* SOL_SOCKET on that system */
-    int32_t scm_rights;     /* SCM_RIGHTS on that system */
+    int32_t sol_socket; /* SOL_SOCKET on that system */
+    int32_t scm_rights; /* SCM_RIGHTS on that system */
 };
 
 /* The model for a libc, or NULL if libc is out of range. */
@@ -133,8 +133,8 @@ enum cr_why {
 /* One item CPython would put in ancdata: (level, type, data), where data is
  * buf[data_off, data_off + data_len). */
 struct cr_item {
-    size_t offset;         /* header offset from the start of the buffer */
-    uint64_t cmsg_len;     /* L, read at the model's width */
+    size_t offset;     /* header offset from the start of the buffer */
+    uint64_t cmsg_len; /* L, read at the model's width */
     int32_t level;
     int32_t type;
     size_t data_off;
@@ -149,14 +149,14 @@ struct cr_walk {
     const unsigned char *buf; /* borrowed; must outlive the walk */
     size_t len;               /* C */
     const struct cr_model *model;
-    size_t off;               /* offset of the next header to look at */
+    size_t off; /* offset of the next header to look at */
     int done;
     enum cr_stop stop;
-    int warning;              /* 1 iff stop != CR_STOP_END */
-    size_t nitems;            /* items produced so far */
-    size_t stop_offset;       /* where the walk ended (header or C) */
-    enum cr_why why;          /* why it ended */
-    size_t next_candidate;    /* N after the last ok item (SIZE_MAX: none) */
+    int warning;           /* 1 iff stop != CR_STOP_END */
+    size_t nitems;         /* items produced so far */
+    size_t stop_offset;    /* where the walk ended (header or C) */
+    enum cr_why why;       /* why it ended */
+    size_t next_candidate; /* N after the last ok item (SIZE_MAX: none) */
 };
 
 /* Start a walk over buf[0, len) under a model.  buf may be NULL only if
@@ -193,8 +193,8 @@ int cr_json_parse(const void *buf, size_t len, enum cr_libc libc,
 /* The same into out[0, cap): on success writes a NUL-terminated string and
  * returns 0; if it does not fit returns CR_ENOSPC.  Either way *ret_len is
  * the full length without the NUL. */
-int cr_json_parse_buf(const void *buf, size_t len, enum cr_libc libc,
-                      char *out, size_t cap, size_t *ret_len);
+int cr_json_parse_buf(const void *buf, size_t len, enum cr_libc libc, char *out,
+                      size_t cap, size_t *ret_len);
 
 /* Write s[0, n) as a JSON string body (no quotes), escaping as needed. */
 int cr_json_escape(const char *s, size_t n, cr_sink_fn sink, void *ctx);
@@ -210,17 +210,17 @@ int cr_cmsg_space(enum cr_libc libc, int64_t n, int64_t *ret);
 /* ------------------------------------------------ Python-level failures */
 
 /* The Python exception class a failed call raises. */
-#define CR_PYEXC_MAP(X)                       \
-    X(NONE, 0, "")                            \
-    X(TYPE_ERROR, 1, "TypeError")             \
-    X(VALUE_ERROR, 2, "ValueError")           \
-    X(OVERFLOW_ERROR, 3, "OverflowError")     \
-    X(MEMORY_ERROR, 4, "MemoryError")         \
-    X(OS_ERROR, 5, "OSError")                 \
-    X(BLOCKING_IO_ERROR, 6, "BlockingIOError") \
-    X(TIMEOUT, 7, "TimeoutError")             \
-    X(RUNTIME_WARNING, 8, "RuntimeWarning")   \
-    X(SYSTEM_ERROR, 9, "SystemError")         \
+#define CR_PYEXC_MAP(X)                                                        \
+    X(NONE, 0, "")                                                             \
+    X(TYPE_ERROR, 1, "TypeError")                                              \
+    X(VALUE_ERROR, 2, "ValueError")                                            \
+    X(OVERFLOW_ERROR, 3, "OverflowError")                                      \
+    X(MEMORY_ERROR, 4, "MemoryError")                                          \
+    X(OS_ERROR, 5, "OSError")                                                  \
+    X(BLOCKING_IO_ERROR, 6, "BlockingIOError")                                 \
+    X(TIMEOUT, 7, "TimeoutError")                                              \
+    X(RUNTIME_WARNING, 8, "RuntimeWarning")                                    \
+    X(SYSTEM_ERROR, 9, "SystemError")                                          \
     X(SIGNAL, 10, "<signal handler exception>")
 
 enum cr_pyexc {
@@ -245,26 +245,27 @@ struct cr_pyerr {
 };
 
 /* The exact RuntimeWarning text (§2 step 5). */
-#define CR_WARNING_TEXT "received malformed or improperly-truncated ancillary data"
+#define CR_WARNING_TEXT                                                        \
+    "received malformed or improperly-truncated ancillary data"
 
 /* ----------------------------------------------------- address decoding */
 
 enum cr_addr_kind {
-    CR_ADDR_NONE = 0,  /* Python None: namelen 0 */
-    CR_ADDR_INET,      /* (host, port) */
-    CR_ADDR_INET6,     /* (host, port, flowinfo, scope_id) */
-    CR_ADDR_UNIX_STR,  /* str: path bytes up to the first NUL (fs-decoded) */
-    CR_ADDR_UNIX_BYTES,/* bytes: abstract name with its leading NUL */
-    CR_ADDR_OTHER,     /* (family, sa_data: 14 bytes) */
-    CR_ADDR_RAW        /* a family CPython decodes specially but cmsgref
-                          does not model (AF_NETLINK, AF_PACKET, ...):
-                          bytes = the first addrlen raw sockaddr bytes */
+    CR_ADDR_NONE = 0,   /* Python None: namelen 0 */
+    CR_ADDR_INET,       /* (host, port) */
+    CR_ADDR_INET6,      /* (host, port, flowinfo, scope_id) */
+    CR_ADDR_UNIX_STR,   /* str: path bytes up to the first NUL (fs-decoded) */
+    CR_ADDR_UNIX_BYTES, /* bytes: abstract name with its leading NUL */
+    CR_ADDR_OTHER,      /* (family, sa_data: 14 bytes) */
+    CR_ADDR_RAW         /* a family CPython decodes specially but cmsgref
+                           does not model (AF_NETLINK, AF_PACKET, ...):
+                           bytes = the first addrlen raw sockaddr bytes */
 };
 
 struct cr_addr {
     enum cr_addr_kind kind;
     int family;
-    char host[64];          /* INET / INET6, NUL-terminated numeric form */
+    char host[64]; /* INET / INET6, NUL-terminated numeric form */
     unsigned port;
     uint32_t flowinfo;
     uint32_t scope_id;
@@ -307,8 +308,8 @@ enum cr_warn_policy {
  * (the Python-level conversion errors are the binding's). */
 struct cr_recv_args {
     int fd;
-    int family;          /* the socket's family (cr_sock_family()) */
-    int64_t bufsize;     /* recvmsg: data buffer size; ignored with iov */
+    int family;              /* the socket's family (cr_sock_family()) */
+    int64_t bufsize;         /* recvmsg: data buffer size; ignored with iov */
     const struct iovec *iov; /* recvmsg_into: caller buffers, else NULL;
                                 recvmsg_into([]) passes any non-NULL
                                 pointer with iovcnt 0 */
@@ -333,9 +334,9 @@ struct cr_recv_args {
  * cr_recv_result_free(); the caller owns every fd in the SCM_RIGHTS items
  * (with CR_WARN_RECORD) and must close them. */
 struct cr_recv_result {
-    unsigned char *data;  /* recvmsg: nbytes_data bytes; NULL for _into */
-    size_t data_len;      /* bytes in data (min(nbytes, bufsize)) */
-    ssize_t nbytes;       /* what the syscall returned (recvmsg_into's n) */
+    unsigned char *data;    /* recvmsg: nbytes_data bytes; NULL for _into */
+    size_t data_len;        /* bytes in data (min(nbytes, bufsize)) */
+    ssize_t nbytes;         /* what the syscall returned (recvmsg_into's n) */
     unsigned char *control; /* the control buffer, C = controllen bytes */
     size_t controllen;
     int msg_flags;

@@ -120,14 +120,10 @@ static uint64_t pick_len(uint64_t *s)
     uint64_t r = next_rand(s);
     switch (r % 5) {
     case 0:
-    case 1:
-        return (r >> 8) % 49;
-    case 2:
-        return (1ull << 32) + (r >> 8) % 49;
-    case 3:
-        return UINT64_MAX - (r >> 8) % 16;
-    default:
-        return ((r >> 8) % 2) ? (1ull << 63) : (r >> 16) % 300;
+    case 1: return (r >> 8) % 49;
+    case 2: return (1ull << 32) + (r >> 8) % 49;
+    case 3: return UINT64_MAX - (r >> 8) % 16;
+    default: return ((r >> 8) % 2) ? (1ull << 63) : (r >> 16) % 300;
     }
 }
 
@@ -190,8 +186,8 @@ int main(int argc, char **argv)
     }
     sweep(sweeps);
     printf("libc-diff (%s model vs real macros): %lu buffers, %lu "
-           "disagreements\n", cr_model_get(shadow_libc())->name, checked,
-           failed);
+           "disagreements\n",
+           cr_model_get(shadow_libc())->name, checked, failed);
     if (failed)
         return 1;
     return rc;

@@ -81,7 +81,7 @@ int shadow_compare(const void *buf, size_t len, char *why, size_t whylen)
     /* Every ok step advances at least 12 bytes in any model. */
     size_t cap = len / 12 + 1;
     struct cr_item *items = malloc(cap * sizeof(*items));
-    struct shadow_result sr = { items, cap, 0, CR_STOP_END };
+    struct shadow_result sr = {items, cap, 0, CR_STOP_END};
     int rc;
 
     if (items == NULL)
@@ -105,8 +105,10 @@ static int compare(const void *buf, size_t len, const struct shadow_result *sr,
         return CR_EINVAL;
     while (cr_walk_next(&w, &it)) {
         if (i >= sr->nitems) {
-            snprintf(why, whylen, "model has item %zu at offset %zu, libc "
-                     "stopped after %zu", i, it.offset, sr->nitems);
+            snprintf(why, whylen,
+                     "model has item %zu at offset %zu, libc "
+                     "stopped after %zu",
+                     i, it.offset, sr->nitems);
             return 0;
         }
         if (i < sr->cap) {
@@ -115,11 +117,12 @@ static int compare(const void *buf, size_t len, const struct shadow_result *sr,
                 s->level != it.level || s->type != it.type ||
                 s->data_off != it.data_off || s->data_len != it.data_len ||
                 s->status != it.status) {
-                snprintf(why, whylen, "item %zu differs: model off=%zu "
+                snprintf(why, whylen,
+                         "item %zu differs: model off=%zu "
                          "len=%llu data=%zu+%zu st=%d; libc off=%zu len=%llu "
-                         "data=%zu+%zu st=%d", i, it.offset,
-                         (unsigned long long)it.cmsg_len, it.data_off,
-                         it.data_len, (int)it.status, s->offset,
+                         "data=%zu+%zu st=%d",
+                         i, it.offset, (unsigned long long)it.cmsg_len,
+                         it.data_off, it.data_len, (int)it.status, s->offset,
                          (unsigned long long)s->cmsg_len, s->data_off,
                          s->data_len, (int)s->status);
                 return 0;
@@ -128,8 +131,10 @@ static int compare(const void *buf, size_t len, const struct shadow_result *sr,
         i++;
     }
     if (i != sr->nitems || w.stop != sr->stop) {
-        snprintf(why, whylen, "model: %zu items, stop %d; libc: %zu items, "
-                 "stop %d", i, (int)w.stop, sr->nitems, (int)sr->stop);
+        snprintf(why, whylen,
+                 "model: %zu items, stop %d; libc: %zu items, "
+                 "stop %d",
+                 i, (int)w.stop, sr->nitems, (int)sr->stop);
         return 0;
     }
     return 1;

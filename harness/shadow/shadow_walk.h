@@ -19,7 +19,7 @@
 struct shadow_result {
     struct cr_item *items; /* caller's array of cap entries */
     size_t cap;
-    size_t nitems;         /* items found (may exceed cap: then truncated) */
+    size_t nitems; /* items found (may exceed cap: then truncated) */
     enum cr_stop stop;
 };
 

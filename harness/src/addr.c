@@ -74,29 +74,18 @@
 socklen_t cr_addr_buflen(int family)
 {
     switch (family) {
-    case AF_UNIX:
-        return (socklen_t)sizeof(struct sockaddr_un);
-    case AF_NETLINK:
-        return (socklen_t)sizeof(struct sockaddr_nl);
-    case AF_QIPCRTR:
-        return SIZEOF_SOCKADDR_QRTR;
-    case AF_VSOCK:
-        return SIZEOF_SOCKADDR_VM;
+    case AF_UNIX: return (socklen_t)sizeof(struct sockaddr_un);
+    case AF_NETLINK: return (socklen_t)sizeof(struct sockaddr_nl);
+    case AF_QIPCRTR: return SIZEOF_SOCKADDR_QRTR;
+    case AF_VSOCK: return SIZEOF_SOCKADDR_VM;
     case AF_RDS: /* RDS sockets use sockaddr_in */
-    case AF_INET:
-        return (socklen_t)sizeof(struct sockaddr_in);
-    case AF_INET6:
-        return (socklen_t)sizeof(struct sockaddr_in6);
-    case AF_PACKET:
-        return SIZEOF_SOCKADDR_LL;
-    case AF_TIPC:
-        return SIZEOF_SOCKADDR_TIPC;
-    case AF_CAN:
-        return SIZEOF_SOCKADDR_CAN;
-    case AF_ALG:
-        return SIZEOF_SOCKADDR_ALG;
-    default:
-        return 0;
+    case AF_INET: return (socklen_t)sizeof(struct sockaddr_in);
+    case AF_INET6: return (socklen_t)sizeof(struct sockaddr_in6);
+    case AF_PACKET: return SIZEOF_SOCKADDR_LL;
+    case AF_TIPC: return SIZEOF_SOCKADDR_TIPC;
+    case AF_CAN: return SIZEOF_SOCKADDR_CAN;
+    case AF_ALG: return SIZEOF_SOCKADDR_ALG;
+    default: return 0;
     }
 }
 
@@ -112,10 +101,8 @@ static int has_unmodelled_decoder(int family)
     case AF_PACKET:
     case AF_TIPC:
     case AF_CAN:
-    case AF_ALG:
-        return 1;
-    default:
-        return 0;
+    case AF_ALG: return 1;
+    default: return 0;
     }
 }
 

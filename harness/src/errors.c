@@ -9,15 +9,12 @@
 const char *cr_strerror(int err)
 {
     switch (err) {
-    case 0:
-        return "success";
-#define CR_ERRNO_MSG(name, val, msg) \
-    case (val):                      \
-        return (msg);
+    case 0: return "success";
+#define CR_ERRNO_MSG(name, val, msg)                                           \
+    case (val): return (msg);
         CR_ERRNO_MAP(CR_ERRNO_MSG)
 #undef CR_ERRNO_MSG
-    default:
-        return "unknown error";
+    default: return "unknown error";
     }
 }
 
@@ -25,13 +22,11 @@ const char *cr_strerror(int err)
 const char *cr_err_name(int err)
 {
     switch (err) {
-#define CR_ERRNO_NAME(name, val, msg) \
-    case (val):                       \
-        return "CR_" #name;
+#define CR_ERRNO_NAME(name, val, msg)                                          \
+    case (val): return "CR_" #name;
         CR_ERRNO_MAP(CR_ERRNO_NAME)
 #undef CR_ERRNO_NAME
-    default:
-        return "CR_E?";
+    default: return "CR_E?";
     }
 }
 
@@ -39,12 +34,10 @@ const char *cr_err_name(int err)
 const char *cr_pyexc_name(enum cr_pyexc exc)
 {
     switch (exc) {
-#define CR_PYEXC_NAME(name, val, cls) \
-    case CR_PY_##name:                \
-        return (cls);
+#define CR_PYEXC_NAME(name, val, cls)                                          \
+    case CR_PY_##name: return (cls);
         CR_PYEXC_MAP(CR_PYEXC_NAME)
 #undef CR_PYEXC_NAME
-    default:
-        return "?";
+    default: return "?";
     }
 }

@@ -91,12 +91,9 @@ static void put_hex(struct writer *jw, const unsigned char *p, size_t n)
 static const char *stop_name(enum cr_stop s)
 {
     switch (s) {
-    case CR_STOP_TRUNCATED:
-        return "truncated";
-    case CR_STOP_MALFORMED:
-        return "malformed";
-    default:
-        return "end";
+    case CR_STOP_TRUNCATED: return "truncated";
+    case CR_STOP_MALFORMED: return "malformed";
+    default: return "end";
     }
 }
 
@@ -182,10 +179,10 @@ static int buf_sink(void *ctx, const char *s, size_t n)
 /* cr_json_parse() into out[0, cap).  Returns 0 with a NUL-terminated
  * string, CR_ENOSPC if it (with its NUL) does not fit, or the walk's error;
  * *ret_len is the full length on 0 and CR_ENOSPC. */
-int cr_json_parse_buf(const void *buf, size_t len, enum cr_libc libc,
-                      char *out, size_t cap, size_t *ret_len)
+int cr_json_parse_buf(const void *buf, size_t len, enum cr_libc libc, char *out,
+                      size_t cap, size_t *ret_len)
 {
-    struct bufsink b = { out, out == NULL ? 0 : cap, 0 };
+    struct bufsink b = {out, out == NULL ? 0 : cap, 0};
     int rc = cr_json_parse(buf, len, libc, buf_sink, &b);
 
     if (rc < 0)
@@ -211,7 +208,7 @@ int cr_json_escape(const char *s, size_t n, cr_sink_fn sink, void *ctx)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '"' || c == '\\') {
-            char e[2] = { '\\', (char)c };
+            char e[2] = {'\\', (char)c};
             put(&jw, e, 2);
         } else if (c < 0x20) {
             char e[8];

@@ -23,15 +23,13 @@
 #include "cmsgref.h"
 
 static const struct cr_model models[CR_LIBC_COUNT] = {
-    { CR_LIBC_GLIBC, "glibc", 16, 16, 8, 16, 8, 8, 12, CR_NEXT_FITS, 1, 1 },
-    { CR_LIBC_GLIBC_LEGACY, "glibc-legacy", 16, 16, 8, 16, 8, 8, 12,
-      CR_NEXT_LEGACY, 1, 1 },
-    { CR_LIBC_MUSL, "musl", 16, 16, 8, 16, 4, 8, 12, CR_NEXT_FITS_STRICT, 1,
-      1 },
-    { CR_LIBC_FREEBSD, "freebsd", 12, 16, 8, 16, 4, 4, 8, CR_NEXT_FITS,
-      0xffff, 1 },
-    { CR_LIBC_DARWIN, "darwin", 12, 12, 4, 12, 4, 4, 8, CR_NEXT_FITS, 0xffff,
-      1 },
+    {CR_LIBC_GLIBC, "glibc", 16, 16, 8, 16, 8, 8, 12, CR_NEXT_FITS, 1, 1},
+    {CR_LIBC_GLIBC_LEGACY, "glibc-legacy", 16, 16, 8, 16, 8, 8, 12,
+     CR_NEXT_LEGACY, 1, 1},
+    {CR_LIBC_MUSL, "musl", 16, 16, 8, 16, 4, 8, 12, CR_NEXT_FITS_STRICT, 1, 1},
+    {CR_LIBC_FREEBSD, "freebsd", 12, 16, 8, 16, 4, 4, 8, CR_NEXT_FITS, 0xffff,
+     1},
+    {CR_LIBC_DARWIN, "darwin", 12, 12, 4, 12, 4, 4, 8, CR_NEXT_FITS, 0xffff, 1},
 };
 
 /* Returns the model for libc, or NULL when libc is not a known model. */

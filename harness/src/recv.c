@@ -36,7 +36,7 @@
 struct bufs {
     unsigned char *data;
     unsigned char *control;
-    int32_t *fds;   /* the error path's close list */
+    int32_t *fds; /* the error path's close list */
     size_t fds_cap;
 };
 
@@ -113,8 +113,8 @@ static void close_received(const struct cr_recv_args *a, const struct bufs *b,
         return;
     /* CR_ENOSPC cannot happen (see the file comment); if it did, the first
      * fds_cap ints are still the right prefix. */
-    (void)cr_close_on_error(b->control, controllen, a->libc, b->fds,
-                            b->fds_cap, &count);
+    (void)cr_close_on_error(b->control, controllen, a->libc, b->fds, b->fds_cap,
+                            &count);
     if (count > b->fds_cap)
         count = b->fds_cap;
     for (size_t i = 0; i < count; i++)

@@ -59,17 +59,17 @@ void cr_pyerr_errno(struct cr_pyerr *e, int eno)
     if (strerror_r(eno, buf, sizeof(buf)) != 0)
         snprintf(buf, sizeof(buf), "Unknown error %d", eno);
 #endif
-    cr_pyerr_set(e, (eno == EAGAIN || eno == EWOULDBLOCK)
-                        ? CR_PY_BLOCKING_IO_ERROR
-                        : CR_PY_OS_ERROR,
+    cr_pyerr_set(e,
+                 (eno == EAGAIN || eno == EWOULDBLOCK) ? CR_PY_BLOCKING_IO_ERROR
+                                                       : CR_PY_OS_ERROR,
                  s);
     e->sys_errno = eno;
 }
 
 /* The seam's calls.  Each takes the seam (NULL: real calls) and returns
  * what the call returns, errno included. */
-static ssize_t sys_recvmsg(const struct cr_sys *sys, int fd,
-                           struct msghdr *msg, int flags)
+static ssize_t sys_recvmsg(const struct cr_sys *sys, int fd, struct msghdr *msg,
+                           int flags)
 {
     if (sys != NULL && sys->recvmsg != NULL)
         return sys->recvmsg(sys->ctx, fd, msg, flags);

@@ -41,7 +41,7 @@ const struct crafted *crafted_cases(size_t *ret_n);
 
 /* Writes the walk of buf[0, len) under libc as "[(lv,ty,hex),...]" plus
  * " +w" when the warning fires, into out[0, cap).  Returns 0 or a CR_E*. */
-int crafted_summary(const unsigned char *buf, size_t len, int libc,
-                    char *out, size_t cap);
+int crafted_summary(const unsigned char *buf, size_t len, int libc, char *out,
+                    size_t cap);
 
 #endif /* CR_CRAFTED_H */

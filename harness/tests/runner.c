@@ -27,7 +27,7 @@ static int current_failed;
 void test_register(const char *name, const char *file, test_fn fn)
 {
     if (ntests < MAX_TESTS)
-        tests[ntests++] = (struct test){ name, file, fn };
+        tests[ntests++] = (struct test){name, file, fn};
 }
 
 void test_fail(const char *file, int line, const char *fmt, ...)

@@ -59,38 +59,56 @@ static int call_with(void (*edit)(struct cr_recv_args *), struct cr_pyerr *err)
     return rc;
 }
 
-#define EXPECT_PYERR(edit, exc_, msg_)                       \
-    do {                                                     \
-        struct cr_pyerr e_;                                  \
-        ASSERT_EQ(call_with(edit, &e_), CR_EPY);             \
-        ASSERT_STREQ(cr_pyexc_name(e_.exc), cr_pyexc_name(exc_)); \
-        ASSERT_STREQ(e_.msg, msg_);                          \
-        ASSERT_EQ(e_.sys_errno, 0);                          \
+#define EXPECT_PYERR(edit, exc_, msg_)                                         \
+    do {                                                                       \
+        struct cr_pyerr e_;                                                    \
+        ASSERT_EQ(call_with(edit, &e_), CR_EPY);                               \
+        ASSERT_STREQ(cr_pyexc_name(e_.exc), cr_pyexc_name(exc_));              \
+        ASSERT_STREQ(e_.msg, msg_);                                            \
+        ASSERT_EQ(e_.sys_errno, 0);                                            \
     } while (0)
 
-static void neg_buf(struct cr_recv_args *a) { a->bufsize = -1; }
+static void neg_buf(struct cr_recv_args *a)
+{
+    a->bufsize = -1;
+}
 static void neg_buf_neg_anc_bad_family(struct cr_recv_args *a)
 {
     a->bufsize = -1;
     a->ancbufsize = -1;
     a->family = 12345;
 }
-static void huge_buf(struct cr_recv_args *a) { a->bufsize = INT64_C(1) << 62; }
-static void max_buf(struct cr_recv_args *a) { a->bufsize = INT64_MAX; }
+static void huge_buf(struct cr_recv_args *a)
+{
+    a->bufsize = INT64_C(1) << 62;
+}
+static void max_buf(struct cr_recv_args *a)
+{
+    a->bufsize = INT64_MAX;
+}
 static void huge_buf_bad_family(struct cr_recv_args *a)
 {
     a->bufsize = INT64_C(1) << 62;
     a->family = 12345;
     a->ancbufsize = -1;
 }
-static void bad_family(struct cr_recv_args *a) { a->family = 12345; }
+static void bad_family(struct cr_recv_args *a)
+{
+    a->family = 12345;
+}
 static void bad_family_neg_anc(struct cr_recv_args *a)
 {
     a->family = 12345;
     a->ancbufsize = -1;
 }
-static void bluetooth(struct cr_recv_args *a) { a->family = AF_BLUETOOTH; }
-static void neg_anc(struct cr_recv_args *a) { a->ancbufsize = -1; }
+static void bluetooth(struct cr_recv_args *a)
+{
+    a->family = AF_BLUETOOTH;
+}
+static void neg_anc(struct cr_recv_args *a)
+{
+    a->ancbufsize = -1;
+}
 static void anc_2_31(struct cr_recv_args *a)
 {
     a->ancbufsize = INT64_C(2147483648);
@@ -98,7 +116,7 @@ static void anc_2_31(struct cr_recv_args *a)
 static void into_neg_buf_neg_anc(struct cr_recv_args *a)
 {
     static char b[4];
-    static struct iovec iov = { b, sizeof(b) };
+    static struct iovec iov = {b, sizeof(b)};
 
     a->iov = &iov;
     a->iovcnt = 1;
@@ -113,8 +131,14 @@ static void into_too_many(struct cr_recv_args *a)
     a->iovcnt = (size_t)INT32_MAX + 1;
     a->ancbufsize = -1;
 }
-static void nothing(struct cr_recv_args *a) { (void)a; }
-static void anc_max(struct cr_recv_args *a) { a->ancbufsize = 2147483647; }
+static void nothing(struct cr_recv_args *a)
+{
+    (void)a;
+}
+static void anc_max(struct cr_recv_args *a)
+{
+    a->ancbufsize = 2147483647;
+}
 
 TEST(negative_bufsize_raises_value_error)
 {
@@ -276,7 +300,8 @@ static uint64_t vm_size(void)
 TEST(control_buffer_allocation_failure_is_memory_error_before_the_call)
 {
 #ifdef CR_TEST_ASAN
-    fprintf(stderr, "    SKIPPED under ASan: RLIMIT_AS cannot be lowered "
+    fprintf(stderr,
+            "    SKIPPED under ASan: RLIMIT_AS cannot be lowered "
             "below ASan's shadow mapping; the plain build runs this test\n");
 #else
     struct rlimit old, low;

@@ -11,14 +11,14 @@ struct row {
 };
 
 static const struct row rows[] = {
-    { CR_LIBC_GLIBC, 16, 16, 24, 24, 2147483631, 2147483647, 2147483623,
-      2147483640 },
-    { CR_LIBC_MUSL, 16, 16, 24, 24, 2147483631, 2147483647, 2147483623,
-      2147483640 },
-    { CR_LIBC_FREEBSD, 16, 16, 24, 24, 2147483631, 2147483647, 2147483623,
-      2147483640 },
-    { CR_LIBC_DARWIN, 12, 12, 16, 16, 2147483635, 2147483647, 2147483631,
-      2147483644 },
+    {CR_LIBC_GLIBC, 16, 16, 24, 24, 2147483631, 2147483647, 2147483623,
+     2147483640},
+    {CR_LIBC_MUSL, 16, 16, 24, 24, 2147483631, 2147483647, 2147483623,
+     2147483640},
+    {CR_LIBC_FREEBSD, 16, 16, 24, 24, 2147483631, 2147483647, 2147483623,
+     2147483640},
+    {CR_LIBC_DARWIN, 12, 12, 16, 16, 2147483635, 2147483647, 2147483631,
+     2147483644},
 };
 
 TEST(cmsg_len_and_space_match_spec_table_at_both_ends)
@@ -39,8 +39,7 @@ TEST(cmsg_len_and_space_match_spec_table_at_both_ends)
         ASSERT_EQ(cr_cmsg_len(r->libc, r->max_len_arg + 1, &v), CR_ERANGE);
         ASSERT_EQ(cr_cmsg_space(r->libc, r->max_space_arg, &v), 0);
         ASSERT_EQ(v, r->max_space);
-        ASSERT_EQ(cr_cmsg_space(r->libc, r->max_space_arg + 1, &v),
-                  CR_ERANGE);
+        ASSERT_EQ(cr_cmsg_space(r->libc, r->max_space_arg + 1, &v), CR_ERANGE);
         ASSERT_EQ(cr_cmsg_len(r->libc, -1, &v), CR_ERANGE);
         ASSERT_EQ(cr_cmsg_space(r->libc, -1, &v), CR_ERANGE);
         ASSERT_EQ(cr_cmsg_len(r->libc, INT64_MAX, &v), CR_ERANGE);

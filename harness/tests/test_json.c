@@ -10,41 +10,42 @@ TEST(json_matches_documented_schema_byte_for_byte)
     /* hdr(20,1,1) + fd 7 + filler, C = 24.  (The issue's schema example
      * says C = 40; under glibc a 40-byte buffer would visit a second
      * header, so the example illustrates the keys, not a real walk.) */
-    unsigned char buf[40] = { 20, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0,
-                              0, 7, 0, 0, 0, 0xEE, 0xEE, 0xEE, 0xEE };
+    unsigned char buf[40] = {20, 0, 0, 0, 0, 0, 0, 0, 1,    0,    0,    0,
+                             1,  0, 0, 0, 7, 0, 0, 0, 0xEE, 0xEE, 0xEE, 0xEE};
     char out[512];
     size_t n = 0;
 
-    ASSERT_EQ(cr_json_parse_buf(buf, 24, CR_LIBC_GLIBC, out, sizeof(out),
-                                &n), 0);
-    ASSERT_STREQ(out,
-                 "{\"libc\":\"glibc\",\"controllen\":24,\"items\":[{\"offset\":0,"
-                 "\"level\":1,\"type\":1,\"cmsg_len\":20,\"data\":\"07000000\","
-                 "\"status\":\"ok\"}],\"stop\":\"end\",\"warning\":false,"
-                 "\"close_on_error\":[7]}");
+    ASSERT_EQ(cr_json_parse_buf(buf, 24, CR_LIBC_GLIBC, out, sizeof(out), &n),
+              0);
+    ASSERT_STREQ(
+        out, "{\"libc\":\"glibc\",\"controllen\":24,\"items\":[{\"offset\":0,"
+             "\"level\":1,\"type\":1,\"cmsg_len\":20,\"data\":\"07000000\","
+             "\"status\":\"ok\"}],\"stop\":\"end\",\"warning\":false,"
+             "\"close_on_error\":[7]}");
     ASSERT_EQ(n, strlen(out));
 }
 
 TEST(json_reports_truncation_warning_and_negative_ints)
 {
-    unsigned char buf[32] = { 36, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0,
-                              0xEE, 0xEE, 0xEE, 0xEE, 3, 0, 0, 0, 0xff, 0xff,
-                              0xff, 0xff, 0, 0, 0, 0x80 };
+    unsigned char buf[32] = {36,   0,    0,    0,    0, 0, 0, 0,
+                             1,    0,    0,    0,    1, 0, 0, 0,
+                             0xEE, 0xEE, 0xEE, 0xEE, 3, 0, 0, 0,
+                             0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0x80};
     char out[512];
 
     ASSERT_EQ(cr_json_parse_buf(buf, 32, CR_LIBC_MUSL, out, sizeof(out), NULL),
               0);
-    ASSERT_STREQ(out,
-                 "{\"libc\":\"musl\",\"controllen\":32,\"items\":[{\"offset\":0,"
-                 "\"level\":1,\"type\":1,\"cmsg_len\":36,\"data\":"
-                 "\"eeeeeeee03000000ffffffff00000080\",\"status\":\"truncated\"}],"
-                 "\"stop\":\"truncated\",\"warning\":true,\"close_on_error\":"
-                 "[-286331154,3,-1,-2147483648]}");
+    ASSERT_STREQ(
+        out, "{\"libc\":\"musl\",\"controllen\":32,\"items\":[{\"offset\":0,"
+             "\"level\":1,\"type\":1,\"cmsg_len\":36,\"data\":"
+             "\"eeeeeeee03000000ffffffff00000080\",\"status\":\"truncated\"}],"
+             "\"stop\":\"truncated\",\"warning\":true,\"close_on_error\":"
+             "[-286331154,3,-1,-2147483648]}");
 }
 
 TEST(json_buffer_too_small_reports_needed_length)
 {
-    unsigned char buf[16] = { 16, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2 };
+    unsigned char buf[16] = {16, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2};
     char out[8];
     char big[256];
     size_t n = 0, m = 0;
@@ -93,7 +94,7 @@ static int collect_sink(void *ctx, const char *s, size_t n)
 
 TEST(json_escape_quotes_backslashes_and_control_bytes)
 {
-    struct collect c = { { 0 }, 0 };
+    struct collect c = {{0}, 0};
 
     ASSERT_EQ(cr_json_escape("a\"b\\c\n\x01", 7, collect_sink, &c), 0);
     ASSERT_STREQ(c.buf, "a\\\"b\\\\c\\u000a\\u0001");

@@ -31,7 +31,7 @@ static int recv_addr(int fd, struct cr_recv_result *res)
 
 TEST(socketpair_addresses_are_none_for_stream_dgram_seqpacket)
 {
-    static const int types[] = { SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET };
+    static const int types[] = {SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET};
 
     for (size_t i = 0; i < 3; i++) {
         int sv[2], rc;
@@ -221,8 +221,10 @@ TEST(accepted_unix_stream_from_path_bound_client_reports_the_path)
     memcpy(c.sun_path, cpath, strlen(cpath));
     lfd = socket(AF_UNIX, SOCK_STREAM, 0);
     cfd = socket(AF_UNIX, SOCK_STREAM, 0);
-    if (lfd >= 0 && cfd >= 0 && bind(lfd, (struct sockaddr *)&l, sizeof(l)) == 0 &&
-        listen(lfd, 1) == 0 && bind(cfd, (struct sockaddr *)&c, sizeof(c)) == 0 &&
+    if (lfd >= 0 && cfd >= 0 &&
+        bind(lfd, (struct sockaddr *)&l, sizeof(l)) == 0 &&
+        listen(lfd, 1) == 0 &&
+        bind(cfd, (struct sockaddr *)&c, sizeof(c)) == 0 &&
         connect(cfd, (struct sockaddr *)&l, sizeof(l)) == 0)
         afd = accept(lfd, NULL, NULL);
     if (afd >= 0 && write(cfd, "s", 1) == 1)
@@ -268,9 +270,10 @@ static int udp_exchange(int fam, struct cr_recv_result *res, unsigned *port,
     s = socket(fam, SOCK_DGRAM, 0);
     if (r < 0 || s < 0 || bind(r, (struct sockaddr *)&ss, len) != 0 ||
         bind(s, (struct sockaddr *)&ss, len) != 0) {
-        fprintf(stderr, "    SKIPPED: no %s loopback here (%s); this address "
-                "case was NOT checked\n", fam == AF_INET ? "IPv4" : "IPv6",
-                strerror(errno));
+        fprintf(stderr,
+                "    SKIPPED: no %s loopback here (%s); this address "
+                "case was NOT checked\n",
+                fam == AF_INET ? "IPv4" : "IPv6", strerror(errno));
         if (r >= 0)
             close(r);
         if (s >= 0)

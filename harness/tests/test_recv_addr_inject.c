@@ -15,8 +15,8 @@
 /* A fake kernel: the real recvmsg, then msg_namelen forced (or the name
  * left unwritten); close() is recorded, then really done. */
 struct namefake {
-    int force_namelen;      /* 1: set msg_namelen = namelen after the call */
-    int skip_real;          /* 1: write 1 data byte, no name, no control */
+    int force_namelen; /* 1: set msg_namelen = namelen after the call */
+    int skip_real;     /* 1: write 1 data byte, no name, no control */
     socklen_t namelen;
     int closed[8];
     size_t nclosed;
@@ -76,7 +76,8 @@ TEST(namelen_1_after_abstract_sender_raises_system_error_and_closes_fds)
     rfd = socket(AF_UNIX, SOCK_DGRAM, 0);
     sfd = socket(AF_UNIX, SOCK_DGRAM, 0);
     ASSERT_EQ(pipe(p), 0);
-    if (rfd >= 0 && sfd >= 0 && bind(rfd, (struct sockaddr *)&r, sizeof(r)) == 0 &&
+    if (rfd >= 0 && sfd >= 0 &&
+        bind(rfd, (struct sockaddr *)&r, sizeof(r)) == 0 &&
         bind(sfd, (struct sockaddr *)&s, sizeof(s)) == 0 &&
         connect(sfd, (struct sockaddr *)&r, sizeof(r)) == 0 &&
         tu_send_fds(sfd, p, 2, "f", 1) == 1) {

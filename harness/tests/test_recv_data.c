@@ -47,7 +47,7 @@ TEST(recvmsg_into_reports_syscall_nbytes_beyond_the_buffers)
 {
     int sv[2];
     char b1[2], b2[1];
-    struct iovec iov[2] = { { b1, 2 }, { b2, 1 } };
+    struct iovec iov[2] = {{b1, 2}, {b2, 1}};
     struct cr_recv_args a;
     struct cr_recv_result res;
     struct cr_pyerr e;
@@ -74,7 +74,7 @@ TEST(recvmsg_into_reports_syscall_nbytes_beyond_the_buffers)
 TEST(recvmsg_into_no_buffers_discards_a_datagram_but_not_stream_data)
 {
     static char dummy;
-    struct iovec none = { &dummy, 0 };
+    struct iovec none = {&dummy, 0};
     int sv[2];
     char c = 0;
     struct cr_recv_args a;

@@ -177,8 +177,8 @@ TEST(error_policy_closes_exactly_cpythons_fd_set_for_every_crafted_case)
         struct cr_pyerr e;
         unsigned open_mask = 0;
         int warn = expects_warning(c, CR_LIBC_GLIBC);
-        int rc = run_case(c, CR_WARN_ERROR, CR_LIBC_GLIBC, &k, &res, &e,
-                          &open_mask);
+        int rc =
+            run_case(c, CR_WARN_ERROR, CR_LIBC_GLIBC, &k, &res, &e, &open_mask);
         unsigned char kbuf[CRAFTED_MAX];
         int32_t kints[16];
         const int32_t *exp;
@@ -203,8 +203,9 @@ TEST(error_policy_closes_exactly_cpythons_fd_set_for_every_crafted_case)
         if (c->id[0] != 'F') {
             size_t len = crafted_bytes(c, kbuf);
 
-            ASSERT_EQ(cr_close_on_error(kbuf, len, CR_LIBC_GLIBC, kints, 16,
-                                        &nexp), 0);
+            ASSERT_EQ(
+                cr_close_on_error(kbuf, len, CR_LIBC_GLIBC, kints, 16, &nexp),
+                0);
             exp = kints;
         }
         if (rc != CR_EPY || k.nclosed != nexp)
@@ -313,8 +314,8 @@ TEST(error_policy_follows_the_model_musl_f2_and_legacy_f4_do_not_warn)
         }
         if (strcmp(c->id, "F4") == 0) {
             ASSERT_EQ(expects_warning(c, CR_LIBC_GLIBC_LEGACY), 0);
-            rc = run_case(c, CR_WARN_ERROR, CR_LIBC_GLIBC_LEGACY, &k, &res,
-                          &e, &open_mask);
+            rc = run_case(c, CR_WARN_ERROR, CR_LIBC_GLIBC_LEGACY, &k, &res, &e,
+                          &open_mask);
             ASSERT_EQ(rc, 0);
             ASSERT_EQ(k.nclosed, 0);
             ASSERT_EQ(open_mask, 0x1f);

@@ -95,13 +95,11 @@ static void check_row(const struct row *r)
 TEST(scm_rights_truncation_table_rows_match_the_kernel)
 {
     static const struct row rows[] = {
-        { 0, 0, 0, 1 },   { 1, 0, 0, 1 },   { 8, 0, 0, 1 },
-        { 15, 0, 0, 1 },  { 16, 0, 0, 1 },  { 17, 0, 0, 1 },
-        { 19, 0, 0, 1 },  { 20, 1, 4, 1 },  { 21, 1, 4, 1 },
-        { 23, 1, 4, 1 },  { 24, 1, 8, 1 },  { 25, 1, 8, 1 },
-        { 27, 1, 8, 1 },  { 28, 1, 12, 0 }, { 29, 1, 12, 0 },
-        { 31, 1, 12, 0 }, { 32, 1, 12, 0 }, { 36, 1, 12, 0 },
-        { 40, 1, 12, 0 },
+        {0, 0, 0, 1},   {1, 0, 0, 1},   {8, 0, 0, 1},   {15, 0, 0, 1},
+        {16, 0, 0, 1},  {17, 0, 0, 1},  {19, 0, 0, 1},  {20, 1, 4, 1},
+        {21, 1, 4, 1},  {23, 1, 4, 1},  {24, 1, 8, 1},  {25, 1, 8, 1},
+        {27, 1, 8, 1},  {28, 1, 12, 0}, {29, 1, 12, 0}, {31, 1, 12, 0},
+        {32, 1, 12, 0}, {36, 1, 12, 0}, {40, 1, 12, 0},
     };
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -131,8 +129,7 @@ static void check_cred_row(const struct cred_row *r)
     size_t n, nitems;
 
     ASSERT_EQ(tu_pair(SOCK_STREAM, sv), 0);
-    ASSERT_EQ(setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)),
-              0);
+    ASSERT_EQ(setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)), 0);
     ASSERT_EQ(pipe(p), 0);
     fds[0] = p[0];
     fds[1] = p[1];
@@ -175,8 +172,8 @@ static void check_cred_row(const struct cred_row *r)
 TEST(so_passcred_rows_put_credentials_first_and_truncate_fds)
 {
     static const struct cred_row rows[] = {
-        { 16, 0, 0, 1 },  { 24, 8, 0, 1 },  { 28, 12, 0, 1 },
-        { 48, 12, 0, 1 }, { 52, 12, 4, 1 }, { 56, 12, 8, 0 },
+        {16, 0, 0, 1},  {24, 8, 0, 1},  {28, 12, 0, 1},
+        {48, 12, 0, 1}, {52, 12, 4, 1}, {56, 12, 8, 0},
     };
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {

@@ -26,16 +26,16 @@ struct wfake {
     int64_t now;
     struct step poll[SCRIPT];
     struct step recv[SCRIPT];
-    int npoll, nrecv;     /* calls made so far */
-    int poll_ms[SCRIPT];  /* the timeout each poll was given */
+    int npoll, nrecv;    /* calls made so far */
+    int poll_ms[SCRIPT]; /* the timeout each poll was given */
     int eintr_calls;
-    int eintr_raise_at;   /* on_eintr returns 1 on this call (1-based); 0 never */
+    int eintr_raise_at; /* on_eintr returns 1 on this call (1-based); 0 never */
 };
 
 static int wf_poll(void *ctx, struct pollfd *fds, nfds_t n, int timeout_ms)
 {
     struct wfake *f = ctx;
-    struct step s = { -1, EINVAL, 0 };
+    struct step s = {-1, EINVAL, 0};
 
     (void)n;
     if (f->npoll < SCRIPT) {
@@ -54,7 +54,7 @@ static int wf_poll(void *ctx, struct pollfd *fds, nfds_t n, int timeout_ms)
 static ssize_t wf_recvmsg(void *ctx, int fd, struct msghdr *msg, int flags)
 {
     struct wfake *f = ctx;
-    struct step s = { -1, EINVAL, 0 };
+    struct step s = {-1, EINVAL, 0};
 
     (void)fd;
     (void)flags;
@@ -131,7 +131,7 @@ TEST(wait_is_the_remaining_time_rounded_up_to_whole_ms)
 
     memset(&f, 0, sizeof(f));
     f.now = 5 * MS;
-    f.poll[0] = (struct step){ 0, 0, 0 };
+    f.poll[0] = (struct step){0, 0, 0};
     ASSERT_EQ(run(&f, 3, MS + 1, &e), CR_EPY);
     ASSERT_EQ(f.poll_ms[0], 2);
     ASSERT_EQ(e.exc, CR_PY_TIMEOUT);
@@ -140,7 +140,7 @@ TEST(wait_is_the_remaining_time_rounded_up_to_whole_ms)
     ASSERT_EQ(f.nrecv, 0);
 
     memset(&f, 0, sizeof(f));
-    f.poll[0] = (struct step){ 0, 0, 0 };
+    f.poll[0] = (struct step){0, 0, 0};
     ASSERT_EQ(run(&f, 3, 2 * MS, &e), CR_EPY);
     ASSERT_EQ(f.poll_ms[0], 2);
 }
@@ -151,10 +151,10 @@ TEST(deadline_is_fixed_once_and_eintr_in_poll_waits_for_the_remainder)
     struct cr_pyerr e;
 
     memset(&f, 0, sizeof(f));
-    f.poll[0] = (struct step){ -1, EINTR, 30 * MS };
-    f.poll[1] = (struct step){ -1, EINTR, 30 * MS };
-    f.poll[2] = (struct step){ -1, EINTR, 30 * MS };
-    f.poll[3] = (struct step){ 0, 0, 10 * MS };
+    f.poll[0] = (struct step){-1, EINTR, 30 * MS};
+    f.poll[1] = (struct step){-1, EINTR, 30 * MS};
+    f.poll[2] = (struct step){-1, EINTR, 30 * MS};
+    f.poll[3] = (struct step){0, 0, 10 * MS};
     ASSERT_EQ(run(&f, 3, 100 * MS, &e), CR_EPY);
     ASSERT_EQ(e.exc, CR_PY_TIMEOUT);
     ASSERT_EQ(f.npoll, 4);
@@ -172,7 +172,7 @@ TEST(remaining_time_below_zero_times_out_without_another_poll)
     struct cr_pyerr e;
 
     memset(&f, 0, sizeof(f));
-    f.poll[0] = (struct step){ -1, EINTR, 20 * MS };
+    f.poll[0] = (struct step){-1, EINTR, 20 * MS};
     ASSERT_EQ(run(&f, 3, 10 * MS, &e), CR_EPY);
     ASSERT_EQ(e.exc, CR_PY_TIMEOUT);
     ASSERT_EQ(f.npoll, 1);
@@ -184,10 +184,10 @@ TEST(eagain_after_readiness_waits_again_in_timeout_mode)
     struct cr_pyerr e;
 
     memset(&f, 0, sizeof(f));
-    f.poll[0] = (struct step){ 1, 0, 5 * MS };
-    f.recv[0] = (struct step){ -1, EAGAIN, 0 };
-    f.poll[1] = (struct step){ 1, 0, 0 };
-    f.recv[1] = (struct step){ 1, 0, 0 };
+    f.poll[0] = (struct step){1, 0, 5 * MS};
+    f.recv[0] = (struct step){-1, EAGAIN, 0};
+    f.poll[1] = (struct step){1, 0, 0};
+    f.recv[1] = (struct step){1, 0, 0};
     ASSERT_EQ(run(&f, 3, 100 * MS, &e), 0);
     ASSERT_EQ(f.npoll, 2);
     ASSERT_EQ(f.nrecv, 2);
@@ -200,10 +200,10 @@ TEST(eintr_from_recvmsg_retries_the_call_without_a_new_wait)
     struct cr_pyerr e;
 
     memset(&f, 0, sizeof(f));
-    f.poll[0] = (struct step){ 1, 0, 0 };
-    f.recv[0] = (struct step){ -1, EINTR, 0 };
-    f.recv[1] = (struct step){ -1, EINTR, 0 };
-    f.recv[2] = (struct step){ 1, 0, 0 };
+    f.poll[0] = (struct step){1, 0, 0};
+    f.recv[0] = (struct step){-1, EINTR, 0};
+    f.recv[1] = (struct step){-1, EINTR, 0};
+    f.recv[2] = (struct step){1, 0, 0};
     ASSERT_EQ(run(&f, 3, 100 * MS, &e), 0);
     ASSERT_EQ(f.npoll, 1);
     ASSERT_EQ(f.nrecv, 3);
@@ -216,8 +216,8 @@ TEST(blocking_mode_never_polls_and_retries_eintr)
     struct cr_pyerr e;
 
     memset(&f, 0, sizeof(f));
-    f.recv[0] = (struct step){ -1, EINTR, 0 };
-    f.recv[1] = (struct step){ 2, 0, 0 };
+    f.recv[0] = (struct step){-1, EINTR, 0};
+    f.recv[1] = (struct step){2, 0, 0};
     ASSERT_EQ(run(&f, 3, -1, &e), 0);
     ASSERT_EQ(f.npoll, 0);
     ASSERT_EQ(f.nrecv, 2);
@@ -231,7 +231,7 @@ TEST(eagain_outside_timeout_mode_is_blocking_io_error_errno_11)
         struct cr_pyerr e;
 
         memset(&f, 0, sizeof(f));
-        f.recv[0] = (struct step){ -1, EAGAIN, 0 };
+        f.recv[0] = (struct step){-1, EAGAIN, 0};
         ASSERT_EQ(run(&f, 3, t, &e), CR_EPY);
         ASSERT_EQ(e.exc, CR_PY_BLOCKING_IO_ERROR);
         ASSERT_EQ(e.sys_errno, EAGAIN);
@@ -248,8 +248,8 @@ TEST(handler_raising_during_poll_or_call_ends_with_signal)
 
     memset(&f, 0, sizeof(f));
     f.eintr_raise_at = 2;
-    f.poll[0] = (struct step){ -1, EINTR, 0 };
-    f.poll[1] = (struct step){ -1, EINTR, 0 };
+    f.poll[0] = (struct step){-1, EINTR, 0};
+    f.poll[1] = (struct step){-1, EINTR, 0};
     ASSERT_EQ(run(&f, 3, 100 * MS, &e), CR_EPY);
     ASSERT_EQ(e.exc, CR_PY_SIGNAL);
     ASSERT_EQ(f.npoll, 2);
@@ -257,7 +257,7 @@ TEST(handler_raising_during_poll_or_call_ends_with_signal)
 
     memset(&f, 0, sizeof(f));
     f.eintr_raise_at = 1;
-    f.recv[0] = (struct step){ -1, EINTR, 0 };
+    f.recv[0] = (struct step){-1, EINTR, 0};
     ASSERT_EQ(run(&f, 3, -1, &e), CR_EPY);
     ASSERT_EQ(e.exc, CR_PY_SIGNAL);
     ASSERT_EQ(f.nrecv, 1);
@@ -269,15 +269,15 @@ TEST(poll_and_call_failures_become_oserror_with_errno_and_strerror)
     struct cr_pyerr e;
 
     memset(&f, 0, sizeof(f));
-    f.poll[0] = (struct step){ -1, ENOMEM, 0 };
+    f.poll[0] = (struct step){-1, ENOMEM, 0};
     ASSERT_EQ(run(&f, 3, 100 * MS, &e), CR_EPY);
     ASSERT_EQ(e.exc, CR_PY_OS_ERROR);
     ASSERT_EQ(e.sys_errno, ENOMEM);
     ASSERT_STREQ(e.msg, "Cannot allocate memory");
 
     memset(&f, 0, sizeof(f));
-    f.poll[0] = (struct step){ 1, 0, 0 };
-    f.recv[0] = (struct step){ -1, ECONNRESET, 0 };
+    f.poll[0] = (struct step){1, 0, 0};
+    f.recv[0] = (struct step){-1, ECONNRESET, 0};
     ASSERT_EQ(run(&f, 3, 100 * MS, &e), CR_EPY);
     ASSERT_EQ(e.exc, CR_PY_OS_ERROR);
     ASSERT_EQ(e.sys_errno, ECONNRESET);
@@ -290,7 +290,7 @@ TEST(closed_socket_in_timeout_mode_is_called_without_polling)
     struct cr_pyerr e;
 
     memset(&f, 0, sizeof(f));
-    f.recv[0] = (struct step){ -1, EBADF, 0 };
+    f.recv[0] = (struct step){-1, EBADF, 0};
     ASSERT_EQ(run(&f, -1, 100 * MS, &e), CR_EPY);
     ASSERT_EQ(f.npoll, 0);
     ASSERT_EQ(f.nrecv, 1);
@@ -304,7 +304,7 @@ TEST(huge_timeout_is_capped_at_int_max_ms)
 
     memset(&f, 0, sizeof(f));
     f.now = INT64_MAX - 5;
-    f.poll[0] = (struct step){ 0, 0, 0 };
+    f.poll[0] = (struct step){0, 0, 0};
     ASSERT_EQ(run(&f, 3, INT64_MAX, &e), CR_EPY);
     ASSERT_EQ(f.poll_ms[0], 2147483647);
 }

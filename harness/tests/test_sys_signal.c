@@ -92,8 +92,8 @@ static pid_t send_later(int fd, long ms, int go_rd)
     pid_t pid = fork();
 
     if (pid == 0) {
-        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-        struct pollfd p = { go_rd, POLLIN, 0 };
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+        struct pollfd p = {go_rd, POLLIN, 0};
 
         if (go_rd > 0) {
             while (poll(&p, 1, 5000) < 0 && errno == EINTR)
@@ -120,7 +120,7 @@ TEST(blocking_call_survives_a_signal_storm_and_retries_after_each_eintr)
 {
     int sv[2], go[2], rc = -1;
     struct storm s;
-    struct eintr_ctx c = { 0, 0, 0, 0 };
+    struct eintr_ctx c = {0, 0, 0, 0};
     struct cr_recv_args a;
     struct cr_recv_result res;
     struct cr_pyerr e;
@@ -158,7 +158,7 @@ TEST(handler_raising_in_a_blocking_wait_ends_the_call_with_signal)
 {
     int sv[2], rc = -1;
     struct storm s;
-    struct eintr_ctx c = { 0, 3, 0, 0 };
+    struct eintr_ctx c = {0, 3, 0, 0};
     struct cr_recv_args a;
     struct cr_recv_result res;
     struct cr_pyerr e;
@@ -188,7 +188,7 @@ static double timed_wait(int64_t timeout_ns, int with_storm, int *rc,
 {
     int sv[2];
     struct storm s;
-    struct eintr_ctx c = { 0, 0, 0, 0 };
+    struct eintr_ctx c = {0, 0, 0, 0};
     struct cr_recv_args a;
     struct cr_recv_result res;
     double t0, t1;

@@ -8,7 +8,7 @@
 #include "crafted.h"
 #include "tests.h"
 
-static const char *model_names[3] = { "glibc", "glibc-legacy", "musl" };
+static const char *model_names[3] = {"glibc", "glibc-legacy", "musl"};
 
 TEST(crafted_buffers_match_spec_table_under_glibc_legacy_and_musl)
 {
@@ -19,14 +19,16 @@ TEST(crafted_buffers_match_spec_table_under_glibc_legacy_and_musl)
         unsigned char buf[CRAFTED_MAX];
         size_t len = 0;
         if (crafted_load(&cs[i], buf, sizeof(buf), &len) < 0) {
-            test_fail(__FILE__, __LINE__, "%s: no readable seed file "
-                      "corpus/cmsg_parse/seed-%s-*", cs[i].id, cs[i].id);
+            test_fail(__FILE__, __LINE__,
+                      "%s: no readable seed file "
+                      "corpus/cmsg_parse/seed-%s-*",
+                      cs[i].id, cs[i].id);
             continue;
         }
         for (int m = 0; m < 3; m++) {
             char got[512];
-            const char *want = cs[i].expect[m] ? cs[i].expect[m]
-                                               : cs[i].expect[0];
+            const char *want =
+                cs[i].expect[m] ? cs[i].expect[m] : cs[i].expect[0];
             ASSERT_EQ(crafted_summary(buf, len, m, got, sizeof(got)), 0);
             if (strcmp(got, want) != 0) {
                 test_fail(__FILE__, __LINE__, "%s under %s: got %s, want %s",
@@ -61,7 +63,7 @@ TEST(error_path_closes_every_whole_int_of_visited_scm_rights_items)
 
 TEST(close_on_error_reports_needed_count_when_capacity_is_short)
 {
-    unsigned char buf[48] = { 0 };
+    unsigned char buf[48] = {0};
     int32_t fds[1];
     size_t count = 0;
 
@@ -202,7 +204,7 @@ TEST(legacy_glibc_follows_align_wrap_where_the_new_rule_does_not_care)
 
 TEST(freebsd_short_header_between_12_and_16_bytes_warns)
 {
-    unsigned char buf[16] = { 16, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0 };
+    unsigned char buf[16] = {16, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0};
 
     for (size_t len = 0; len < 16; len++) {
         struct cr_walk w;
@@ -216,10 +218,10 @@ TEST(freebsd_short_header_between_12_and_16_bytes_warns)
 TEST(freebsd_and_darwin_read_32_bit_length_level_type_layout)
 {
     /* len 20, level SOL_SOCKET (0xffff), type 1, then 4 pad bytes, fd 7 */
-    unsigned char fb[24] = { 20, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0,
-                             0xEE, 0xEE, 0xEE, 0xEE, 7, 0, 0, 0 };
-    unsigned char mac[16] = { 16, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0,
-                              7, 0, 0, 0 };
+    unsigned char fb[24] = {20, 0, 0,    0,    0xff, 0xff, 0, 0, 1, 0,
+                            0,  0, 0xEE, 0xEE, 0xEE, 0xEE, 7, 0, 0, 0};
+    unsigned char mac[16] = {16, 0, 0, 0, 0xff, 0xff, 0, 0,
+                             1,  0, 0, 0, 7,    0,    0, 0};
     struct cr_walk w;
     struct cr_item it;
 
@@ -241,7 +243,7 @@ TEST(freebsd_and_darwin_read_32_bit_length_level_type_layout)
 
 TEST(darwin_twelve_byte_header_fits_where_glibc_sees_none)
 {
-    unsigned char buf[12] = { 12, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0 };
+    unsigned char buf[12] = {12, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0};
     struct cr_walk w;
     struct cr_item it;
 
@@ -276,8 +278,7 @@ TEST(walk_rejects_unknown_model_and_null_buffer)
 {
     struct cr_walk w;
 
-    ASSERT_EQ(cr_walk_init(&w, "x", 1, (enum cr_libc)CR_LIBC_COUNT),
-              CR_EMODEL);
+    ASSERT_EQ(cr_walk_init(&w, "x", 1, (enum cr_libc)CR_LIBC_COUNT), CR_EMODEL);
     ASSERT_EQ(cr_walk_init(&w, NULL, 1, CR_LIBC_GLIBC), CR_EINVAL);
     ASSERT_EQ(cr_walk_init(NULL, "x", 1, CR_LIBC_GLIBC), CR_EINVAL);
 }
@@ -287,15 +288,14 @@ TEST(model_names_round_trip_and_unknown_is_rejected)
     enum cr_libc l = CR_LIBC_GLIBC;
 
     for (int m = 0; m < CR_LIBC_COUNT; m++) {
-        ASSERT_EQ(cr_model_by_name(cr_model_get((enum cr_libc)m)->name, &l),
-                  0);
+        ASSERT_EQ(cr_model_by_name(cr_model_get((enum cr_libc)m)->name, &l), 0);
         ASSERT_EQ(l, m);
     }
     ASSERT_EQ(cr_model_by_name("legacy-glibc", &l), 0);
     ASSERT_EQ(l, CR_LIBC_GLIBC_LEGACY);
     ASSERT_EQ(cr_model_by_name("uclibc", &l), CR_EMODEL);
     ASSERT_EQ(cr_model_host(), CR_LIBC_GLIBC);
-    ASSERT_TRUE(cr_model_get((enum cr_libc)-1) == NULL);
+    ASSERT_TRUE(cr_model_get((enum cr_libc) - 1) == NULL);
 }
 
 TEST(walk_records_why_it_stopped)
@@ -305,12 +305,12 @@ TEST(walk_records_why_it_stopped)
         int libc;
         enum cr_why why;
     } want[] = {
-        { "K01", CR_LIBC_GLIBC, CR_WHY_NO_ROOM },
-        { "K05a", CR_LIBC_GLIBC, CR_WHY_NO_FIRST },
-        { "K06", CR_LIBC_GLIBC, CR_WHY_LEN_TOO_SMALL },
-        { "K08", CR_LIBC_GLIBC, CR_WHY_LEN_PAST_END },
-        { "K16", CR_LIBC_GLIBC_LEGACY, CR_WHY_LEGACY_OVERRUN },
-        { "K14", CR_LIBC_MUSL, CR_WHY_NO_ROOM },
+        {"K01", CR_LIBC_GLIBC, CR_WHY_NO_ROOM},
+        {"K05a", CR_LIBC_GLIBC, CR_WHY_NO_FIRST},
+        {"K06", CR_LIBC_GLIBC, CR_WHY_LEN_TOO_SMALL},
+        {"K08", CR_LIBC_GLIBC, CR_WHY_LEN_PAST_END},
+        {"K16", CR_LIBC_GLIBC_LEGACY, CR_WHY_LEGACY_OVERRUN},
+        {"K14", CR_LIBC_MUSL, CR_WHY_NO_ROOM},
     };
     size_t n;
     const struct crafted *cs = crafted_cases(&n);
@@ -335,7 +335,7 @@ TEST(walk_records_why_it_stopped)
 TEST(short_header_is_malformed_where_header_is_smaller_than_len0)
 {
     /* FreeBSD: sizeof(cmsghdr) 12 < CMSG_LEN(0) 16. */
-    unsigned char buf[14] = { 16, 0, 0, 0, 0xff, 0xff, 0, 0, 1 };
+    unsigned char buf[14] = {16, 0, 0, 0, 0xff, 0xff, 0, 0, 1};
     struct cr_walk w;
     struct cr_item it;
 

@@ -19,22 +19,22 @@ void test_fail(const char *file, int line, const char *fmt, ...)
 /* 1 if the current test already failed. */
 int test_failed(void);
 
-#define TEST(name)                                                 \
-    static void test_##name(void);                                 \
-    __attribute__((constructor)) static void reg_##name(void)      \
-    {                                                              \
-        test_register(#name, __FILE__, test_##name);               \
-    }                                                              \
+#define TEST(name)                                                             \
+    static void test_##name(void);                                             \
+    __attribute__((constructor)) static void reg_##name(void)                  \
+    {                                                                          \
+        test_register(#name, __FILE__, test_##name);                           \
+    }                                                                          \
     static void test_##name(void)
 
-#define ASSERT_CMP(a, op, b, fmt, T)                                      \
-    do {                                                                  \
-        T a_ = (T)(a), b_ = (T)(b);                                       \
-        if (!(a_ op b_)) {                                                \
-            test_fail(__FILE__, __LINE__, "%s %s %s: " fmt " vs " fmt,    \
-                      #a, #op, #b, a_, b_);                               \
-            return;                                                       \
-        }                                                                 \
+#define ASSERT_CMP(a, op, b, fmt, T)                                           \
+    do {                                                                       \
+        T a_ = (T)(a), b_ = (T)(b);                                            \
+        if (!(a_ op b_)) {                                                     \
+            test_fail(__FILE__, __LINE__, "%s %s %s: " fmt " vs " fmt, #a,     \
+                      #op, #b, a_, b_);                                        \
+            return;                                                            \
+        }                                                                      \
     } while (0)
 
 #define ASSERT_EQ(a, b) ASSERT_CMP(a, ==, b, "%lld", long long)
@@ -43,22 +43,22 @@ int test_failed(void);
 #define ASSERT_LE(a, b) ASSERT_CMP(a, <=, b, "%lld", long long)
 #define ASSERT_UEQ(a, b) ASSERT_CMP(a, ==, b, "%llu", unsigned long long)
 #define ASSERT_TRUE(c) ASSERT_EQ(!!(c), 1)
-#define ASSERT_STREQ(a, b)                                                \
-    do {                                                                  \
-        const char *a_ = (a), *b_ = (b);                                  \
-        if (a_ == NULL || b_ == NULL || strcmp(a_, b_) != 0) {            \
-            test_fail(__FILE__, __LINE__, "%s == %s: \"%s\" vs \"%s\"",   \
-                      #a, #b, a_ ? a_ : "(null)", b_ ? b_ : "(null)");    \
-            return;                                                       \
-        }                                                                 \
+#define ASSERT_STREQ(a, b)                                                     \
+    do {                                                                       \
+        const char *a_ = (a), *b_ = (b);                                       \
+        if (a_ == NULL || b_ == NULL || strcmp(a_, b_) != 0) {                 \
+            test_fail(__FILE__, __LINE__, "%s == %s: \"%s\" vs \"%s\"", #a,    \
+                      #b, a_ ? a_ : "(null)", b_ ? b_ : "(null)");             \
+            return;                                                            \
+        }                                                                      \
     } while (0)
-#define ASSERT_MEMEQ(a, b, n)                                             \
-    do {                                                                  \
-        if (memcmp((a), (b), (n)) != 0) {                                 \
-            test_fail(__FILE__, __LINE__, "%s == %s over %zu bytes", #a,  \
-                      #b, (size_t)(n));                                   \
-            return;                                                       \
-        }                                                                 \
+#define ASSERT_MEMEQ(a, b, n)                                                  \
+    do {                                                                       \
+        if (memcmp((a), (b), (n)) != 0) {                                      \
+            test_fail(__FILE__, __LINE__, "%s == %s over %zu bytes", #a, #b,   \
+                      (size_t)(n));                                            \
+            return;                                                            \
+        }                                                                      \
     } while (0)
 
 #endif /* CR_TESTS_H */
