@@ -346,9 +346,11 @@ def _fd_listed():
 def fd_snapshot(prev=None):
     """The open descriptors as (count, {fd: (st_dev, st_ino)}).
 
-    prev: an earlier snapshot of this process, or None.  When prev is still
-    exact (see above) it is returned itself, unchanged; otherwise a new
-    snapshot is listed.  Opens nothing that outlives the call."""
+    prev: an earlier snapshot of this process, or a guess at the table
+    (count, {fd: key}), or None.  When prev is exact (see above) it is
+    returned itself, unchanged; otherwise a new snapshot is listed, so a
+    wrong guess costs a listing, never a wrong table.  Opens nothing that
+    outlives the call."""
     count = _fd_count()
     if prev is not None and count and count == prev[0]:
         fstat = os.fstat

@@ -609,17 +609,20 @@ def prepare(p, shared):
 
 def make_shared(p):
     """The objects sent as fds (pipe read ends), one per fd (or one for
-    sendfd=same), with their labels.  Caller closes shared["fds"]."""
+    sendfd=same): {"fds": [fd], "keys": [(dev, ino) of each], "labels":
+    {key: "sentN"}}.  Caller closes shared["fds"]."""
     _, _, nfds = _combo_options(p)
     count = 1 if p["sendfd"] == "same" else max(nfds, 0)
     fds = []
+    keys = []
     labels = {}
     for i in range(count):
         r, w = os.pipe()
         os.close(w)
         fds.append(r)
-        labels[canon.fd_key(r)] = "sent%d" % i
-    return {"fds": fds, "labels": labels}
+        keys.append(canon.fd_key(r))
+        labels[keys[-1]] = "sent%d" % i
+    return {"fds": fds, "labels": labels, "keys": keys}
 
 
 # ----------------------------------------------------------------- running
@@ -817,6 +820,11 @@ def _build_args(p):
     return tuple([bufs] + tail), {}, bufs
 
 
+# Compiled argument-error calls by (source, family): a code object is
+# immutable, so each side evaluates the same one with its own globals.
+_CODE = {}
+
+
 def _invoke(p, st):
     """Makes the call of p on st.rsock (the method as the socket class has
     it now).  Returns (ret, exc, caught warnings, bufs)."""
@@ -828,7 +836,11 @@ def _invoke(p, st):
         env = dict(_EVAL_ENV)
         env.update({"s": sock, "socket": socket,
                     "f": getattr(target, p["method"])})
-        code = compile(_call_expr(p), "<%s>" % p["family"], "eval")
+        src = _call_expr(p)
+        code = _CODE.get((src, p["family"]))
+        if code is None:
+            code = compile(src, "<%s>" % p["family"], "eval")
+            _CODE[(src, p["family"])] = code
         fn, args = eval, (code, env)
     else:
         args, _, bufs = _build_args(p)
@@ -971,6 +983,7 @@ class _Isolator(object):
         os.close(req_r)
         os.close(rep_w)
         self.pid, self.req, self.rep, self.buf = pid, req_w, rep_r, b""
+        _table_changed()
 
     @staticmethod
     def _serve(req, rep):
@@ -1020,6 +1033,7 @@ class _Isolator(object):
             return 0
         _close_quietly(self.req)
         _close_quietly(self.rep)
+        _table_changed()
         _, status = os.waitpid(self.pid, 0)
         self.pid = self.req = self.rep = None
         self.buf = b""
@@ -1030,8 +1044,15 @@ _ISOLATOR = _Isolator()
 
 
 # The fd table between two cases (canon.fd_snapshot), kept so that the
-# next case's first snapshot needs no listing.
+# next case's first snapshot needs no listing.  Code here that opens or
+# closes fds of its own outside a side (the shared child's pipes) calls
+# _table_changed(), so that the next case lists the table again.
 _SNAP = None
+
+
+def _table_changed():
+    global _SNAP
+    _SNAP = None
 
 
 def run_case(case_id):
@@ -1061,12 +1082,14 @@ def run_case(case_id):
         results = {}
         leaks = {}
         # canon.fd_snapshot: the same diff as fd_table/fd_leaks, without a
-        # listing when the table has not changed.  The guess (the table
-        # between cases plus the objects just made) is only a hint: it is
-        # verified by count and fstat, else the table is listed.
+        # listing when the table has not changed.  The guess is the table
+        # at the end of the previous case, minus the objects it closed,
+        # plus the ones make_shared just opened (their keys are the labels'
+        # keys); fd_snapshot verifies it (count and fstat of every member)
+        # and lists the table if it is wrong.
         guess = dict(_SNAP[1])
-        for fd in shared["fds"]:
-            guess[fd] = canon.fd_key(fd)
+        for key, fd in zip(shared["keys"], shared["fds"]):
+            guess[fd] = key
         before = canon.fd_snapshot((_SNAP[0] + len(shared["fds"]), guess)
                                    if _SNAP[0] else None)
         for side in ("native", "reference"):

@@ -1,0 +1,267 @@
+"""test_refsocket_fast.py - the sockets suite's cheap machinery still sees
+what the expensive one saw.
+
+Why: the suite was made faster by (1) diffing the fd table through
+canon.fd_snapshot (a count from stat(/proc/self/fd) plus fstat identities)
+instead of a listing and a readlink per descriptor, (2) running isolated
+native sides in one shared forked child instead of one fork each, and (3)
+sending the EINTR signal once the call is blocked instead of after a fixed
+10 ms.  Each of those could silently stop detecting something; these tests
+make each of them fail if it does: a new fd, an fd replaced at the same
+number (same count), leaks on either side of a real case, a crash in the
+shared child (reported, then a fresh child), and the signal really
+interrupting both sides' system calls.
+"""
+
+import os
+import signal
+import socket
+import sys
+import unittest
+
+from oracle import canon, refsocket, suite_sockets
+from oracle.tests import helpers
+
+COUNTING = canon._fd_count() > 0
+if not COUNTING:
+    sys.stderr.write("test_refsocket_fast: this kernel reports no fd count "
+                     "in stat(/proc/self/fd) (Linux < 6.2): fd_snapshot "
+                     "lists every time; the fast-path tests are skipped\n")
+
+
+def _pipe_read_end():
+    r, w = os.pipe()
+    os.close(w)
+    return r
+
+
+class Snapshot(unittest.TestCase):
+
+    def test_unchanged_table_is_the_same_snapshot_without_a_listing(self):
+        if not COUNTING:
+            self.skipTest("no fd count from this kernel (see stderr)")
+        first = canon.fd_snapshot()
+        listed = []
+        orig = canon._fd_listed
+
+        def counting():
+            listed.append(1)
+            return orig()
+        canon._fd_listed = counting
+        try:
+            again = canon.fd_snapshot(first)
+        finally:
+            canon._fd_listed = orig
+        self.assertIs(again, first)
+        self.assertEqual(listed, [])
+
+    def test_new_fd_is_named_as_fd_leaks_names_it(self):
+        table = canon.fd_table()
+        snap = canon.fd_snapshot()
+        fd = _pipe_read_end()
+        try:
+            after = canon.fd_snapshot(snap)
+            self.assertEqual(canon.fd_snapshot_leaks(snap, after),
+                             canon.fd_leaks(table, canon.fd_table()))
+            self.assertEqual(len(canon.fd_snapshot_leaks(snap, after)), 1)
+            self.assertTrue(canon.fd_snapshot_leaks(snap, after)[0]
+                            .startswith("%d -> pipe:[" % fd))
+        finally:
+            os.close(fd)
+        self.assertEqual(canon.fd_snapshot_leaks(snap,
+                                                 canon.fd_snapshot(snap)), [])
+
+    def test_fd_replaced_at_the_same_number_is_a_leak(self):
+        fd = _pipe_read_end()
+        try:
+            snap = canon.fd_snapshot()
+            other = _pipe_read_end()
+            os.dup2(other, fd)      # same count, same number, new object
+            os.close(other)
+            after = canon.fd_snapshot(snap)
+            self.assertIsNot(after, snap)
+            leaks = canon.fd_snapshot_leaks(snap, after)
+            self.assertEqual([x.split(" ")[0] for x in leaks], [str(fd)])
+        finally:
+            os.close(fd)
+
+
+CASE = "rights/kind=stream,nfds=2,method=recvmsg,anc=32"
+TRUNC = "trunc/kind=dgram,method=recvmsg,bufsize=3,flags=0x20"
+
+
+class SuiteLeaks(unittest.TestCase):
+    """Leaks made on purpose on one side of a real case are reported on
+    that side only, including an fd replaced at the same number."""
+
+    @classmethod
+    def setUpClass(cls):
+        suite_sockets.configure(helpers.LIB)
+
+    def _run_with(self, side, misdeed):
+        target = refsocket if side == "reference" else socket.socket
+        own = "recvmsg" in target.__dict__
+        good = target.recvmsg
+
+        def bad(sock, *args, **kwargs):
+            res = good(sock, *args, **kwargs)
+            misdeed()
+            return res
+        target.recvmsg = bad
+        try:
+            return suite_sockets.run_case(CASE)
+        finally:
+            if own:
+                target.recvmsg = good
+            else:
+                del target.recvmsg
+
+    def test_a_clean_case_leaks_nothing(self):
+        rec = suite_sockets.run_case(CASE)
+        self.assertEqual(rec["leaked_fds"], {"native": [], "reference": []})
+        self.assertEqual(canon.diff(rec["native"], rec["reference"]), [])
+
+    def test_new_fd_leaked_by_each_side(self):
+        for side, other in (("native", "reference"),
+                            ("reference", "native")):
+            kept = []
+            rec = self._run_with(side, lambda: kept.append(_pipe_read_end()))
+            try:
+                self.assertEqual(len(rec["leaked_fds"][side]), 1, rec)
+                self.assertIn("pipe:[", rec["leaked_fds"][side][0])
+                self.assertEqual(rec["leaked_fds"][other], [], side)
+            finally:
+                for fd in kept:
+                    os.close(fd)
+
+    def test_fd_replaced_in_place_by_each_side(self):
+        for side, other in (("native", "reference"),
+                            ("reference", "native")):
+            victim = os.open(os.devnull, os.O_RDONLY)
+            try:
+                def replace():
+                    r = _pipe_read_end()
+                    os.dup2(r, victim)
+                    os.close(r)
+                rec = self._run_with(side, replace)
+                self.assertEqual(rec["leaked_fds"][side],
+                                 ["%d -> %s" % (victim, os.readlink(
+                                     "/proc/self/fd/%d" % victim))], side)
+                self.assertEqual(rec["leaked_fds"][other], [], side)
+            finally:
+                os.close(victim)
+        rec = suite_sockets.run_case(CASE)
+        self.assertEqual(rec["leaked_fds"], {"native": [], "reference": []})
+
+
+class SharedChild(unittest.TestCase):
+    """Isolated native sides run in one forked child; a crash there is a
+    result and the next case gets a new child."""
+
+    @classmethod
+    def setUpClass(cls):
+        suite_sockets.configure(helpers.LIB)
+
+    def tearDown(self):
+        suite_sockets._ISOLATOR.stop()
+
+    def test_one_child_serves_many_cases_like_a_fork_each(self):
+        suite_sockets._ISOLATOR.stop()
+        order, table = suite_sockets.cases()
+        p = table[TRUNC]
+        self.assertTrue(p["isolate"](p))
+        rec = suite_sockets.run_case(TRUNC)
+        pid = suite_sockets._ISOLATOR.pid
+        crashed = (rec["native"]["exception"] or {}).get("type") == \
+            "process-crash"     # PyPy 7.3.11 aborts here (spec 11)
+        self.assertEqual(pid is None, crashed)
+        again = suite_sockets.run_case(TRUNC)
+        if not crashed:
+            self.assertEqual(suite_sockets._ISOLATOR.pid, pid)
+        self.assertEqual(rec["native"], again["native"])
+        forked = suite_sockets._run_isolated("native", p,
+                                             suite_sockets.make_shared(p))
+        self.assertEqual(forked, rec["native"])
+        self.assertEqual(rec["leaked_fds"], {"native": [], "reference": []})
+
+    def test_crash_is_a_result_and_the_next_case_gets_a_new_child(self):
+        suite_sockets._ISOLATOR.stop()
+        own = "recvmsg" in socket.socket.__dict__
+        good = socket.socket.recvmsg
+
+        def abort(sock, *args):
+            os.kill(os.getpid(), signal.SIGABRT)
+        socket.socket.recvmsg = abort       # copied into the child
+        try:
+            rec = suite_sockets.run_case(TRUNC)
+        finally:
+            if own:
+                socket.socket.recvmsg = good
+            else:
+                del socket.socket.recvmsg
+        self.assertEqual(rec["native"]["exception"]["type"], "process-crash")
+        self.assertEqual(rec["native"]["exception"]["message"],
+                         "signal %d" % signal.SIGABRT)
+        self.assertIsNone(suite_sockets._ISOLATOR.pid)
+        self.assertEqual(rec["leaked_fds"], {"native": [], "reference": []})
+        rec = suite_sockets.run_case(TRUNC)     # a fresh child, unpatched
+        forked = suite_sockets._run_isolated(
+            "native", suite_sockets.cases()[1][TRUNC], {"fds": [],
+                                                        "labels": {}})
+        self.assertEqual(rec["native"], forked)
+
+
+class Eintr(unittest.TestCase):
+    """The watcher signals the main thread while it is blocked in the
+    call, on both sides: the system call returns EINTR."""
+
+    @classmethod
+    def setUpClass(cls):
+        suite_sockets.configure(helpers.LIB)
+
+    def _side(self, side, timeout):
+        cid = ("eintr/kind=stream,method=recvmsg,timeout=%s,eintr=returns"
+               % timeout)
+        p = suite_sockets.cases()[1][cid]
+        shared = suite_sockets.make_shared(p)
+        st = suite_sockets.prepare(p, shared)
+        try:
+            if side == "reference":
+                refsocket.install()
+            before = refsocket.stats["eintr"]
+            try:
+                with suite_sockets._Eintr("returns", st) as e:
+                    data, anc, flags, addr = st.rsock.recvmsg(16, 64)
+            finally:
+                refsocket.uninstall()
+            for level, type_, payload in anc:
+                for fd in canon.split_fds(payload)[0]:
+                    os.close(fd)
+            return e, data, refsocket.stats["eintr"] - before
+        finally:
+            st.close()
+            for fd in shared["fds"]:
+                os.close(fd)
+
+    def test_signal_arrives_while_blocked_on_both_sides(self):
+        for timeout in ("none", "5"):
+            e, data, rounds = self._side("native", timeout)
+            self.assertTrue(e.fired and e.seen_blocked, timeout)
+            self.assertEqual(data, b"abcdef")
+            e, data, rounds = self._side("reference", timeout)
+            self.assertTrue(e.fired and e.seen_blocked, timeout)
+            self.assertEqual(data, b"abcdef")
+            # The C call came back with EINTR and was made again.
+            self.assertGreaterEqual(rounds, 1, timeout)
+
+    def test_no_signal_after_the_call(self):
+        e, data, rounds = self._side("native", "none")
+        sent = e.sent
+        import time
+        time.sleep(0.12)    # longer than the 50 ms safety net
+        self.assertEqual(e.sent, sent)
+        self.assertTrue(e.stop)
+
+
+if __name__ == "__main__":
+    unittest.main()
