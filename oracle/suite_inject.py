@@ -73,6 +73,7 @@ import atexit
 import ctypes
 import fcntl
 import json
+import mmap
 import os
 import re
 import resource
@@ -112,8 +113,10 @@ FIONREAD = 0x541B        # Linux ioctl: bytes queued on a socket
 _ready = False
 _shim = None
 _pipe_r = None           # the shared pipe end planted fds are dups of
+_pipe_w = None           # its write end (the shim's field probe uses it)
 _inproc = None           # None: not set up yet; False: fork every case
 _ref_cache = {}          # control bytes -> (parsed JSON, reference leaks)
+_prep_cache = {}         # corpus path -> _Prep (per-buffer work, done once)
 _last_after = None       # _observe's {fd: (dev, ino)} right after the call
 # The soft limit the worker started with: plant_limit() keeps using it
 # after the in-process setup raises the limit, so the planted numbers
@@ -258,20 +261,29 @@ def family_of(rel, method, mode):
     return "corpus-%s-%s" % (rel.split(os.sep)[0], mode)
 
 
-def control_for(case_id):
-    """(control bytes, mode, method, family, repro) for a case id."""
+def _split_case(case_id):
+    """(corpus path, mode, method) of a case id; ValueError if bad."""
     src, _, mode = case_id.rpartition("@")
     kind, _, rel = src.partition(":")
     if mode not in MODES or kind not in ("corpus", "corpus-into") \
             or not rel or ".." in rel.split(os.sep):
         raise ValueError("bad case id %r" % case_id)
+    return rel, mode, "recvmsg_into" if kind == "corpus-into" else "recvmsg"
+
+
+def _repro(rel, method, mode, case_id):
+    return ("corpus/%s via %s, warnings %s: LD_PRELOAD=$PWD/build/inject/"
+            "libcrinject.so PYTHONPATH=. python3 -m oracle.worker --suite "
+            "inject --only '%s'" % (rel, method, mode, case_id))
+
+
+def control_for(case_id):
+    """(control bytes, mode, method, family, repro) for a case id."""
+    rel, mode, method = _split_case(case_id)
     with open(os.path.join(CORPUS, rel), "rb") as f:
         buf = f.read()
-    method = "recvmsg_into" if kind == "corpus-into" else "recvmsg"
-    repro = ("corpus/%s via %s, warnings %s: LD_PRELOAD=$PWD/build/inject/"
-             "libcrinject.so PYTHONPATH=. python3 -m oracle.worker --suite "
-             "inject --only '%s'" % (rel, method, mode, case_id))
-    return buf, mode, method, family_of(rel, method, mode), repro
+    return (buf, mode, method, family_of(rel, method, mode),
+            _repro(rel, method, mode, case_id))
 
 
 def reference_parse(buf):
@@ -361,14 +373,8 @@ def _observe(sock, buf, mode, method, planted):
     before = canon.fd_snapshot()
     n0 = _shim.cr_inject_count()
     _shim.cr_inject_arm(sock.fileno(), buf, len(buf))
-    ret = exc = None
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always" if mode == "record" else "error")
-            try:
-                ret = CALLS[method](sock, len(buf))
-            except BaseException as e:  # the exception is the observation
-                exc = e
+        ret, exc, caught = _call(sock, mode, method, len(buf))
     finally:
         _shim.cr_inject_disarm()
     injected = _shim.cr_inject_count() - n0
@@ -388,14 +394,15 @@ def _plant_source():
     and lives in the protected range; without the in-process setup there
     is no such range and this returns None (canon's default: a pipe per
     planted fd)."""
-    global _pipe_r
+    global _pipe_r, _pipe_w
     if not _inproc:
         return None
     if _pipe_r is None:
         r, w = os.pipe()
-        os.close(w)
         _pipe_r = fcntl.fcntl(r, F_DUPFD_CLOEXEC, _inproc["floor"])
+        _pipe_w = fcntl.fcntl(w, F_DUPFD_CLOEXEC, _inproc["floor"])
         os.close(r)
+        os.close(w)
     src = _pipe_r
     return lambda: os.dup(src)
 
@@ -542,10 +549,16 @@ def _inprocess_setup():
     pair[1].settimeout(5.0)     # as the forked path's socket
     _inproc = {"floor": floor, "saved": saved, "peer": pair[0],
                "sock": pair[1]}
-    _plant_source()             # its pipe end is open before any case
-    _inproc["base"] = canon.fd_snapshot()[1]
-    _inproc["field"] = {}
+    _plant_source()             # its pipe ends are open before any case
     atexit.register(_inprocess_close)
+    try:
+        _inproc["field"] = _Field(floor, saved)
+    except (RuntimeError, AttributeError) as e:
+        sys.stderr.write("oracle.suite_inject: %s: every case forks a "
+                         "child (30-60 ms a case, about 50x slower)\n" % e)
+        _inproc = False
+        return
+    _inproc["base"] = _inproc["field"].base
 
 
 def _inprocess_close():
@@ -553,6 +566,183 @@ def _inprocess_close():
     if _inproc:
         _inproc["peer"].close()
         _inproc["sock"].close()
+
+
+class _Field(object):
+    """The shim's planted-field bookkeeping (oracle/inject/inject.c,
+    cr_inject_field_*): one native call before and one after each
+    in-process call, instead of a Python call per descriptor.  The shim
+    keeps the state (the worker's own fds, the planted ones kept for the
+    next case); this holds the ctypes bindings and one anonymous mmap the
+    arguments and results travel through: Python writes and reads it
+    with slices and struct, the shim gets its addresses as plain ints.
+    (PyPy's ctypes converts an int argument in under 1 us, but takes
+    3-7 us for an array or bytes argument and 20-200 us to build or slice
+    a ctypes array; CPython is fast either way.)  Raises RuntimeError if
+    the shim refuses the setup."""
+
+    # Offsets and capacities in the shared mmap (ints are native 4-byte).
+    WANT, WANT_CAP = 0, 4096                    # cr_inject.c CR_FIELD_CAP
+    CANDS, CANDS_CAP = 16384, 32768
+    BUF, BUF_CAP = 16384 + 131072, MAX_CONTROL
+    CLOSED = BUF + MAX_CONTROL
+    LEAKS, LEAK_CAP = CLOSED + 4 * 4096, 1024
+    LOST, LOST_CAP = LEAKS + 4 * 1024, 256
+    COUNTS = LOST + 4 * 256                     # 4 C longs
+    STD = COUNTS + 32                           # 6 ints: copies, cloexec
+    PAYLOAD = STD + 32
+    TARGETS, TARGET_CAP = PAYLOAD + 64, 1 << 18
+    SIZE = TARGETS + (1 << 18)
+
+    def __init__(self, floor, saved):
+        sh = _shim
+        u, i = ctypes.c_size_t, ctypes.c_int
+        for name, args in (
+                ("cr_inject_field_setup", [i, i, i, i, i, u, u, u, u]),
+                ("cr_inject_field_base", [u, u]),
+                ("cr_inject_field_drop", []),
+                ("cr_inject_field_check", [u, u, u, u, u]),
+                ("cr_inject_field_begin", [u, u, u, u, u, u]),
+                ("cr_inject_field_end", [u, u, u, u, u, u, u, u, u])):
+            fn = getattr(sh, name)
+            fn.argtypes = args
+            fn.restype = ctypes.c_int
+        self._begin = sh.cr_inject_field_begin
+        self._end = sh.cr_inject_field_end
+        self._check = sh.cr_inject_field_check
+        self._drop = sh.cr_inject_field_drop
+        self._base = sh.cr_inject_field_base
+        self.mm = mmap.mmap(-1, self.SIZE)
+        # The exported view pins the mapping; both live as long as self.
+        self._view = ctypes.c_char.from_buffer(self.mm)
+        at = ctypes.addressof(self._view)
+        self.at = at
+        self._end_args = (at + self.CLOSED, self.WANT_CAP,
+                          at + self.LEAKS, self.LEAK_CAP,
+                          at + self.TARGETS, self.TARGET_CAP,
+                          at + self.LOST, self.LOST_CAP, at + self.COUNTS)
+        self._check_args = self._end_args[2:6] + (at + self.COUNTS,)
+        self._loaded = None
+        std = [saved[n][0] if n in saved else -1 for n in STD_FDS] + \
+            [saved[n][1] if n in saved else 0 for n in STD_FDS]
+        struct.pack_into("6i", self.mm, self.STD, *std)
+        self.mm[self.PAYLOAD:self.PAYLOAD + len(PAYLOAD)] = PAYLOAD
+        rc = sh.cr_inject_field_setup(
+            _pipe_r, _pipe_w, _inproc["peer"].fileno(),
+            _inproc["sock"].fileno(), floor, at + self.STD,
+            at + self.STD + 12, at + self.PAYLOAD, len(PAYLOAD))
+        self._ok(rc, "setup")
+        self._read_base()
+
+    def _ok(self, rc, what):
+        if rc < 0:
+            raise RuntimeError("the shim's cr_inject_field_%s failed: %s"
+                               % (what, os.strerror(-rc)))
+        return rc
+
+    def _ints(self, off, n):
+        return struct.unpack_from("%di" % n, self.mm, off) if n else ()
+
+    def _read_base(self):
+        n = self._ok(self._base(self.at + self.LOST, self.LOST_CAP), "base")
+        self.base = frozenset(self._ints(self.LOST, min(n, self.LOST_CAP)))
+
+    def drop(self):
+        """Close the planted fds kept from the last case; retake the base."""
+        self._ok(self._drop(), "drop")
+        self._read_base()
+
+    def _leak_lines(self, n):
+        """The n leaks of the last check/end as "fd -> target" strings,
+        sorted by fd (canon.fd_snapshot_leaks' form)."""
+        names = self.mm[self.TARGETS:self.TARGETS + self.TARGET_CAP] \
+            .split(b"\0")[:n]
+        return ["%d -> %s" % (fd, os.fsdecode(t)) for fd, t in
+                sorted(zip(self._ints(self.LEAKS, n), names))]
+
+    def check(self):
+        """Outside a case: (leaks as "fd -> target", missing count) of the
+        table against the worker's fds plus the kept planted ones."""
+        self._ok(self._check(*self._check_args), "check")
+        nleaks, missing = struct.unpack_from("2l", self.mm, self.COUNTS)
+        return self._leak_lines(nleaks) if nleaks else [], missing
+
+    def begin(self, prep):
+        """Plant prep's numbers, queue the payload, arm the socket.
+        Returns False (nothing planted) if a candidate int names one of
+        the worker's fds other than 0-2: the case must fork."""
+        mm = self.mm
+        if self._loaded is not prep:
+            if len(prep.want_bytes) > 4 * self.WANT_CAP \
+                    or len(prep.cand_bytes) > 4 * self.CANDS_CAP \
+                    or len(prep.buf) > self.BUF_CAP:
+                raise RuntimeError("a case larger than the shared area")
+            mm[self.WANT:self.WANT + len(prep.want_bytes)] = prep.want_bytes
+            mm[self.CANDS:self.CANDS + len(prep.cand_bytes)] = \
+                prep.cand_bytes
+            mm[self.BUF:self.BUF + len(prep.buf)] = prep.buf
+            self._loaded = prep
+        at = self.at
+        rc = self._ok(self._begin(at + self.WANT, prep.nwant,
+                                  at + self.CANDS, prep.ncand,
+                                  at + self.BUF, len(prep.buf)), "begin")
+        if rc == 1:
+            self._read_base()
+            return False
+        return True
+
+    def end(self):
+        """After the call: (closed numbers, leak lines, lost numbers,
+        calls the shim rewrote); fds 0-2 restored, socket drained,
+        survivors kept for the next case (see the shim)."""
+        self._ok(self._end(*self._end_args), "end")
+        nclosed, nleaks, nlost, injected = struct.unpack_from(
+            "4l", self.mm, self.COUNTS)
+        closed = self._ints(self.CLOSED, nclosed)
+        leaks = self._leak_lines(nleaks) if nleaks else []
+        lost = self._ints(self.LOST, min(nlost, self.LOST_CAP))
+        if lost:
+            self._read_base()
+        return closed, leaks, lost, injected
+
+
+class _Prep(object):
+    """Everything about one control buffer that does not depend on the
+    warning mode or the method: computed once, used by its 2 or 4 cases.
+    When the reference is not wanted (run_inprocess), only the native
+    call's inputs are filled in."""
+
+    def __init__(self, buf, numbers=None, candidates=None):
+        self.buf = buf
+        if numbers is None:
+            self.parsed, self.ref_leaks = _reference(buf)
+            close_list = self.parsed["close_on_error"]
+            self.numbers = plant_numbers(close_list, buf)
+            self.close_set = set(close_list)
+            candidates = buffer_ints(buf) | self.close_set
+        else:
+            self.numbers = numbers
+        want = sorted(self.numbers.values())
+        cands = sorted(set(candidates) | set(want))
+        self.nwant = len(want)
+        self.want_bytes = struct.pack("%di" % len(want), *want)
+        self.ncand = len(cands)
+        self.cand_bytes = struct.pack("%di" % len(cands), *cands)
+        self.labels = dict((n, l) for l, n in self.numbers.items())
+        if numbers is None:
+            self.control_hex = buf.hex()
+            self.planted_fds = sorted(self.numbers)
+            self.error_path_fds = sorted(l for l, n in self.numbers.items()
+                                         if n in self.close_set)
+            self.references = {}
+
+    def reference(self, mode, method):
+        key = (mode, method)
+        ref = self.references.get(key)
+        if ref is None:
+            ref = reference_result(self.parsed, mode, method, self.numbers)
+            self.references[key] = ref
+        return ref
 
 
 def buffer_ints(buf):
@@ -564,157 +754,139 @@ def buffer_ints(buf):
     return set(struct.unpack("<%di" % n, buf[:n * 4]))
 
 
+def _call(sock, mode, method, clen):
+    """The interpreter's own call under the mode's warning filter:
+    (return value or None, exception or None, recorded warnings)."""
+    ret = exc = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always" if mode == "record" else "error")
+        try:
+            ret = CALLS[method](sock, clen)
+        except BaseException as e:  # the exception is the observation
+            exc = e
+    return ret, exc, caught
+
+
 def run_inprocess(buf, mode, method, numbers, candidates):
+    """The native call in this process, on the one reused socketpair, for
+    callers outside run_case (tests): numbers is plant_numbers()'s
+    {label: fd}, candidates every int the call could close.  Returns
+    _run_prepared()'s answer."""
+    return _run_prepared(_Prep(buf, numbers, candidates), mode, method)
+
+
+def _run_prepared(prep, mode, method):
     """The native call in this process, on the one reused socketpair.
 
-    numbers: plant_numbers()'s {label: fd}; candidates: every int the
-    call could close (buffer_ints() and the error path's list).  If one of
-    them names a descriptor open here other than 0-2 (whose copies are
-    restored after the call), returns None and the caller forks instead.
-    Otherwise returns (result, leaks, injected) as _observe does.  After
-    the call fds 0-2 are restored at the planted numbers, fds the call
-    leaked are reported and then closed, and the planted fds the call did
-    not close stay open in _inproc["field"] for the next case (the
-    record/error pair of a buffer plants the same numbers; a number the
-    next case does not plant is closed before its call, so every call
-    sees exactly its own planted set, as in a fresh child).  Apart from
-    that field the worker's fd table is left exactly as it was.  Raises
-    RuntimeError if the call closed a descriptor of this process that no
-    candidate names (the worker then forks every later case)."""
+    The shim (cr_inject_field_begin) first checks that the fd table is
+    the worker's own fds plus the planted ones kept from the last case
+    (else it drops those and retakes the worker's table), then, if one
+    of prep's candidate ints names a worker fd other than 0-2 (whose
+    copies are restored after the call), returns without planting: this
+    returns None and the caller forks instead.  Otherwise it plants
+    exactly prep's numbers (closing kept ones this case does not plant,
+    so every call sees exactly its own planted set, as in a fresh child),
+    queues the payload and arms the socket; the call runs here; then
+    cr_inject_field_end reports the planted numbers the call closed or
+    replaced, the fds it opened (leaks, reported and closed) and worker
+    fds it closed, restores fds 0-2, drains the socket and keeps the
+    surviving planted fds for the next case.  Returns (result, leaks,
+    injected) as _observe does.  Raises RuntimeError if the call closed
+    a descriptor of this process that no candidate names (the worker
+    then forks every later case)."""
     global _inproc
-    st = _inproc
-    saved = st["saved"]
-    field = st["field"]
-    known = set(st["base"]) | set(field)
-    if _open_fds(known) != known:
-        _drop_field()   # something opened/closed between cases
-        st["base"] = canon.fd_snapshot()[1]
-        field = st["field"]
-    base = st["base"]
-    if any(n in base and n not in saved for n in candidates):
-        _drop_field()
+    field = _inproc["field"]
+    if not field.begin(prep):
         return None
-    want = set(numbers.values())
-    for n in sorted(field):
-        if n not in want:
-            os.close(n)
-    planted = {}
-    missing = {}
-    for label, n in numbers.items():
-        if n in field:
-            planted[label] = (n, field[n])
-        else:
-            missing[label] = n
-    planted.update(canon.plant_fds(missing, _plant_source()))
-    st["field"] = {}
-    st["peer"].sendall(PAYLOAD)
-    out = None
     try:
-        out = _observe(st["sock"], buf, mode, method, planted)
+        ret, exc, caught = _call(_inproc["sock"], mode, method,
+                                 len(prep.buf))
     finally:
-        if out is None:
-            canon.unplant_fds(planted)
-        for n in want:
-            if n in saved:
-                os.dup2(saved[n][0], n, inheritable=not saved[n][1])
-        _drain(st["sock"])
-    closed = set(out[0]["fds_closed"])
-    st["field"] = dict(planted[l] for l in planted
-                       if l not in closed and planted[l][0] not in saved)
-    known = set(base) | set(st["field"])
-    now = _open_fds(known)
-    for n in sorted(now - known):
-        os.close(n)         # a leak of the call: out[1] reports it
-    lost = sorted(n for n in base if n not in now or (
-        n not in want and _last_after.get(n) != base[n]))
+        closed, leaks, lost, injected = field.end()
+    res = canon.canon_result(ret, exc, caught, method, rights="raw",
+                             shapes=False)
+    if closed:
+        labels = prep.labels
+        res["fds_closed"] = sorted(labels[n] for n in closed)
     if lost:
-        _drop_field()
         _inproc = False
         raise RuntimeError("the native call closed descriptor(s) %s of "
                            "the worker, which no aligned int of the "
-                           "buffer names; later cases fork" % lost)
-    return out
+                           "buffer names; later cases fork" % sorted(lost))
+    return res, leaks, injected
 
 
 def _drop_field():
-    """Close the planted fds kept from the last case (those still the
-    shared pipe), leaving the worker's own table."""
-    field = _inproc["field"]
-    _inproc["field"] = {}
-    for n in sorted(field):
-        if canon.fd_key(n) == field[n]:
-            os.close(n)
-
-
-def _open_fds(known):
-    """The descriptor numbers open now, from one /proc/self/fd listing
-    (numbers only: cheaper than canon.fd_snapshot()).  A number not in known
-    is confirmed with fstat, which drops the listing's own fd."""
-    out = set()
-    for name in os.listdir("/proc/self/fd"):
-        n = int(name)
-        if n not in known:
-            try:
-                os.fstat(n)
-            except OSError:
-                continue
-        out.add(n)
-    return out
-
-
-def _drain(sock):
-    """Discard anything still queued on sock (a call that failed before
-    reading PAYLOAD), so the next case starts from an empty socket."""
-    left = struct.unpack("i", fcntl.ioctl(sock.fileno(), FIONREAD,
-                                          b"\0\0\0\0"))[0]
-    while left > 0:
-        left -= len(os.read(sock.fileno(), left))
+    """Close the planted fds kept from the last case, leaving the worker's
+    own table."""
+    _inproc["field"].drop()
+    _inproc["base"] = _inproc["field"].base
 
 
 def _reference(buf):
     """(parsed JSON, reference fd leaks) for buf, computed once per
     distinct buffer (a buffer runs in 2 or 4 cases) around the library
-    call."""
+    call.  In-process, the shim checks the table before and after (the
+    planted fds kept between cases are part of it); otherwise
+    canon.fd_snapshot does."""
     got = _ref_cache.get(buf)
-    if got is None:
+    if got is not None:
+        return got
+    if _inproc:
+        field = _inproc["field"]
+        leaks, missing = field.check()
+        if leaks or missing:
+            _drop_field()
+        parsed = reference_parse(buf)
+        got = (parsed, field.check()[0])
+    else:
         before = canon.fd_snapshot()
         parsed = reference_parse(buf)
         got = (parsed, canon.fd_snapshot_leaks(before,
                                                canon.fd_snapshot(before)))
-        _ref_cache[buf] = got
+    _ref_cache[buf] = got
     return got
 
 
+def _prepared(rel):
+    """The _Prep of corpus file rel (read and parsed at its first case)."""
+    prep = _prep_cache.get(rel)
+    if prep is None:
+        with open(os.path.join(CORPUS, rel), "rb") as f:
+            buf = f.read()
+        prep = _Prep(buf)       # the file is closed: the table is checked
+        _prep_cache[rel] = prep
+    return prep
+
+
 def run_case(case_id):
-    """One case: the native call in this process (run_inprocess) or, when
+    """One case: the native call in this process (_run_prepared) or, when
     the buffer names one of the worker's descriptors, in a forked child
     (run_native); the reference from the JSON."""
     _ensure()
-    buf, mode, method, family, repro = control_for(case_id)
-    parsed, ref_leaks = _reference(buf)
-    numbers = plant_numbers(parsed["close_on_error"], buf)
-    reference = reference_result(parsed, mode, method, numbers)
     if _inproc is None:
         _inprocess_setup()
+    rel, mode, method = _split_case(case_id)
+    prep = _prepared(rel)
     got = None
     where = "child"
     if _inproc:
-        got = run_inprocess(buf, mode, method, numbers, buffer_ints(buf) |
-                            set(parsed["close_on_error"]))
+        got = _run_prepared(prep, mode, method)
         where = "worker"
     if got is None:
         where = "child"
-        got = run_native(buf, mode, method, numbers,
-                         set(parsed["close_on_error"]))
+        got = run_native(prep.buf, mode, method, prep.numbers,
+                         prep.close_set)
     native, native_leaks, injected = got
-    rec = {"family": family, "id": case_id, "native": native,
-           "reference": reference,
-           "leaked_fds": {"native": native_leaks, "reference": ref_leaks},
-           "repro": repro, "control_hex": buf.hex(),
-           "planted_fds": sorted(numbers),
-           "error_path_fds": sorted(
-               l for l, n in numbers.items() if n in parsed["close_on_error"]),
-           "libc": parsed["libc"], "native_in": where}
+    rec = {"family": family_of(rel, method, mode), "id": case_id,
+           "native": native, "reference": prep.reference(mode, method),
+           "leaked_fds": {"native": native_leaks,
+                          "reference": prep.ref_leaks},
+           "repro": _repro(rel, method, mode, case_id),
+           "control_hex": prep.control_hex,
+           "planted_fds": prep.planted_fds,
+           "error_path_fds": prep.error_path_fds,
+           "libc": prep.parsed["libc"], "native_in": where}
     if injected is not None and injected != 1:
         rec["error"] = ("the shim rewrote %d calls instead of 1: the "
                         "interpreter did not call libc recvmsg" % injected)
