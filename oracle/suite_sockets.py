@@ -26,10 +26,19 @@ where the socket module lacks the name); IOV_MAX = 1024 (§5 step 6).
 
 Limits: Linux only.  Scenarios whose native call is known to be able to kill
 the process (PyPy 7.3.11 aborts on recvmsg(n < len, 0, MSG_TRUNC), §11) are
-marked "isolate" and run their native side in a forked child; a crash there
-becomes an exception result of type "process-crash".  EINTR scenarios use a
-one-shot-per-case SIGALRM from setitimer (10 ms, re-armed every 50 ms as a
-safety net until the call ends), so they need the main thread.
+marked "isolate" and run their native side in a forked child (one child
+shared by such cases while it lives, see _Isolator); a crash there becomes
+an exception result of type "process-crash".  EINTR scenarios send SIGALRM
+to the main thread once it is blocked in the call (a watcher thread reads
+/proc/self/task/<tid>/syscall; at the latest after 10 ms, re-sent every
+50 ms as a safety net until the handler ran), so they need the main thread.
+
+Cost (issue 5, figure 3): a scenario is two real calls plus their setups;
+what made it slow was around them.  The fd table is diffed through
+canon.fd_snapshot (a count and one fstat per open fd, no listing unless the
+table changed), isolated sides do not fork per case, the EINTR signal does
+not wait for a fixed timer, argument-error calls are compiled once.  The
+waits left are the scenarios' own (timeouts of 1 and 10 ms).
 
 Reproduce one case (both sides, with the diff):
   PYTHONPATH=. python3 -m oracle.suite_sockets 'rights/kind=stream,...'
@@ -666,8 +675,9 @@ class _Eintr(object):
     ZeroDivisionError ("raises"), once.
 
     A helper thread (_Watcher) watches the main thread's
-    /proc/self/task/<tid>/syscall and sends SIGALRM (signal.pthread_kill) as soon as the main thread is
-    blocked in a receive or poll, so the signal interrupts the system call
+    /proc/self/task/<tid>/syscall and sends SIGALRM (signal.pthread_kill)
+    as soon as the main thread is blocked in a receive or poll, so the
+    signal interrupts the system call
     (EINTR) instead of arriving before it; this takes well under a
     millisecond, where a fixed 10 ms timer cost 10 ms a side.  If the
     thread has not seen the main thread blocked within 10 ms (file
@@ -793,7 +803,7 @@ _WATCHER = _Watcher()
 def _call_expr(p):
     """The source of an argument-error call for p: the method called on `s`
     (or the macro on `socket`), directly or through a bound method `f`."""
-    name, src = p["call"][0], p["call"][1]
+    src = p["call"][1]
     form = p["call"][2] if len(p["call"]) > 2 else "direct"
     if form == "bound":
         return "f(%s)" % src
