@@ -308,18 +308,19 @@ def plant_limit(close_list):
     return limit
 
 
-def plant_numbers(close_list, buf):
+def plant_numbers(close_list, buf, ints=None):
     """{label: fd number} for the descriptor numbers to plant: every int the
     error path closes, then every other 4-byte little-endian int at a
     4-aligned offset of buf (where any model's SCM_RIGHTS slots sit), so an
     interpreter that closes too much is caught as surely as one that closes
     too little.  Only 0 <= n < plant_limit(); at most PLANT_MAX, the error
-    path's first."""
+    path's first.  ints: buffer_ints(buf), if the caller has it."""
     limit = plant_limit(close_list)
-    first = sorted(set(n for n in close_list if 0 <= n < limit))
-    ints = struct.unpack("<%di" % (len(buf) // 4), buf[:len(buf) // 4 * 4])
-    rest = sorted(set(n for n in ints if 0 <= n < limit) - set(first))
-    return dict(("fd%d" % n, n) for n in (first + rest)[:PLANT_MAX])
+    first = set(n for n in close_list if 0 <= n < limit)
+    if ints is None:
+        ints = buffer_ints(buf)
+    rest = sorted(n for n in ints if 0 <= n < limit and n not in first)
+    return dict(("fd%d" % n, n) for n in (sorted(first) + rest)[:PLANT_MAX])
 
 
 def _call_recvmsg(sock, clen):
@@ -717,13 +718,15 @@ class _Prep(object):
         if numbers is None:
             self.parsed, self.ref_leaks = _reference(buf)
             close_list = self.parsed["close_on_error"]
-            self.numbers = plant_numbers(close_list, buf)
+            ints = buffer_ints(buf)
+            self.numbers = plant_numbers(close_list, buf, ints)
             self.close_set = set(close_list)
-            candidates = buffer_ints(buf) | self.close_set
+            ints.update(self.close_set)
+            cands = sorted(ints)    # every planted number is among them
         else:
             self.numbers = numbers
+            cands = sorted(set(candidates) | set(numbers.values()))
         want = sorted(self.numbers.values())
-        cands = sorted(set(candidates) | set(want))
         self.nwant = len(want)
         self.want_bytes = struct.pack("%di" % len(want), *want)
         self.ncand = len(cands)
