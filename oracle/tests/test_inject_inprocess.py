@@ -140,3 +140,74 @@ class Protection(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# The shim's field bookkeeping (cr_inject_field_*) must see what the old
+# per-fd fstat checks saw: a misbehaving "interpreter" is simulated between
+# begin() and end() by closing, replacing and opening descriptors itself.
+FIELD_SNIPPET = r'''
+import json, os, struct
+from oracle import suite_inject as s
+s.configure(lib=%(lib)r)
+s._inprocess_setup()
+f = s._inproc["field"]
+buf = struct.pack("<Qii", 28, 1, 1) + struct.pack("<3i", 40, 41, 42)
+nums = {"fd40": 40, "fd41": 41, "fd42": 42}
+out = {}
+prep = s._Prep(buf, nums, s.buffer_ints(buf))
+out["began"] = f.begin(prep)
+os.close(40)                        # closed
+os.close(41)                        # replaced by another file
+null = os.open("/dev/null", os.O_RDONLY)
+os.dup2(null, 41)
+r, w = os.pipe()                    # replaced by another (empty) pipe
+os.dup2(r, 42)
+os.close(r)
+os.close(w)                         # null stays open: a leak
+os.read(s._inproc["sock"].fileno(), 1)
+closed, leaks, lost, injected = f.end()
+out["closed"] = list(closed)
+out["leaks"] = leaks
+out["null"] = null
+out["lost"] = list(lost)
+out["injected"] = injected
+out["after"] = list(f.check())
+# A worker fd (in the base) that the call closes although no int names it.
+extra = os.dup(0)
+s._drop_field()                     # retakes the base: extra is in it
+prep2 = s._Prep(buf, {"fd40": 40}, s.buffer_ints(buf))
+out["began2"] = f.begin(prep2)
+os.close(extra)
+closed2, leaks2, lost2, _ = f.end()
+out["lost2"] = list(lost2)
+out["extra"] = extra
+out["closed2"] = list(closed2)
+out["after2"] = list(f.check())
+print(json.dumps(out))
+'''
+
+
+class FieldChecks(unittest.TestCase):
+
+    def test_closed_replaced_and_leaked_fds_are_all_reported(self):
+        rc, out, err = run_snippet(FIELD_SNIPPET % {"lib": LIB})
+        self.assertEqual(rc, 0, err)
+        got = json.loads(out.splitlines()[-1])
+        self.assertTrue(got["began"], got)
+        self.assertEqual(got["closed"], [40, 41, 42])
+        leaked = sorted(int(l.split(" -> ")[0]) for l in got["leaks"])
+        self.assertEqual(leaked, sorted([got["null"], 41, 42]), got)
+        self.assertIn("41 -> /dev/null", got["leaks"])
+        self.assertEqual(got["lost"], [])
+        self.assertEqual(got["injected"], 0)
+        # The leaks were closed and nothing planted survived: clean table.
+        self.assertEqual(got["after"], [[], 0])
+
+    def test_a_closed_worker_fd_is_lost(self):
+        rc, out, err = run_snippet(FIELD_SNIPPET % {"lib": LIB})
+        self.assertEqual(rc, 0, err)
+        got = json.loads(out.splitlines()[-1])
+        self.assertTrue(got["began2"], got)
+        self.assertEqual(got["lost2"], [got["extra"]])
+        self.assertEqual(got["closed2"], [])
+        self.assertEqual(got["after2"], [[], 0])
