@@ -497,9 +497,21 @@ def _run_signal_handlers():
             time.sleep(0)
 
 
+# The C-level socket's "family" attribute (an int), read without the
+# socket.socket property's AddressFamily conversion (a few microseconds a
+# call); objects that are not _socket.socket instances go through the
+# property.
+_RAW_FAMILY = getattr(getattr(socket, "_socket", None), "socket", None)
+_RAW_FAMILY = getattr(_RAW_FAMILY, "family", None)
+
+
 def _sock_fd_family_timeout(sock):
+    """(fileno, address family as an int, timeout) of a socket object."""
     fd = sock.fileno()
-    family = int(sock.family)
+    try:
+        family = int(_RAW_FAMILY.__get__(sock, type(sock)))
+    except (AttributeError, TypeError):
+        family = int(sock.family)
     timeout = sock.gettimeout()
     return fd, family, timeout
 
@@ -584,33 +596,25 @@ def _call(sock, bufsize, iov, iovcnt, ancbufsize, flags):
     exception; nothing is owned by anyone when it raises."""
     lib = _lib()
     fd, family, timeout = _sock_fd_family_timeout(sock)
-    args = _RecvArgs()
-    args.fd = fd
-    args.family = family
-    args.bufsize = bufsize
-    args.iov = iov
-    args.iovcnt = iovcnt
-    args.ancbufsize = ancbufsize
-    args.flags = flags
-    args.libc = _State.libc_model
-    args.policy = CR_WARN_RECORD
-    args.on_eintr = _State.stop_fn
-    args.eintr_ctx = _State.stop_ctx_addr
-    args.sys = None
     deadline = None
     if timeout is None:
-        args.timeout_ns = -1
+        timeout_ns = -1
     elif timeout == 0:
-        args.timeout_ns = 0
+        timeout_ns = 0
     else:
-        args.timeout_ns = max(1, int(timeout * 1e9 + 0.5))
+        timeout_ns = max(1, int(timeout * 1e9 + 0.5))
         deadline = time.monotonic() + timeout
+    # One constructor call (fields in struct order) instead of a setattr
+    # per field.
+    args = _RecvArgs(fd, family, bufsize, iov, iovcnt, ancbufsize, flags,
+                     timeout_ns, _State.libc_model, CR_WARN_RECORD,
+                     _State.stop_fn, _State.stop_ctx_addr, None)
+    byref = ctypes.byref
     while True:
         res = _RecvResult()
         err = _PyErr()
         stats["calls"] += 1
-        rc = lib.cr_recvmsg(ctypes.byref(args), ctypes.byref(res),
-                            ctypes.byref(err))
+        rc = lib.cr_recvmsg(byref(args), byref(res), byref(err))
         if rc == 0:
             return _Received(res)
         if rc != CR_EPY:
