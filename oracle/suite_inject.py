@@ -38,9 +38,16 @@ planted fds the call left open are kept for the next case, whose numbers
 mostly overlap (what it does not plant is closed before its call): fds the
 call leaked are reported and then closed; a worker fd closed although no
 candidate int named it is an error of the case, and every later case
-forks.  Limit of the in-process path: an interpreter that crashes on a
-buffer takes the worker with it; the driver then reports the missing
-records as ERROR (the forked path reported the signal per case).
+forks.  All of that fd bookkeeping - the table check, planting, which
+planted fds the call closed, leaks, lost worker fds, restoring 0-2 - is
+done by the shim (oracle/inject/field.c) in one native call before and
+one after the call (_Field), through one shared mmap, not by a Python
+call per descriptor; everything about a buffer that does not depend on
+the mode or method (reference, planted numbers, hex, labels) is computed
+once per buffer (_Prep).  Limit of the in-process path: an interpreter
+that crashes on a buffer takes the worker with it; the driver then
+reports the missing records as ERROR (the forked path reported the
+signal per case).
 CMSGREF_INJECT_FORK=1 forces the forked path for every case; both paths
 give identical records (oracle/tests/test_inject_inprocess.py).  The reference
 side is cr_json_parse_buf() of libcmsgref.so (the one JSON writer; the walk
