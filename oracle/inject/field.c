@@ -22,6 +22,12 @@
  * decided by fstat identity, as before); a new descriptor always takes
  * the lowest free number, so none can appear in the high room the
  * worker's own fds live in (those are checked for existence only).
+ * What this gives up against one fstat per fd, knowingly: an unrelated
+ * object put at a planted number that turns readable and unreadable in
+ * step with the probe, and a worker fd in the high room closed and
+ * replaced by an explicit dup2()/F_DUPFD onto that very number, would
+ * pass as unchanged.  Worker fds below the high room (0-2, inherited
+ * ones) are still compared by fstat identity.
  *
  * Limits: planted numbers below CR_FIELD_CAP, at most CR_BASE_CAP worker
  * fds, CR_TABLE_CAP open fds in all.  Process-global state, like the rest
