@@ -16,6 +16,9 @@
 int cli_read_input(const char *path, unsigned char **ret_buf, size_t *ret_len,
                    char *err, size_t errlen);
 
+/* The model's next-header rule as text ("N + 16 < C", ...) into out. */
+void cli_next_rule(const struct cr_model *m, char *out, size_t cap);
+
 /* Prints the annotated view of buf[0, len) under libc to out.  full: show
  * every data byte instead of eliding long runs.  Returns 0 or a CR_E*. */
 int cli_explain(FILE *out, const char *name, const unsigned char *buf,

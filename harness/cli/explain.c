@@ -157,16 +157,24 @@ static const char *why_text(enum cr_why why)
     }
 }
 
+void cli_next_rule(const struct cr_model *m, char *out, size_t cap)
+{
+    snprintf(out, cap, "N + %zu %s C%s", m->next_hdr,
+             m->next == CR_NEXT_FITS_STRICT ? "<" : "<=",
+             m->next == CR_NEXT_LEGACY ? " and N + align(L_next) <= C" : "");
+}
+
 static void model_line(FILE *out, const struct cr_model *m)
 {
+    char rule[64];
+
+    cli_next_rule(m, rule, sizeof(rule));
     fprintf(out,
             "model %s: cmsghdr %zu bytes, cmsg_len u%u, level @%zu, "
             "type @%zu, data @%zu, align %zu; next header at N = off + "
-            "align(cmsg_len) iff N + %zu %s C%s\n",
+            "align(cmsg_len) iff %s\n",
             m->name, m->hdr_size, m->len_width * 8, m->level_off, m->type_off,
-            m->len0, m->align, m->next_hdr,
-            m->next == CR_NEXT_FITS_STRICT ? "<" : "<=",
-            m->next == CR_NEXT_LEGACY ? " and N + align(L_next) <= C" : "");
+            m->len0, m->align, rule);
 }
 
 int cli_explain(FILE *out, const char *name, const unsigned char *buf,

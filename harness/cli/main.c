@@ -59,15 +59,13 @@ static int cmd_models(void)
 {
     for (int i = 0; i < CR_LIBC_COUNT; i++) {
         const struct cr_model *m = cr_model_get((enum cr_libc)i);
+        char rule[64];
+
+        cli_next_rule(m, rule, sizeof(rule));
         printf("%-13s cmsghdr %2zu  CMSG_LEN(0) %2zu  align %zu  cmsg_len "
                "u%-2u  SOL_SOCKET %d  next: %s%s\n",
                m->name, m->hdr_size, m->len0, m->align, m->len_width * 8,
-               m->sol_socket,
-               m->next == CR_NEXT_FITS_STRICT ? "N + 16 < C"
-               : m->next == CR_NEXT_LEGACY
-                   ? "N + 16 <= C and N + align8(L_next) <= C"
-               : m->hdr_size == 12 && m->len0 == 12 ? "N + 12 <= C"
-                                                    : "N + 16 <= C",
+               m->sol_socket, rule,
                (enum cr_libc)i == cr_model_host() ? "  (host)" : "");
     }
     return finish_output(0);
