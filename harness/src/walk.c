@@ -176,10 +176,11 @@ int cr_close_on_error(const void *buf, size_t len, enum cr_libc libc,
         cap = 0;
     while (cr_walk_next(&w, &it)) {
         size_t k = cr_item_fd_count(w.model, &it);
-        for (size_t i = 0; i < k; i++, n++) {
-            if (n < cap)
-                fds[n] = cr_item_fd_at(buf, &it, i);
-        }
+        /* The ints of this item that still fit: one test an int, not two. */
+        size_t fit = n >= cap ? 0 : cap - n < k ? cap - n : k;
+        for (size_t i = 0; i < fit; i++)
+            fds[n + i] = cr_item_fd_at(buf, &it, i);
+        n += k; /* no wrap: n <= len / 4 */
     }
     if (ret_count != NULL)
         *ret_count = n;
