@@ -23,6 +23,7 @@ BAD = ("FAIL", "ERROR", "XPASS")
 ABBREV = {"FAIL": "F", "ERROR": "E", "XPASS": "XP", "XFAIL": "XF",
           "PASS": "ok"}
 CELL_CASES = 200
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def short(label):
@@ -31,6 +32,21 @@ def short(label):
     if label.startswith("cpython-"):
         return label[len("cpython-"):]
     return label.replace("pypy-", "pypy", 1)
+
+
+def control_hex(rec):
+    """The control bytes of an inject record, as hex: the record names
+    its corpus file ("control_file", relative to the repo) rather than
+    carrying the bytes, so only listed cases pay for reading it.  None
+    for other records or a file that is gone."""
+    rel = rec.get("control_file")
+    if not rel:
+        return None
+    try:
+        with open(os.path.join(REPO, rel), "rb") as f:
+            return f.read().hex()
+    except OSError:
+        return None
 
 
 def build(rows, entries, suites, elapsed, explicit):
@@ -57,7 +73,7 @@ def build(rows, entries, suites, elapsed, explicit):
                           "outcome": r["outcome"], "reason": r["reason"],
                           "details": r["details"],
                           "repro": rec.get("repro", ""),
-                          "control_hex": rec.get("control_hex"),
+                          "control_hex": control_hex(rec),
                           "native": rec.get("native"),
                           "reference": rec.get("reference"),
                           "leaked_fds": rec.get("leaked_fds"),

@@ -1,0 +1,141 @@
+"""Self-tests of the inject suite's close() log (suite_inject._Session and
+the shim's watch): the error path's close() calls are logged in order and
+not performed, so a buffer naming the worker's own fds harms nothing; a
+descriptor the call opens is a leak and one closed behind the shim's back
+is an error; a call that never reaches libc's recvmsg is an error.  Each
+test runs the interpreter under test (sys.executable) with the shim
+preloaded, so the real call is exercised."""
+
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+from oracle.tests.helpers import LIB, REPO, SHIM
+
+
+def run_snippet(code):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = REPO
+    env["LD_PRELOAD"] = SHIM
+    p = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = p.communicate(timeout=120)
+    if p.returncode != 0:
+        raise AssertionError("snippet exit %d: %s" % (p.returncode,
+                                                      err.decode()))
+    return json.loads(out.decode().splitlines()[-1])
+
+
+PRELUDE = r'''
+import ctypes, gc, json, os, struct, sys
+from oracle import canon, suite_inject as s
+s.configure(lib=%(lib)r)
+k01 = [f for f in os.listdir(s.CORPUS + "/cmsg_parse")
+       if f.startswith("seed-k01-")][0]
+s.run_case("corpus:cmsg_parse/" + k01 + "@record")
+ses = s._get_session()
+
+class Prep(object):
+    def __init__(self, buf):
+        self.buf = buf
+
+def truncated_rights(*fds):
+    # cmsg_len claims one int more than the buffer holds: truncated (§2).
+    data = struct.pack("<%%di" %% len(fds), *fds)
+    return struct.pack("<Qii", 16 + len(data) + 4, 1, 1) + data
+out = {}
+'''
+
+OWN_FDS = PRELUDE + r'''
+mine = ses.sock.fileno()
+fds = [0, 1, 2, mine, ses.peer.fileno(), -5, 0x7fffffff, 1, mine]
+buf = truncated_rights(*fds)
+out["ref"] = s.reference_parse(buf)["close_on_error"]
+table = canon.fd_table()
+res, leaks, lost, delivered = ses.observe(Prep(buf), "error", "recvmsg")
+out["closed"] = res["fds_closed"]
+out["exc"] = (res["exception"] or {}).get("type")
+out["leaks"], out["lost"], out["delivered"] = leaks, lost, delivered
+out["table_same"] = canon.fd_table() == table
+out["gc"] = gc.isenabled()
+res2, _, _, _ = ses.observe(Prep(buf), "record", "recvmsg")
+out["record_closed"] = res2["fds_closed"]
+out["record_data"] = res2["data"]
+print(json.dumps(out))
+'''
+
+MISBEHAVING = PRELUDE + r'''
+buf = truncated_rights(40)
+real = s.CALLS["recvmsg"]
+null = []
+def opens(sock, clen):
+    null.append(os.open("/dev/null", os.O_RDONLY))
+    return real(sock, clen)
+victim = os.dup(0)
+ses.retake()
+libc = ctypes.CDLL(None, use_errno=True)
+def closes_behind(sock, clen):
+    libc.syscall(3, victim)          # SYS_close on x86-64: not close()
+    return real(sock, clen)
+def never_receives(sock, clen):
+    return (sock.recv(1), [], 0, None)
+for name, fn in (("opens", opens), ("closes_behind", closes_behind),
+                 ("never_receives", never_receives)):
+    s.CALLS["recvmsg"] = fn
+    res, leaks, lost, delivered = ses.observe(Prep(buf), "error",
+                                              "recvmsg")
+    out[name] = {"leaks": leaks, "lost": lost, "delivered": delivered}
+s.CALLS["recvmsg"] = real
+out["null"] = null[0]
+out["victim"] = victim
+res, leaks, lost, delivered = ses.observe(Prep(buf), "error", "recvmsg")
+out["after"] = {"leaks": leaks, "lost": lost, "delivered": delivered,
+                "closed": res["fds_closed"]}
+print(json.dumps(out))
+'''
+
+
+class CloseLog(unittest.TestCase):
+
+    def test_error_path_closes_are_logged_in_order_and_not_performed(self):
+        got = run_snippet(OWN_FDS % {"lib": LIB})
+        # Every slot, in order, repeats and invalid ints included (§4).
+        self.assertEqual(got["closed"], got["ref"])
+        self.assertEqual(len(got["closed"]), 9, got)
+        self.assertEqual(got["exc"], "OSError" if "PyPy" in sys.version
+                         else "RuntimeWarning")
+        self.assertTrue(got["delivered"])
+        self.assertEqual((got["leaks"], got["lost"]), ([], []))
+        self.assertTrue(got["table_same"], got)
+        self.assertTrue(got["gc"], "the collector was left paused")
+
+    def test_record_mode_closes_nothing_unless_pypy(self):
+        got = run_snippet(OWN_FDS % {"lib": LIB})
+        if "PyPy" in sys.version:
+            # PyPy raises whatever the filter and closes the same fds.
+            self.assertEqual(got["record_closed"], got["ref"])
+        else:
+            self.assertEqual(got["record_closed"], [])
+            self.assertEqual(got["record_data"], "78")
+
+
+class TableChecks(unittest.TestCase):
+
+    def test_opened_vanished_and_undelivered_are_each_reported(self):
+        got = run_snippet(MISBEHAVING % {"lib": LIB})
+        self.assertEqual(got["opens"]["leaks"],
+                         ["%d -> /dev/null" % got["null"]], got)
+        self.assertEqual(got["opens"]["lost"], [])
+        self.assertEqual(got["closes_behind"]["lost"], [got["victim"]], got)
+        self.assertFalse(got["never_receives"]["delivered"], got)
+        self.assertTrue(got["opens"]["delivered"])
+        # Each change is reported once; the next good call is clean.
+        self.assertEqual(got["after"]["leaks"], [])
+        self.assertEqual(got["after"]["lost"], [])
+        self.assertEqual(got["after"]["closed"], [40])
+
+
+if __name__ == "__main__":
+    unittest.main()
