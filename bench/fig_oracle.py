@@ -16,9 +16,10 @@ re-implemented:
   (so interpreter startup is excluded); "differential scenarios per
   second" of an interpreter is the rate of its full run, i.e. the two
   suites weighted by their case counts;
-- injection_per_second: the inject suite's rate (its per-case fork, fd
-  planting and comparison included); bench/inject_loop.py adds the
-  mechanism's ceiling (shim + real recvmsg, nothing else);
+- injection_per_second: the inject suite's rate (its reference, close()
+  log, fd-table check and record per case included); bench/inject_loop.py
+  adds the mechanism's ceiling (shim + real recvmsg + watch, nothing
+  else);
 - tests/s of test_socket: bench/testsuite_sample.py under the interpreter
   runs every k-th test of oracle.cpython_tests.select_tests() (the
   selection of `make cpython-tests`), about 60 tests, natively; an
