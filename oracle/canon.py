@@ -28,7 +28,7 @@ Canonical result (a dict):
    "address": canonical address (see canon_address),
    "warnings": [{"category", "message", "filename", "lineno"}, ...],
    "exception": None or {"type", "message", "args", "errno"},
-   "fds_closed": [planted fd labels, sorted],
+   "fds_closed": [ints passed to close() during the call, in order],
    "fds_received": [fd descriptions (see describe_fd)]}
 The ancdata str is the data's hex, except for SCM_RIGHTS in "fds" mode
 ("fds:<n>" plus "+<hex>" of a trailing partial int) and for timestamps
@@ -210,15 +210,16 @@ def canon_exception(exc):
 
 
 def canon_result(ret=None, exc=None, caught=(), method="recvmsg",
-                 rights="raw", labels=None, addr_labels=None, planted=None,
+                 rights="raw", labels=None, addr_labels=None,
                  close_received=True, shapes=True):
     """Build one canonical result.
 
     ret: the 4-tuple a call returned (or None if it raised); exc: the
     exception (or None); caught: recorded warnings; method: "recvmsg" (data
     is bytes) or "recvmsg_into" (first element is nbytes); rights/labels/
-    close_received: see canon_ancdata; addr_labels: see canon_address;
-    planted: {label: (fd, key)} from plant_fds(), for fds_closed.
+    close_received: see canon_ancdata; addr_labels: see canon_address.
+    fds_closed is left [] for the caller: what a call closed is observed
+    by the suite (the inject suite's close() log).
     """
     res = {"data": None, "nbytes": None, "ancdata": [], "msg_flags": None,
            "address": None, "warnings": canon_warnings(caught),
@@ -237,54 +238,7 @@ def canon_result(ret=None, exc=None, caught=(), method="recvmsg",
         res["fds_received"] = received
         res["msg_flags"] = int(flags)
         res["address"] = canon_address(addr, addr_labels)
-    if planted:
-        res["fds_closed"] = closed_labels(planted)
     return res
-
-
-# ------------------------------------------------------------ planted fds
-
-def plant_fds(numbers, make=None):
-    """Open a distinct real file at each fd number in `numbers`.
-
-    numbers: {label: int}.  make: a function returning a new fd (default: a
-    pipe's read end; its write end is closed).  Returns {label: (fd, key)}
-    with key = fd_key(fd).  The caller owns the planted fds and must release
-    them with unplant_fds().  A number that is already open is replaced
-    (dup2), so callers pick numbers above their own table.
-    """
-    planted = {}
-    for label in sorted(numbers):
-        num = numbers[label]
-        if make is None:
-            r, w = os.pipe()
-            os.close(w)
-            src = r
-        else:
-            src = make()
-        if src != num:
-            os.dup2(src, num)
-            os.close(src)
-        planted[label] = (num, fd_key(num))
-    return planted
-
-
-def closed_labels(planted):
-    """Labels of planted fds that are no longer open on the same object."""
-    out = []
-    for label in sorted(planted):
-        fd, key = planted[label]
-        if fd_key(fd) != key:
-            out.append(label)
-    return out
-
-
-def unplant_fds(planted):
-    """Close the planted fds that are still the ones planted."""
-    for label in planted:
-        fd, key = planted[label]
-        if fd_key(fd) == key:
-            _close_quietly(fd)
 
 
 # --------------------------------------------------------------- fd table

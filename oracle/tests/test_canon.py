@@ -1,5 +1,5 @@
 """Self-tests of oracle/canon.py: fds by what they refer to, timestamps by
-shape, fd-table diffs, planted fds, and a diff that can fail."""
+shape, fd-table diffs, and a diff that can fail."""
 
 import array
 import os
@@ -99,25 +99,6 @@ class CanonFds(unittest.TestCase):
 
 
 class CanonOther(unittest.TestCase):
-
-    def test_planted_fds_closed_by_label(self):
-        planted = canon.plant_fds({"a": 300, "b": 301})
-        try:
-            os.close(301)
-            self.assertEqual(canon.closed_labels(planted), ["b"])
-            # a different object at the same number counts as closed too
-            r, w = os.pipe()
-            os.dup2(r, 300)
-            os.close(r)
-            os.close(w)
-            self.assertEqual(canon.closed_labels(planted), ["a", "b"])
-        finally:
-            canon.unplant_fds(planted)
-            for n in (300, 301):
-                try:
-                    os.close(n)
-                except OSError:
-                    pass
 
     def test_addresses(self):
         self.assertIsNone(canon.canon_address(None))
