@@ -28,8 +28,17 @@ static void flush(struct writer *jw)
     jw->n = 0;
 }
 
+/* Appends s[0, n), flushing each time the buffer fills.  Most calls fit
+ * with room to spare and take the first branch, which cannot fill it (so
+ * the chunks the sink sees are the same); bytes it buffers after a sink
+ * error are dropped by flush(), like the loop's. */
 static void put(struct writer *jw, const char *s, size_t n)
 {
+    if (n < sizeof(jw->buf) - jw->n) {
+        memcpy(jw->buf + jw->n, s, n);
+        jw->n += n;
+        return;
+    }
     while (n > 0 && jw->err == 0) {
         size_t room = sizeof(jw->buf) - jw->n;
         size_t k = n < room ? n : room;
