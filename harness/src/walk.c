@@ -36,12 +36,12 @@ int cr_walk_init(struct cr_walk *w, const void *buf, size_t len,
     w->warning = 0;
     w->stop_offset = 0;
     w->next_candidate = SIZE_MAX;
-    w->why = len == 0            ? CR_WHY_EMPTY
-             : len < m->hdr_size ? CR_WHY_NO_FIRST
-                                 : CR_WHY_RUNNING;
     /* First-header rule: a header exists at 0 iff C >= sizeof(cmsghdr);
      * with C == 0 CPython does not start the walk at all (§2 steps 1-2). */
     w->done = len < m->hdr_size;
+    w->why = len == 0  ? CR_WHY_EMPTY
+             : w->done ? CR_WHY_NO_FIRST
+                       : CR_WHY_RUNNING;
     return 0;
 }
 
