@@ -46,11 +46,13 @@ List cases: python3 -m oracle.suite_sockets --list [SUBSTRING]
 """
 
 import array
+import fcntl
 import json
 import os
 import resource
 import signal
 import socket
+import struct
 import sys
 import tempfile
 import threading
@@ -418,6 +420,8 @@ class Setup(object):
     def __init__(self):
         self.rsock = None     # the socket whose method is called
         self.peer = None      # the sender
+        self.pair = None      # _PairPool's pair when rsock/peer are its
+        self.dest = None      # sendmsg's address (None: connected)
         self.extra = []       # other sockets/fds to close
         self.paths = []       # filesystem names to unlink
         self.sent = []        # fds whose objects travel in SCM_RIGHTS
@@ -433,9 +437,13 @@ class Setup(object):
             self.peer.sendmsg([data], anc)
 
     def close(self):
-        for s in [self.rsock, self.peer] + self.extra:
-            if s is None:
-                continue
+        if self.pair is not None:
+            _PAIRS.release(self.pair)       # kept if clean, else closed
+        else:
+            for s in (self.rsock, self.peer):
+                if s is not None:
+                    s.close()
+        for s in self.extra:
             if isinstance(s, int):
                 _close_quietly(s)
             else:
@@ -495,7 +503,6 @@ def _bind_full_path(sock, path):
 def _make_sockets(p, st):
     """Creates st.rsock / st.peer for p["kind"]."""
     kind = p["kind"]
-    st.dest = None
     if kind in PAIRS:
         stype = {"stream": socket.SOCK_STREAM, "dgram": socket.SOCK_DGRAM,
                  "seqpacket": socket.SOCK_SEQPACKET}[kind]
@@ -573,20 +580,32 @@ def _combo_options(p):
     return "cred" in parts, ts, nfds
 
 
-def prepare(p, shared):
+def _set_options(p, rsock):
+    """The receiver's socket options of p (SO_PASSCRED, timestamps)."""
+    passcred, ts, _ = _combo_options(p)
+    if passcred:
+        rsock.setsockopt(SOL_SOCKET, SO_PASSCRED, 1)
+    if ts == "ts":
+        rsock.setsockopt(SOL_SOCKET, SO_TIMESTAMP, 1)
+    elif ts == "tsns":
+        rsock.setsockopt(SOL_SOCKET, SO_TIMESTAMPNS, 1)
+
+
+def prepare(p, shared, pair=None):
     """Builds one side's setup from params p; shared holds the objects both
-    sides send (so fd labels agree).  Returns a Setup; raises nothing the
-    caller must undo beyond Setup.close()."""
+    sides send (so fd labels agree); pair: a socketpair of _PairPool for
+    p's kind and options, used instead of a new one (None: new sockets).
+    Returns a Setup; raises nothing the caller must undo beyond
+    Setup.close()."""
     st = Setup()
     try:
-        _make_sockets(p, st)
-        passcred, ts, nfds = _combo_options(p)
-        if passcred:
-            st.rsock.setsockopt(SOL_SOCKET, SO_PASSCRED, 1)
-        if ts == "ts":
-            st.rsock.setsockopt(SOL_SOCKET, SO_TIMESTAMP, 1)
-        elif ts == "tsns":
-            st.rsock.setsockopt(SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        if pair is not None:
+            st.pair = pair
+            st.rsock, st.peer = pair.rsock, pair.peer
+        else:
+            _make_sockets(p, st)
+            _set_options(p, st.rsock)
+        nfds = _combo_options(p)[2]
         data = (b"abcdefghij" * (p["data"] // 10 + 1))[:p["data"]]
         anc = []
         if nfds == -1:
@@ -600,6 +619,8 @@ def prepare(p, shared):
         if p["pending"] and not p["closed"]:
             st.send()
         if p["eof"]:
+            if st.pair is not None:
+                raise ValueError("a pooled pair cannot take an eof case")
             st.peer.close()
             st.peer = None
         if p["timeout"] == "none":
@@ -609,6 +630,8 @@ def prepare(p, shared):
         else:
             st.rsock.settimeout(float(p["timeout"]))
         if p["closed"]:
+            if st.pair is not None:
+                raise ValueError("a pooled pair cannot take a closed case")
             st.rsock.close()
         return st
     except BaseException:
@@ -877,13 +900,14 @@ def _invoke(p, st):
     return ret, exc, list(caught), bufs
 
 
-def run_side(side, p, shared):
+def run_side(side, p, shared, pair=None):
     """Prepares a setup, makes the call through one side and returns its
     canonical result.  The reference side is oracle.refsocket installed on
     socket.socket (and socket.CMSG_*) for the duration of the call, exactly
     as a test suite would use it.  Everything opened here is closed before
-    it returns; received fds are described and closed by canon."""
-    st = prepare(p, shared)
+    it returns (a pooled pair is given back, see _PairPool); received fds
+    are described and closed by canon."""
+    st = prepare(p, shared, pair)
     try:
         if side == "reference":
             refsocket.install()
@@ -1065,9 +1089,196 @@ def _table_changed():
     _SNAP = None
 
 
+class _SentPool(object):
+    """The objects run_case sends as fds: SENT_MAX pipe read ends (write
+    ends closed), opened once per process and reused by every case, with
+    their labels "sent0".."sentN" by (st_dev, st_ino).  A case sends the
+    first n of them (sendfd=same: the first one, n times), exactly the
+    objects make_shared would open for it, under the same labels; a sent
+    object is never changed by a case (the receiver gets its own
+    descriptor, which canon describes and closes).  The pool's fds are
+    members of every fd snapshot, so a side that closes or replaces one is
+    seen there (and run_case then opens a new pool).  Forked children
+    (isolated sides) inherit it."""
+
+    SENT_MAX = 3
+
+    def __init__(self):
+        self.fds = []
+        self.keys = []
+        self.shared = {}    # count -> the make_shared-shaped dict
+
+    def intact(self, snap):
+        """True when snapshot snap has every pool fd on its pool object."""
+        if not self.fds:
+            return False
+        table = snap[1]
+        for fd, key in zip(self.fds, self.keys):
+            if table.get(fd) != key:
+                return False
+        return True
+
+    def renew(self):
+        """Opens a new pool.  Old pool fds still on their pool objects are
+        closed; a number that now holds something else is left alone (it
+        is not ours any more)."""
+        for fd, key in zip(self.fds, self.keys):
+            if canon.fd_key(fd) == key:
+                _close_quietly(fd)
+        fresh = make_shared({"combo": None, "passcred": False,
+                             "timestamp": "", "nfds": self.SENT_MAX,
+                             "sendfd": "distinct"})
+        self.fds, self.keys = fresh["fds"], fresh["keys"]
+        self.shared = {}
+        _table_changed()
+
+    def for_case(self, p):
+        """The shared dict (make_shared's shape) of case p, from the pool."""
+        _, _, nfds = _combo_options(p)
+        count = 1 if p["sendfd"] == "same" else max(nfds, 0)
+        got = self.shared.get(count)
+        if got is None:
+            if count > self.SENT_MAX:
+                raise ValueError("a case sends %d distinct objects; the "
+                                 "pool has %d" % (count, self.SENT_MAX))
+            keys = self.keys[:count]
+            got = {"fds": self.fds[:count], "keys": keys,
+                   "labels": dict((k, "sent%d" % i)
+                                  for i, k in enumerate(keys))}
+            self.shared[count] = got
+        return got
+
+
+_POOL = _SentPool()
+
+
+# SIOCOUTQ (= TIOCOUTQ, asm-generic/ioctls.h): for an AF_UNIX socket, the
+# bytes of its sent skbs that the receiver has not consumed yet.
+_SIOCOUTQ = 0x5411
+
+
+class _Pair(object):
+    """A pooled socketpair: its key (kind, passcred, timestamp), the two
+    socket objects and their fds' (st_dev, st_ino)."""
+
+    def __init__(self, key, rsock, peer):
+        self.key, self.rsock, self.peer = key, rsock, peer
+        self.fds = (rsock.fileno(), peer.fileno())
+        self.ids = (canon.fd_key(self.fds[0]), canon.fd_key(self.fds[1]))
+
+    def owned(self, table):
+        """True when table ({fd: key}) still has both fds on this pair."""
+        return (table.get(self.fds[0]) == self.ids[0] and
+                table.get(self.fds[1]) == self.ids[1])
+
+    def close(self):
+        """Closes both sockets if their fds are still this pair's; a number
+        that holds something else now is left open (not ours)."""
+        for sock, fd, key in zip((self.rsock, self.peer), self.fds,
+                                 self.ids):
+            if canon.fd_key(fd) == key:
+                sock.close()
+            else:
+                sock.detach()
+
+
+class _PairPool(object):
+    """One AF_UNIX socketpair kept between sides and cases, so that a side
+    of a socketpair case (kind stream/dgram/seqpacket, peer and receiver
+    left open) costs no socketpair() and no close().
+
+    Equivalence with a new pair: a pair's state that a case can observe is
+    its type, the receiver's options (SO_PASSCRED, SO_TIMESTAMP[NS]: the
+    pool's key, set when the pair is opened, as prepare sets them on a new
+    pair), the receiver's timeout and blocking mode (set by prepare for
+    every case), and what is queued toward the receiver (the receiver
+    never sends: the suite's one sendmsg is Setup.send, on the peer).
+    After each side the pair is kept only if the peer's SIOCOUTQ is 0
+    (every skb the peer sent was consumed: a MSG_PEEK, a partial stream
+    read or an unread message leaves it non-zero); otherwise it is closed
+    at once (inside the side, as a new pair would be) and the next side
+    or case opens a new one.
+
+    The pair is opened and replaced only in run_case before the case's
+    first fd snapshot (never inside a side), so its fds are members of the
+    table the sides are diffed against; run_case checks that they still
+    hold the pair (as for _SentPool).  Only the process that opened it
+    uses it: isolated sides (forked children) make their own pairs."""
+
+    def __init__(self):
+        self.pair = None
+        self.pid = None
+
+    @staticmethod
+    def key(p):
+        """The pool key of case p, or None when p cannot use a pooled pair
+        (not a socketpair kind, or it closes the peer or the receiver)."""
+        if p["kind"] not in PAIRS or p["eof"] or p["closed"]:
+            return None
+        passcred, ts, _ = _combo_options(p)
+        return (p["kind"], passcred, ts)
+
+    def ready(self, p, table):
+        """Called by run_case before the case's first snapshot.  table: the
+        last verified fd table ({fd: key}) or None.  Returns (pair or None,
+        changed): changed is True when fds were opened or closed."""
+        key = self.key(p)
+        if self.pid != os.getpid():
+            self.pair, self.pid = None, os.getpid()
+        changed = False
+        if self.pair is not None and (self.pair.key != key or table is None
+                                      or not self.pair.owned(table)):
+            self.drop()
+            changed = True
+        if key is None:
+            return None, changed
+        if self.pair is None:
+            kind, _, _ = key
+            rsock, peer = socket.socketpair(socket.AF_UNIX, {
+                "stream": socket.SOCK_STREAM, "dgram": socket.SOCK_DGRAM,
+                "seqpacket": socket.SOCK_SEQPACKET}[kind])
+            try:
+                _set_options(p, rsock)
+            except BaseException:
+                rsock.close()
+                peer.close()
+                raise
+            self.pair = _Pair(key, rsock, peer)
+            changed = True
+        return self.pair, changed
+
+    def release(self, pair):
+        """After a side: keeps the pair if nothing is queued in either
+        direction, else closes it (see the class doc)."""
+        if pair is self.pair:
+            try:
+                if _outq(pair.peer) == 0:
+                    return
+            except (OSError, ValueError):
+                pass
+            self.pair = None
+        pair.close()
+
+    def drop(self):
+        """Closes the pooled pair (if any)."""
+        if self.pair is not None:
+            pair, self.pair = self.pair, None
+            pair.close()
+
+
+def _outq(sock):
+    """SIOCOUTQ of a socket (see _SIOCOUTQ)."""
+    return struct.unpack("i", fcntl.ioctl(sock.fileno(), _SIOCOUTQ,
+                                          b"\0\0\0\0"))[0]
+
+
+_PAIRS = _PairPool()
+
+
 def run_case(case_id):
     """Runs one scenario on both sides (worker contract).  Returns the
     record: family, id, native, reference, leaked_fds, repro."""
+    global _SNAP
     order, table = cases()
     if case_id not in table:
         raise KeyError("unknown case %s" % case_id)
@@ -1083,47 +1294,37 @@ def run_case(case_id):
         _ISOLATOR.start()
     if p["eintr"]:
         _WATCHER.ensure()
-    global _SNAP
-    if _SNAP is None:
+    # The table before the native side: the one verified after the
+    # previous case's reference side, verified again (canon.fd_snapshot:
+    # a count and one fstat per fd, no listing when unchanged), because
+    # code outside the suite may close and open fds between two cases.
+    # Nothing of the suite's own opens or closes an fd there (the sent
+    # objects and the socketpair are pooled); opening or replacing a pool
+    # lists the table again.
+    _SNAP = canon.fd_snapshot(_SNAP)
+    if not _POOL.intact(_SNAP):
+        _POOL.renew()
         _SNAP = canon.fd_snapshot()
-    shared = make_shared(p)
-    before = None
-    try:
-        results = {}
-        leaks = {}
-        # canon.fd_snapshot: the same diff as fd_table/fd_leaks, without a
-        # listing when the table has not changed.  The guess is the table
-        # at the end of the previous case, minus the objects it closed,
-        # plus the ones make_shared just opened (their keys are the labels'
-        # keys); fd_snapshot verifies it (count and fstat of every member)
-        # and lists the table if it is wrong.
-        guess = dict(_SNAP[1])
-        for key, fd in zip(shared["keys"], shared["fds"]):
-            guess[fd] = key
-        before = canon.fd_snapshot((_SNAP[0] + len(shared["fds"]), guess)
-                                   if _SNAP[0] else None)
-        for side in ("native", "reference"):
-            if isolate and side == "native" and pooled:
-                results[side] = _ISOLATOR.run(case_id)
-            elif isolate and side == "native":
-                results[side] = _run_isolated(side, p, shared)
-            else:
-                results[side] = run_side(side, p, shared)
-            after = canon.fd_snapshot(before)
-            leaks[side] = canon.fd_snapshot_leaks(before, after)
-            before = after
-    finally:
-        for fd in shared["fds"]:
-            _close_quietly(fd)
-        # The next case's guess: this table without the objects just
-        # closed (verified there, never trusted).
-        if before is not None and before[0]:
-            rest = dict(before[1])
-            for fd in shared["fds"]:
-                rest.pop(fd, None)
-            _SNAP = (before[0] - (len(before[1]) - len(rest)), rest)
+    if _PAIRS.ready(p, _SNAP[1])[1]:
+        _SNAP = canon.fd_snapshot()
+    shared = _POOL.for_case(p)
+    before = _SNAP
+    results = {}
+    leaks = {}
+    _SNAP = None            # until this case has ended normally
+    for side in ("native", "reference"):
+        if isolate and side == "native" and pooled:
+            results[side] = _ISOLATOR.run(case_id)
+        elif isolate and side == "native":
+            results[side] = _run_isolated(side, p, shared)
         else:
-            _SNAP = (0, {})     # no count from this kernel: always listed
+            results[side] = run_side(side, p, shared, _PAIRS.pair)
+        after = canon.fd_snapshot(before)
+        leaks[side] = canon.fd_snapshot_leaks(before, after)
+        before = after
+    # The next case's table (a count of 0: this kernel gives none, so the
+    # next case lists it again).
+    _SNAP = before if before[0] else None
     return {"family": p["family"], "id": case_id,
             "native": results["native"], "reference": results["reference"],
             "leaked_fds": leaks,
