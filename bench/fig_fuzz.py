@@ -32,8 +32,8 @@ from bench import common
 
 CORPUS = os.path.join(common.REPO, "corpus", "cmsg_parse")
 # Fixed run counts: (build, target) -> -runs.
-RUNS = {("plain", "parse"): 8000, ("plain", "empty"): 2000000,
-        ("asan", "parse"): 2500, ("asan", "empty"): 1000000}
+RUNS = {("plain", "parse"): 300000, ("plain", "empty"): 2000000,
+        ("asan", "parse"): 50000, ("asan", "empty"): 1000000}
 BINARIES = {
     ("plain", "parse"): "build/fuzz-fast/cmsg_parse",
     ("plain", "empty"): "build/bench/empty-fast",
