@@ -983,16 +983,22 @@ def _run_isolated(side, p, shared):
 
 
 class _Isolator(object):
-    """One forked child that runs isolated native sides one after another,
-    so that a suite of isolated cases costs one fork instead of one each
-    (a fork of a 13 MB interpreter costs tens of ms on this VM).  It is
-    used only for cases that send no fds (nothing the child must inherit
-    from the case).  Protocol: the parent writes a case id and a newline;
-    the child answers with one JSON line (the native canonical result), or
-    dies: a signal, or exit status 3 when run_side raised, exactly the
-    statuses the per-case child of _run_isolated gives.  The child exits
-    when its request pipe reaches EOF (the parent closed it or died), so
-    it never outlives the worker.  Owns its two pipe ends until stop()."""
+    """One forked child that runs native sides one after another, so that
+    a suite of them costs one fork instead of one each (a fork of a 13 MB
+    interpreter costs about 13 ms on this VM).  It serves the isolated
+    (crash-prone) cases and the cases that wait out a timeout (_waits),
+    and is used only for cases that send no fds (nothing the child must
+    inherit from the case).  The parent runs the reference side while the
+    child runs the native one (submit, then collect), so a case that waits
+    10 ms a side costs about 10 ms.  The child diffs its own fd table
+    around the native side (canon.fd_snapshot, as run_case does), so the
+    native side's leak check is made where the side runs.  Protocol: the
+    parent writes a case id and a newline; the child answers with one JSON
+    line {"result": native canonical result, "leaks": [...]}, or dies: a
+    signal, or exit status 3 when run_side raised, exactly the statuses
+    the per-case child of _run_isolated gives.  The child exits when its
+    request pipe reaches EOF (the parent closed it or died), so it never
+    outlives the worker.  Owns its two pipe ends until stop()."""
 
     def __init__(self):
         self.pid = None
@@ -1024,6 +1030,7 @@ class _Isolator(object):
         """The child's loop; returns its exit status."""
         pending = b""
         order, table = cases()
+        snap = None
         while True:
             while b"\n" not in pending:
                 b = os.read(req, 4096)
@@ -1033,7 +1040,11 @@ class _Isolator(object):
             line, pending = pending.split(b"\n", 1)
             try:
                 p = table[line.decode("utf-8")]
-                out = json.dumps(run_side("native", p, make_shared(p)))
+                before = canon.fd_snapshot(snap)
+                res = run_side("native", p, make_shared(p))
+                snap = canon.fd_snapshot(before)
+                out = json.dumps({"result": res, "leaks":
+                                  canon.fd_snapshot_leaks(before, snap)})
                 out = (out + "\n").encode("utf-8")
                 while out:
                     out = out[os.write(rep, out):]
@@ -1043,11 +1054,25 @@ class _Isolator(object):
     def run(self, case_id):
         """The native result of case_id from the child, or the crash result
         (the child is then reaped and the next run() forks a new one)."""
+        self.submit(case_id)
+        return self.collect()[0]
+
+    def submit(self, case_id):
+        """Asks the child (started if needed) to run case_id's native side;
+        collect() gets the answer."""
         self.start()
         try:
             msg = (case_id + "\n").encode("utf-8")
             while msg:
                 msg = msg[os.write(self.req, msg):]
+        except OSError:
+            pass            # EPIPE: the child is gone; collect() says why
+
+    def collect(self):
+        """(native result, its leaked fds in the child) of the submitted
+        case, or (the crash result, []) when the child died (it is then
+        reaped and the next submit() forks a new one)."""
+        try:
             while b"\n" not in self.buf:
                 b = os.read(self.rep, 65536)
                 if not b:
@@ -1057,8 +1082,9 @@ class _Isolator(object):
             pass            # EPIPE: the child is gone; its status says why
         if b"\n" in self.buf:
             line, self.buf = self.buf.split(b"\n", 1)
-            return json.loads(line.decode("utf-8"))
-        return _crash_result(self.stop())
+            got = json.loads(line.decode("utf-8"))
+            return got["result"], got["leaks"]
+        return _crash_result(self.stop()), []
 
     def stop(self):
         """Closes the pipes and reaps the child; returns its waitpid
@@ -1275,6 +1301,14 @@ def _outq(sock):
 _PAIRS = _PairPool()
 
 
+def _waits(p):
+    """True when case p's call waits out a timeout > 0 on both sides (no
+    message is sent before it, the receiver stays open): such a case runs
+    its native side in the shared child while the reference side runs."""
+    return (p["timeout"] not in ("none", "0", "5") and not p["pending"]
+            and not p["eof"] and not p["closed"] and not p["eintr"])
+
+
 def run_case(case_id):
     """Runs one scenario on both sides (worker contract).  Returns the
     record: family, id, native, reference, leaked_fds, repro."""
@@ -1287,9 +1321,12 @@ def run_case(case_id):
     isolate = p["isolate"]
     if callable(isolate):
         isolate = isolate(p)
-    # Cases that send fds fork per case; the others share one child,
-    # started before the first snapshot (its pipes are not this case's).
-    pooled = isolate and not _combo_options(p)[2] and p["sendfd"] != "same"
+    # Isolated cases that send fds fork per case; the others, and the
+    # cases that wait out a timeout, run their native side in one shared
+    # child, concurrently with the reference side; it is started before
+    # the first snapshot (its pipes are not this case's).
+    sends = _combo_options(p)[2] != 0 or p["sendfd"] == "same"
+    pooled = (isolate or _waits(p)) and not sends
     if pooled:
         _ISOLATOR.start()
     if p["eintr"]:
@@ -1312,16 +1349,27 @@ def run_case(case_id):
     results = {}
     leaks = {}
     _SNAP = None            # until this case has ended normally
-    for side in ("native", "reference"):
-        if isolate and side == "native" and pooled:
-            results[side] = _ISOLATOR.run(case_id)
-        elif isolate and side == "native":
-            results[side] = _run_isolated(side, p, shared)
-        else:
-            results[side] = run_side(side, p, shared, _PAIRS.pair)
-        after = canon.fd_snapshot(before)
-        leaks[side] = canon.fd_snapshot_leaks(before, after)
-        before = after
+    if pooled:
+        # Both sides at once: the native one in the child (which diffs its
+        # own table around it), the reference one here.
+        _ISOLATOR.submit(case_id)
+        try:
+            results["reference"] = run_side("reference", p, shared,
+                                            _PAIRS.pair)
+            after = canon.fd_snapshot(before)
+            leaks["reference"] = canon.fd_snapshot_leaks(before, after)
+            before = after
+        finally:
+            results["native"], leaks["native"] = _ISOLATOR.collect()
+    else:
+        for side in ("native", "reference"):
+            if isolate and side == "native":
+                results[side] = _run_isolated(side, p, shared)
+            else:
+                results[side] = run_side(side, p, shared, _PAIRS.pair)
+            after = canon.fd_snapshot(before)
+            leaks[side] = canon.fd_snapshot_leaks(before, after)
+            before = after
     # The next case's table (a count of 0: this kernel gives none, so the
     # next case lists it again).
     _SNAP = before if before[0] else None
