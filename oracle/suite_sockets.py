@@ -1005,6 +1005,7 @@ class _Isolator(object):
         self.req = None     # parent's write end of the request pipe
         self.rep = None     # parent's read end of the reply pipe
         self.buf = b""
+        self.family = None  # the family of the case that last used it
 
     def start(self):
         """Forks the child if none is running.  Call it before taking the
@@ -1221,9 +1222,10 @@ class _PairPool(object):
     never sends: the suite's one sendmsg is Setup.send, on the peer).
     After each side the pair is kept only if the peer's SIOCOUTQ is 0
     (every skb the peer sent was consumed: a MSG_PEEK, a partial stream
-    read or an unread message leaves it non-zero); otherwise it is closed
-    at once (inside the side, as a new pair would be) and the next side
-    or case opens a new one.
+    read or an unread message leaves it non-zero), or once _drain has
+    received and dropped the rest (closing the fds in it) and SIOCOUTQ
+    is 0; otherwise it is closed at once (inside the side, as a new pair
+    would be) and the next side or case opens a new one.
 
     The pair is opened and replaced only in run_case before the case's
     first fd snapshot (never inside a side), so its fds are members of the
@@ -1274,11 +1276,12 @@ class _PairPool(object):
         return self.pair, changed
 
     def release(self, pair):
-        """After a side: keeps the pair if nothing is queued in either
-        direction, else closes it (see the class doc)."""
+        """After a side: keeps the pair if nothing is queued toward the
+        receiver, or once _drain has emptied it; else closes it (see the
+        class doc)."""
         if pair is self.pair:
             try:
-                if _outq(pair.peer) == 0:
+                if _outq(pair.peer) == 0 or _drain(pair):
                     return
             except (OSError, ValueError):
                 pass
@@ -1290,6 +1293,30 @@ class _PairPool(object):
         if self.pair is not None:
             pair, self.pair = self.pair, None
             pair.close()
+
+
+# The C-level recvmsg (what socket.socket inherits), unaffected by
+# refsocket.install() or a test's patch on socket.socket.
+_RAW_RECVMSG = socket._socket.socket.recvmsg
+_DRAIN_MAX = 64
+
+
+def _drain(pair):
+    """Receives and drops what is still queued toward the pair's receiver
+    (a peeked or partly read message), closing the fds that come with it,
+    non-blocking, until the peer's SIOCOUTQ is 0.  True when it is: the
+    pair is then in the state a side that consumed everything leaves (its
+    timeout is set again by the next prepare)."""
+    pair.rsock.setblocking(False)
+    for _ in range(_DRAIN_MAX):
+        if _outq(pair.peer) == 0:
+            return True
+        data, anc, _, _ = _RAW_RECVMSG(pair.rsock, 65536, 8192)
+        for level, type_, payload in anc:
+            if level == SOL_SOCKET and type_ == SCM_RIGHTS:
+                for fd in canon.split_fds(payload)[0]:
+                    _close_quietly(fd)
+    return _outq(pair.peer) == 0
 
 
 def _outq(sock):
@@ -1327,18 +1354,20 @@ class _Prefetch(object):
     (about 0.25 s a suite) overlap with other cases' work instead of
     adding to it.  It is started when run_case is asked for the first
     case of the matrix (a whole-suite run); the child writes one JSON
-    record per case, in matrix order, to a pipe and exits; its stdout is
-    /dev/null, so the worker's output never sees it.  The worker's
-    run_case for such a case takes the child's record (reading all of
-    them at the first one, then closing the pipe); a record the child did
-    not give (it died, or never got there) is run here as usual.  Cases
+    record per case, in matrix order, to a file in the suite's private
+    directory and exits; its stdout is /dev/null, so the worker's output
+    never sees it.  The worker holds no fd of it meanwhile (nothing added
+    to its fd snapshots).  The worker's run_case for such a case takes
+    the child's record (at the first one it waits for the child and reads
+    the file); a record the child did not give (it died) is run here as
+    usual.  Cases
     that use filesystem names are never prefetched (the two processes
     would share them); none of the prefetched kinds does (socketpairs and
     UDP)."""
 
     def __init__(self):
         self.pid = None
-        self.fd = None
+        self.path = None
         self.ids = frozenset()
         self.records = None     # case id -> record, once read
 
@@ -1351,14 +1380,15 @@ class _Prefetch(object):
                 raise ValueError("prefetched case %s uses names" % cid)
         if not ids or self.pid is not None:
             return
-        r, w = os.pipe()
+        path = os.path.join(_tmpdir(), "prefetch-%d" % os.getpid())
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
             code = 0
             try:
-                os.close(r)
+                w = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                            0o600)
                 null = os.open(os.devnull, os.O_WRONLY)
                 os.dup2(null, 1)
                 os.close(null)
@@ -1367,12 +1397,12 @@ class _Prefetch(object):
                     out = (json.dumps(run_case(cid)) + "\n").encode("utf-8")
                     while out:
                         out = out[os.write(w, out):]
+                os.close(w)
             except BaseException:
                 code = 3
             os._exit(code)
-        os.close(w)
-        self.pid, self.fd, self.ids, self.records = pid, r, frozenset(ids), None
-        _table_changed()
+        self.pid, self.path, self.ids = pid, path, frozenset(ids)
+        self.records = None
 
     def take(self, case_id):
         """The child's record of case_id, or None (run it here)."""
@@ -1380,15 +1410,19 @@ class _Prefetch(object):
             return None
         if self.records is None:
             self.records = {}
-            data = _read_all(self.fd)
-            os.close(self.fd)
             os.waitpid(self.pid, 0)
-            self.fd = None
-            _table_changed()
+            try:
+                with open(self.path, "rb") as f:
+                    data = f.read()
+                os.unlink(self.path)
+            except (IOError, OSError):
+                data = b""
             for line in data.split(b"\n"):
-                if line:
+                try:
                     rec = json.loads(line.decode("utf-8"))
-                    self.records[rec["id"]] = rec
+                except ValueError:
+                    continue        # empty, or cut short by a dying child
+                self.records[rec["id"]] = rec
         return self.records.pop(case_id, None)
 
 
@@ -1433,6 +1467,9 @@ def run_case(case_id):
     pooled = (isolate or (_waits(p) and not _IN_CHILD)) and not sends
     if pooled:
         _ISOLATOR.start()
+        _ISOLATOR.family = p["family"]
+    elif _ISOLATOR.pid is not None and _ISOLATOR.family != p["family"]:
+        _ISOLATOR.stop()    # its pipes would be in every later snapshot
     if p["eintr"]:
         _WATCHER.ensure()
     # The table before the native side: the one verified after the
