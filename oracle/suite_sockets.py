@@ -35,10 +35,25 @@ to the main thread once it is blocked in the call (a watcher thread reads
 
 Cost (issue 5, figure 3): a scenario is two real calls plus their setups;
 what made it slow was around them.  The fd table is diffed through
-canon.fd_snapshot (a count and one fstat per open fd, no listing unless the
-table changed), isolated sides do not fork per case, the EINTR signal does
-not wait for a fixed timer, argument-error calls are compiled once.  The
-waits left are the scenarios' own (timeouts of 1 and 10 ms).
+canon.fd_snapshot (a count, then one fstat per open fd; a listing only when
+the table changed) three times a case: at its start (code outside the
+suite may have changed the table since the last case), after the native
+side and after the reference side.  That is now the largest item (about a
+third of a case's CPU: ~9 open fds x 3 x ~2 us): it grows with every fd the
+worker holds, so the suite holds few.  The objects sent as fds are three
+pooled pipes (_SentPool) and the socketpair kinds reuse one pooled pair
+while nothing is left queued in it (_PairPool, drained otherwise): no
+pipe(), socketpair() or close() per case, and nothing opened or closed
+between cases.  Isolated native sides share one forked child and run while
+the reference side runs (about 13 ms a fork on this VM); cases that only
+wait (timeouts of 1 and 10 ms, EINTR) run whole in a child forked at the
+suite's first case (_Prefetch), so their ~0.25 s of waiting overlaps the
+other cases; the EINTR signal does not wait for a fixed timer; argument-
+error calls are compiled once.  Measured here in-process (whole suite,
+best of 5): CPython 3.6 ~3,900 scenarios/s, 3.13 ~4,100/s (was ~2,800);
+the worker adds a JSON record per case (~30 us).  What is left per case is
+Python: the snapshots, two setups and calls, refsocket's ctypes marshalling
+and the canonical results.
 
 Reproduce one case (both sides, with the diff):
   PYTHONPATH=. python3 -m oracle.suite_sockets 'rights/kind=stream,...'
@@ -1363,7 +1378,8 @@ class _Prefetch(object):
     usual.  Cases
     that use filesystem names are never prefetched (the two processes
     would share them); none of the prefetched kinds does (socketpairs and
-    UDP)."""
+    UDP).  The child is a copy of the process at the first case: a patch
+    made to the process later (a test's) does not reach these cases."""
 
     def __init__(self):
         self.pid = None
