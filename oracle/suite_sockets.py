@@ -970,24 +970,39 @@ def _read_all(fd):
         chunks.append(b)
 
 
+def _fork(body):
+    """Fork a child that runs body() and _exits with what it returns (0
+    for None, 3 if it raised); returns the child's pid to the parent, who
+    must reap it.  stdio is flushed first so nothing buffered is written
+    twice."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 3
+        try:
+            code = body() or 0
+        except BaseException:
+            pass
+        os._exit(code)
+    return pid
+
+
+def _write_all(fd, data):
+    while data:
+        data = data[os.write(fd, data):]
+
+
 def _run_isolated(side, p, shared):
     """run_side in a child forked for this case alone; a crash becomes a
     result.  The child only writes one JSON line to a pipe and _exits.
     Used when the case sends fds (the child must inherit them)."""
     r, w = os.pipe()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            os.close(r)
-            out = json.dumps(run_side(side, p, shared)).encode("utf-8")
-            while out:
-                out = out[os.write(w, out):]
-        except BaseException:
-            code = 3
-        os._exit(code)
+
+    def child():
+        os.close(r)
+        _write_all(w, json.dumps(run_side(side, p, shared)).encode("utf-8"))
+    pid = _fork(child)
     os.close(w)
     data = _read_all(r)
     os.close(r)
@@ -1029,13 +1044,12 @@ class _Isolator(object):
             return
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
+
+        def child():
             os.close(req_w)
             os.close(rep_r)
-            os._exit(self._serve(req_r, rep_w))
+            return self._serve(req_r, rep_w)
+        pid = _fork(child)
         os.close(req_r)
         os.close(rep_w)
         self.pid, self.req, self.rep, self.buf = pid, req_w, rep_r, b""
@@ -1061,9 +1075,7 @@ class _Isolator(object):
                 snap = canon.fd_snapshot(before)
                 out = json.dumps({"result": res, "leaks":
                                   canon.fd_snapshot_leaks(before, snap)})
-                out = (out + "\n").encode("utf-8")
-                while out:
-                    out = out[os.write(rep, out):]
+                _write_all(rep, (out + "\n").encode("utf-8"))
             except BaseException:
                 return 3
 
@@ -1397,26 +1409,18 @@ class _Prefetch(object):
         if not ids or self.pid is not None:
             return
         path = os.path.join(_tmpdir(), "prefetch-%d" % os.getpid())
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            code = 0
-            try:
-                w = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
-                            0o600)
-                null = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(null, 1)
-                os.close(null)
-                _child_reset()
-                for cid in ids:
-                    out = (json.dumps(run_case(cid)) + "\n").encode("utf-8")
-                    while out:
-                        out = out[os.write(w, out):]
-                os.close(w)
-            except BaseException:
-                code = 3
-            os._exit(code)
+
+        def child():
+            w = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 1)
+            os.close(null)
+            _child_reset()
+            for cid in ids:
+                _write_all(w, (json.dumps(run_case(cid)) + "\n")
+                           .encode("utf-8"))
+            os.close(w)
+        pid = _fork(child)
         self.pid, self.path, self.ids = pid, path, frozenset(ids)
         self.records = None
 
