@@ -16,9 +16,13 @@ re-implemented:
   (so interpreter startup is excluded); "differential scenarios per
   second" of an interpreter is the rate of its full run, i.e. the two
   suites weighted by their case counts;
-- injection_per_second: the inject suite's rate (its reference, close()
-  log, fd-table check and record per case included); bench/inject_loop.py
-  adds the mechanism's ceiling (shim + real recvmsg + watch, nothing
+- injection_per_second: the inject suite's worker rate (the call, its
+  close() log, canonical result, fd-table check and record per case); the
+  reference is the driver's part (oracle.suite_inject.complete_records,
+  once per buffer and model for every interpreter), timed separately on
+  the first interpreter's records with a cold cache
+  (inject_reference_per_s); bench/inject_loop.py adds the mechanism's
+  ceiling (the suite's _Session.call: shim + real recvmsg + watch, nothing
   else);
 - tests/s of test_socket: bench/testsuite_sample.py under the interpreter
   runs every k-th test of oracle.cpython_tests.select_tests() (the
@@ -80,7 +84,7 @@ def _need_products():
 def worker_rate(interp, suite, window):
     """Run one oracle worker for at most window seconds (plus its startup,
     at most 30 s); return (records/s between first and last record,
-    records seen, finished?).  Raises Missing when the worker produced
+    records seen, finished?, the records).  Raises Missing when the worker produced
     fewer than 2 records or failed before streaming any."""
     conformance, _ = _oracle()
     _need_products()
@@ -131,7 +135,26 @@ def _follow(job, interp, suite, window):
                                          "too few to time",
                                          os.path.relpath(job.log_path,
                                                          common.REPO)))
-    return (last_n - first_n) / (last_t - first_t), last_n, finished
+    return ((last_n - first_n) / (last_t - first_t), last_n, finished,
+            job.records)
+
+
+def reference_rate(records):
+    """Records/s of the inject suite's driver half (complete_records) on a
+    worker's records, its per-buffer cache emptied first.  Raises Missing
+    when a record ends up without a reference."""
+    _oracle()
+    from oracle import suite_inject
+    suite_inject._ref_cache.clear()
+    started = time.time()
+    suite_inject.complete_records(records, LIB)
+    took = time.time() - started
+    bad = [r["id"] for r in records if "reference" not in r]
+    if bad or not records or took <= 0:
+        raise common.Missing("the driver gave %d of %d inject records no "
+                             "reference (first: %s)" % (
+                                 len(bad), len(records), bad[:1]))
+    return len(records) / took
 
 
 def case_counts():

@@ -3,11 +3,12 @@ bench`, issue 5): how many control buffers per second one interpreter's own
 socket.recvmsg() can walk when nothing else is done per buffer.
 
 Why: the oracle's inject suite (oracle/suite_inject.py) is what the project
-runs, and `make bench` times it; this loop shows what the same mechanism
-(the LD_PRELOAD shim of oracle/inject/, a real AF_UNIX socketpair carrying
-one byte per call, the interpreter's real recvmsg, the shim's close()
-watch) can reach without a comparison, a record or an fd-table check per
-buffer, so the README can say where the suite's time goes.  It compares
+runs, and `make bench` times it; this loop runs the same mechanism, the
+suite's own _Session.call() (the LD_PRELOAD shim of oracle/inject/ armed
+through shared memory, a real AF_UNIX socketpair carrying one byte per
+call, the interpreter's real recvmsg under catch_warnings, the shim's
+close() watch), without the canonical result, the fd-table check or the
+record, so the README can say where the suite's time goes.  It compares
 nothing and re-implements no walk: the buffers come from
 oracle.suite_inject.
 
@@ -18,19 +19,16 @@ Prints one JSON line {"calls", "seconds", "per_second", "buffers",
 "raised"}.  Exit 2 (one line on stderr) on bad arguments or a missing
 shim/library.
 
-Limits: warnings are ignored (CPython then closes nothing); PyPy raises
-OSError for a truncated or malformed buffer and calls close() on the error
-path's ints, which the watch logs and does not perform, as in the suite.
-Stdlib only; CPython 3.6+ and PyPy 3.9.
+Limits: calls run in warning mode "record" (CPython then closes nothing);
+PyPy raises OSError for a truncated or malformed buffer and calls close()
+on the error path's ints, which the watch logs and does not perform, as in
+the suite.  Stdlib only; CPython 3.6+ and PyPy 3.9.
 """
 
-import ctypes
 import json
 import os
-import socket
 import sys
 import time
-import warnings
 
 
 def _fail(msg):
@@ -62,49 +60,31 @@ def main(argv=None):
     seconds, lib = _args(sys.argv[1:] if argv is None else argv)
     if not os.path.exists(lib):
         _fail("library %s not found (run make)" % lib)
-    shim = ctypes.CDLL(None)
-    if not hasattr(shim, "cr_inject_arm"):
-        _fail("the injection shim is not preloaded (LD_PRELOAD="
-              "build/inject/libcrinject.so)")
     from oracle import suite_inject as si
     try:
         si.configure(lib=os.path.abspath(lib))
+        session = si._get_session()
     except Exception as e:
-        _fail("oracle.suite_inject.configure: %s" % e)
-    if not hasattr(shim, "cr_inject_watch"):
-        _fail("the preloaded shim has no cr_inject_watch (make "
-              "oracle-inject-shim)")
-    shim.cr_inject_watch.argtypes = [ctypes.c_int, ctypes.c_char_p,
-                                     ctypes.c_size_t]
-    shim.cr_inject_unwatch.restype = ctypes.c_long
+        _fail("oracle.suite_inject: %s" % e)
     use = []
     for rel in si.corpus_files():   # the spec's K/F seeds and the corpus
         with open(os.path.join(si.CORPUS, rel), "rb") as f:
             use.append(f.read())
     if not use:
         _fail("no corpus buffers to replay")
-    a, b = socket.socketpair()
-    warnings.simplefilter("ignore")
-    fd = b.fileno()
+    call = session.call
     calls = raised = 0
     started = time.time()
     deadline = started + seconds
     while True:
         for buf in use:
-            shim.cr_inject_watch(fd, buf, len(buf))
-            a.send(b"x")
-            try:
-                b.recvmsg(1, len(buf))
-            except OSError:
+            exc = call(buf, "record", "recvmsg")[1]
+            if exc is not None:
                 raised += 1     # PyPy: malformed or truncated (spec §11)
-            finally:
-                shim.cr_inject_unwatch()
             calls += 1
         if time.time() >= deadline:
             break
     elapsed = time.time() - started
-    a.close()
-    b.close()
     print(json.dumps({"calls": calls, "seconds": round(elapsed, 3),
                       "per_second": round(calls / elapsed, 1),
                       "buffers": len(use), "raised": raised}))

@@ -171,6 +171,11 @@ def run_oracle(b, window_inject, window_sockets, ceiling_s, sample,
                 row["tests_selected"] = got[2]
             else:
                 row[what] = round(got[0], 1)
+                if what == "inject_per_s" and \
+                        "inject_reference_per_s" not in b.data:
+                    b.stage(["inject_reference_per_s"], 0,
+                            lambda: {"inject_reference_per_s": round(
+                                fig_oracle.reference_rate(got[3]), 1)})
         row["scenarios_per_s"] = _weighted(row, counts)
         if row["scenarios_per_s"] is not None and row.get("tests_per_s"):
             row["vs_testsuite"] = round(row["scenarios_per_s"] /

@@ -23,6 +23,7 @@ did not report become one ERROR.  At most --jobs workers run at once
 """
 
 import argparse
+import importlib
 import json
 import os
 import select
@@ -203,6 +204,40 @@ def make_status(stream):
     return status
 
 
+def complete_all(jobs, lib):
+    """The driver's half of each record: a suite module that defines
+    complete_records(records, lib) (the inject suite adds its reference
+    there, once per buffer for every interpreter) gets its jobs' records.
+    A suite whose completion fails marks its records as errors."""
+    mods = {}
+    for j in jobs:
+        if not j.records:
+            continue
+        if j.suite not in mods:
+            try:
+                mods[j.suite] = importlib.import_module("oracle.suite_" +
+                                                        j.suite)
+            except Exception as e:
+                mods[j.suite] = e
+        mod = mods[j.suite]
+        done = getattr(mod, "complete_records", None)
+        if isinstance(mod, Exception) or done is None:
+            if isinstance(mod, Exception):
+                _mark(j.records, "the driver cannot import oracle.suite_%s: "
+                      "%s: %s" % (j.suite, type(mod).__name__, mod))
+            continue
+        try:
+            done(j.records, lib)
+        except Exception as e:
+            _mark(j.records, "the driver's side of the case failed: %s: %s"
+                  % (type(e).__name__, e))
+
+
+def _mark(records, why):
+    for rec in records:
+        rec.setdefault("error", why)
+
+
 def classify_all(jobs):
     """Records with their outcome, and interpreter-level errors."""
     rows = []
@@ -282,6 +317,7 @@ def main(argv=None):
     jobs = build_jobs(interps, suites, args, out_dir)
     started = time.time()
     run_jobs(jobs, args.jobs, args.timeout, make_status(out))
+    complete_all(jobs, args.lib)
     rows = classify_all(jobs)
     rep = report.build(rows, entries, suites, time.time() - started,
                        explicit)

@@ -245,13 +245,7 @@ def load(path=None, libc=None):
     lib = ctypes.CDLL(path)
     _bind(lib)
     libc = libc or os.environ.get("CMSGREF_LIBC")
-    if libc:
-        out = ctypes.c_int()
-        if lib.cr_model_by_name(libc.encode("ascii"), ctypes.byref(out)) < 0:
-            raise ValueError("unknown libc model %r" % (libc,))
-        model = out.value
-    else:
-        model = lib.cr_model_host()
+    model = _model_by_name(lib, libc) if libc else lib.cr_model_host()
     # The process's own symbols (libc among them): no ldconfig lookup.
     libc_so = ctypes.CDLL(None)
     stop_ctx = ctypes.create_string_buffer(b"\x01")
@@ -261,6 +255,24 @@ def load(path=None, libc=None):
     _State.libc_so = libc_so
     _State.stop_ctx_addr = ctypes.addressof(stop_ctx)
     return lib
+
+
+def _model_by_name(lib, name):
+    out = ctypes.c_int()
+    if lib.cr_model_by_name(name.encode("ascii"), ctypes.byref(out)) < 0:
+        raise ValueError("unknown libc model %r" % (name,))
+    return out.value
+
+
+def model_by_name(name):
+    """The libc model number (cmsgref.h enum cr_libc) of a model name such
+    as "glibc" or "musl".  Raises ValueError for an unknown name."""
+    return _model_by_name(_lib(), name)
+
+
+def loaded():
+    """True once load() has succeeded in this process."""
+    return _State.lib is not None
 
 
 def _lib():

@@ -38,7 +38,12 @@ the missing records as ERROR.
 The reference side is cr_json_parse_buf() of libcmsgref.so (the one JSON
 writer; the walk is never re-implemented here): items, warning and the
 close_on_error list, turned into the canonical result the native call must
-equal; it is computed once per buffer (a buffer runs in 2 or 4 cases).
+equal.  It depends only on the bytes, the libc model, the mode and the
+method, never on the interpreter, so the driver computes it
+(complete_records), once per buffer and model for every interpreter of the
+run; the worker's record carries the native side, the model and the corpus
+file (with its CRC-32, so a file changed under a run is an error, not a
+wrong reference).
 
 Limits and facts encoded:
 - The shim must be preloaded (the driver sets LD_PRELOAD and CMSGREF_INJECT);
@@ -54,8 +59,10 @@ Limits and facts encoded:
   structured fuzz inputs and are not used.
 
 Reproduce one case (each record's "repro" says the same):
-  make oracle-inject-shim && LD_PRELOAD=$PWD/build/inject/libcrinject.so \
-  PYTHONPATH=. python3 -m oracle.worker --suite inject --only seed-k08
+  make conformance ORACLE_ARGS="--suites inject --only seed-k08"
+(the worker alone, LD_PRELOAD=$PWD/build/inject/libcrinject.so PYTHONPATH=.
+python3 -m oracle.worker --suite inject --only seed-k08, prints the native
+side only).
 """
 
 import atexit
@@ -68,6 +75,7 @@ import re
 import socket
 import struct
 import warnings
+import zlib
 
 from oracle import canon, refsocket
 
@@ -87,9 +95,10 @@ SKIP_EXT = (".md", ".txt", ".json", ".py", ".c", ".h", ".sh", ".html")
 
 _ready = False
 _shim = None
+_libc_name = None        # the worker's model (CMSGREF_LIBC or detected)
 _session = None          # the _Session of this worker, made at its 1st case
-_ref_cache = {}          # control bytes -> (parsed JSON, reference leaks)
-_prep_cache = {}         # corpus path -> _Prep (per-buffer work, done once)
+_buf_cache = {}          # corpus path -> (bytes, CRC-32), read once
+_ref_cache = {}          # driver: (bytes, model) -> (parsed, leaks)
 
 
 # ------------------------------------------------------------- inputs
@@ -148,7 +157,7 @@ def configure(lib=None):
     oracle.refsocket, the one ctypes binding.
 
     Raises RuntimeError with one sentence if something is unavailable."""
-    global _shim, _ready
+    global _shim, _ready, _libc_name
     me = ctypes.CDLL(None)
     if not hasattr(me, "cr_inject_arm"):
         raise RuntimeError("the injection shim is not preloaded: run with "
@@ -162,6 +171,7 @@ def configure(lib=None):
         refsocket.load(lib, libc=name)
     except (OSError, ValueError) as e:
         raise RuntimeError("cannot load the reference (%s): %s" % (name, e))
+    _libc_name = name
     _ready = True
 
 
@@ -240,9 +250,8 @@ def _split_case(case_id):
 
 
 def _repro(rel, method, mode, case_id):
-    return ("corpus/%s via %s, warnings %s: LD_PRELOAD=$PWD/build/inject/"
-            "libcrinject.so PYTHONPATH=. python3 -m oracle.worker --suite "
-            "inject --only '%s'" % (rel, method, mode, case_id))
+    return ("corpus/%s via %s, warnings %s: make conformance ORACLE_ARGS="
+            "\"--suites inject --only '%s'\"" % (rel, method, mode, case_id))
 
 
 def control_for(case_id):
@@ -254,10 +263,12 @@ def control_for(case_id):
             _repro(rel, method, mode, case_id))
 
 
-def reference_parse(buf):
-    """The library's JSON for buf under the configured model, as a dict."""
-    _ensure()
-    return json.loads(refsocket.json_parse(buf))
+def reference_parse(buf, libc=None):
+    """The library's JSON for buf under the model named libc (default: the
+    one refsocket was loaded with), as a dict.  Loads the library if
+    needed; needs no shim."""
+    model = None if libc is None else refsocket.model_by_name(libc)
+    return json.loads(refsocket.json_parse(buf, model))
 
 
 def _call_recvmsg(sock, clen):
@@ -314,81 +325,104 @@ def _call(sock, mode, method, clen):
 class _Session(object):
     """What every native call of this worker shares: one AF_UNIX stream
     socketpair (the peer writes PAYLOAD, the interpreter reads it), one
-    anonymous mmap through which the control bytes go to the shim and the
-    close() log comes back (PyPy's ctypes takes an int argument in under
-    1 us but 3-7 us for a bytes or array one), and the fd table as it was
-    after the last call.  Owned by this module for the life of the worker.
-    Raises RuntimeError if the shim lacks the watch entry points."""
+    anonymous mmap that holds the shim's state (struct cr_inject_ctl of
+    oracle/inject/inject.h: armed fd, byte count, watch flag, counts and
+    the control bytes) and the close() log, and the fd table as it was
+    after the last call.  A call is armed and its log read by stores and
+    loads in the mmap, with no ctypes call per case (PyPy's ctypes costs
+    tens of microseconds a call until its JIT warms up).  Owned by this
+    module for the life of the worker; at exit the shim's state goes back
+    into the shim before the mmap can be unmapped.  Raises RuntimeError if
+    the shim lacks these entry points or its layout differs."""
 
-    BUF = 0                       # control bytes, MAX_CONTROL
-    LOG = MAX_CONTROL             # LOG_CAP native ints
-    SIZE = MAX_CONTROL + 4 * LOG_CAP
+    # fd, len, watch, delivered, nclosed: the first 24 bytes of the state.
+    HEAD = struct.Struct("=iIiiq")
+    DISARM = struct.Struct("=iIi")          # fd = -1, len = 0, watch = 0
+    BYTES = 32                              # offsetof(.., bytes)
+    CTL_SIZE = BYTES + MAX_CONTROL          # sizeof(struct cr_inject_ctl)
+    LOG = CTL_SIZE                          # LOG_CAP native ints
+    SIZE = CTL_SIZE + 4 * LOG_CAP
 
     def __init__(self):
         sh = _shim
-        if not hasattr(sh, "cr_inject_watch"):
-            raise RuntimeError("the preloaded shim has no cr_inject_watch: "
+        if not hasattr(sh, "cr_inject_ctl_area"):
+            raise RuntimeError("the preloaded shim has no cr_inject_ctl_area: "
                                "rebuild it (make oracle-inject-shim)")
         u = ctypes.c_size_t
+        sh.cr_inject_ctl_size.restype = u
+        if sh.cr_inject_ctl_size() != self.CTL_SIZE:
+            raise RuntimeError("the preloaded shim's state is %d bytes, not "
+                               "%d: rebuild it (make oracle-inject-shim)"
+                               % (sh.cr_inject_ctl_size(), self.CTL_SIZE))
         sh.cr_inject_log_area.argtypes = [u, u]
-        sh.cr_inject_watch.argtypes = [ctypes.c_int, u, u]
-        sh.cr_inject_unwatch.restype = ctypes.c_long
-        sh.cr_inject_unwatch.argtypes = []
-        self._watch = sh.cr_inject_watch
-        self._unwatch = sh.cr_inject_unwatch
+        sh.cr_inject_ctl_area.argtypes = [u]
         self.mm = mmap.mmap(-1, self.SIZE)
         # The exported view pins the mapping; both live as long as self.
         self._view = ctypes.c_char.from_buffer(self.mm)
         self.at = ctypes.addressof(self._view)
         sh.cr_inject_log_area(self.at + self.LOG, LOG_CAP)
+        sh.cr_inject_ctl_area(self.at)
         self.peer, self.sock = socket.socketpair()
         self.sock.settimeout(5.0)
+        self._fd = self.sock.fileno()
         self._loaded = None
         self.table = canon.fd_snapshot()
         atexit.register(self.close)
 
     def close(self):
-        """At exit: close the socketpair (PyPy would warn about it)."""
+        """At exit: give the shim its own state back (its close() reads the
+        state on every call, and the mmap may be unmapped next), then close
+        the socketpair (PyPy would warn about it)."""
+        _shim.cr_inject_ctl_area(0)         # NULL: the shim's own state
+        _shim.cr_inject_log_area(0, 0)
         self.peer.close()
         self.sock.close()
 
-    def observe(self, prep, mode, method):
-        """Inject prep.buf into one call of the interpreter's method under
-        the mode's warning filter.  Returns (canonical result, leaks as
-        "fd -> target", fds that vanished, True if the shim delivered the
-        buffer)."""
-        buf = prep.buf
-        if self._loaded is not prep:
-            self.mm[self.BUF:self.BUF + len(buf)] = buf
-            self._loaded = prep
+    def call(self, buf, mode, method):
+        """The mechanism alone: inject buf into one call of the
+        interpreter's method under the mode's warning filter, with the
+        close() watch open.  Returns (return value or None, exception or
+        None, recorded warnings, delivered?, close() calls logged)."""
+        mm = self.mm
+        if self._loaded is not buf:
+            mm[self.BYTES:self.BYTES + len(buf)] = buf
+            self._loaded = buf
         self.peer.send(PAYLOAD)
         paused = gc.isenabled()
         gc.disable()
-        self._watch(self.sock.fileno(), self.at + self.BUF, len(buf))
+        self.HEAD.pack_into(mm, 0, self._fd, len(buf), 1, 0, 0)
         try:
             ret, exc, caught = _call(self.sock, mode, method, len(buf))
         finally:
-            nclosed = self._unwatch()
+            delivered, nclosed = self.HEAD.unpack_from(mm, 0)[3:]
+            self.DISARM.pack_into(mm, 0, -1, 0, 0)
             if paused:
                 gc.enable()
-        delivered = nclosed >= 0
         if not delivered:
             self._drain()
+        return ret, exc, caught, delivered, nclosed
+
+    def observe(self, buf, mode, method):
+        """call() and what the record needs of it.  Returns (canonical
+        result, leaks as "fd -> target", fds that vanished, True if the
+        shim delivered the buffer)."""
+        ret, exc, caught, delivered, nclosed = self.call(buf, mode, method)
+        mm = self.mm
         res = canon.canon_result(ret, exc, caught, method, rights="raw",
                                  shapes=False)
         if nclosed > 0:
             res["fds_closed"] = list(struct.unpack_from(
-                "%di" % min(nclosed, LOG_CAP), self.mm, self.LOG))
+                "%di" % min(nclosed, LOG_CAP), mm, self.LOG))
             if nclosed > LOG_CAP:
                 res["fds_closed"].append("... %d more" % (nclosed - LOG_CAP))
         leaks, lost = self.table_changes()
-        return res, leaks, lost, delivered
+        return res, leaks, lost, bool(delivered)
 
     def table_changes(self):
         """(leaks, vanished fds) of the fd table since the last look; the
         table is re-taken, so each change is reported once.  Everything
-        else that runs between two calls (the reference, reading a corpus
-        file) takes its own look, so what is found here is the call's."""
+        else that runs between two calls (reading a corpus file) takes its
+        own look, so what is found here is the call's."""
         before = self.table
         after = canon.fd_snapshot((before[0], {}))
         if after[0] == before[0] and not after[1]:
@@ -412,24 +446,6 @@ class _Session(object):
             pass
 
 
-class _Prep(object):
-    """Everything about one control buffer that does not depend on the
-    warning mode or the method: computed once, used by its 2 or 4 cases."""
-
-    def __init__(self, buf):
-        self.buf = buf
-        self.parsed, self.ref_leaks = _reference(buf)
-        self.references = {}
-
-    def reference(self, mode, method):
-        key = (mode, method)
-        ref = self.references.get(key)
-        if ref is None:
-            ref = reference_result(self.parsed, mode, method)
-            self.references[key] = ref
-        return ref
-
-
 def _get_session():
     global _session
     if _session is None:
@@ -437,53 +453,33 @@ def _get_session():
     return _session
 
 
-def _reference(buf):
-    """(parsed JSON, fd leaks of the library call) for buf, computed once
-    per distinct buffer (a buffer runs in 2 or 4 cases).  The table is
-    checked around the call as the session checks it around a native
-    one (a descriptor the library closed would show as a leak of the
-    same fd number, "vanished")."""
-    got = _ref_cache.get(buf)
+def _buffer(rel):
+    """(bytes, CRC-32) of corpus file rel, read at its first case; the
+    session's fd table is re-taken after the read."""
+    got = _buf_cache.get(rel)
     if got is None:
-        session = _get_session()
-        session.retake()
-        parsed = reference_parse(buf)
-        leaks, lost = session.table_changes()
-        got = (parsed, leaks + ["%d -> (vanished)" % fd for fd in lost])
-        _ref_cache[buf] = got
+        with open(os.path.join(CORPUS, rel), "rb") as f:
+            buf = f.read()
+        got = (buf, zlib.crc32(buf) & 0xffffffff)
+        _buf_cache[rel] = got
+        if _session is not None:
+            _session.retake()
     return got
 
 
-def _prepared(rel):
-    """The _Prep of corpus file rel (read and parsed at its first case)."""
-    prep = _prep_cache.get(rel)
-    if prep is None:
-        with open(os.path.join(CORPUS, rel), "rb") as f:
-            buf = f.read()
-        prep = _Prep(buf)       # the file is closed: the table is checked
-        _prep_cache[rel] = prep
-    return prep
-
-
 def run_case(case_id):
-    """One case: the native call in this worker (_Session.observe), the
-    reference from the JSON."""
+    """One case, native side only: the interpreter's call in this worker
+    (_Session.observe).  The driver adds the reference (complete_records)."""
     _ensure()
     rel, mode, method = _split_case(case_id)
     session = _get_session()
-    prep = _prepared(rel)
-    native, leaks, lost, delivered = session.observe(prep, mode, method)
+    buf, crc = _buffer(rel)
+    native, leaks, lost, delivered = session.observe(buf, mode, method)
     rec = {"family": family_of(rel, method, mode), "id": case_id,
-           "native": native, "reference": prep.reference(mode, method),
-           "leaked_fds": {"native": leaks, "reference": prep.ref_leaks},
+           "native": native, "leaked_fds": {"native": leaks},
            "repro": _repro(rel, method, mode, case_id),
-           "control_file": "corpus/" + rel,
-           "libc": prep.parsed["libc"]}
-    if mode == "record" and prep.parsed["warning"]:
-        # The list the error path would have closed; in error mode it is
-        # the reference's fds_closed already (oracle.expect's
-        # fds_closed_is).
-        rec["error_path_fds"] = prep.parsed["close_on_error"]
+           "control_file": "corpus/" + rel, "control_crc32": crc,
+           "libc": _libc_name}
     if not delivered:
         rec["error"] = ("the shim did not rewrite the call: the interpreter "
                         "did not call libc recvmsg on the socket")
@@ -491,3 +487,70 @@ def run_case(case_id):
         rec["error"] = ("descriptor(s) %s of the worker vanished during the "
                         "call without a close() the shim saw" % lost)
     return rec
+
+
+# ------------------------------------------------------ the driver's side
+
+def _reference(buf, libc):
+    """(parsed JSON, fd leaks of the library call) for buf under model
+    libc, computed once per distinct pair for the whole run.  The fd table
+    is checked around the call (a descriptor the library closed shows as
+    "(vanished)")."""
+    key = (buf, libc)
+    got = _ref_cache.get(key)
+    if got is None:
+        before = canon.fd_snapshot()
+        parsed = reference_parse(buf, libc)
+        after = canon.fd_snapshot(before)
+        lost = sorted(set(before[1]) - set(after[1]))
+        got = (parsed, canon.fd_snapshot_leaks(before, after) +
+               ["%d -> (vanished)" % fd for fd in lost])
+        _ref_cache[key] = got
+    return got
+
+
+def complete_records(records, lib=None):
+    """The driver's half of a case (oracle.conformance calls it on every
+    record of this suite): adds "reference", leaked_fds["reference"] and,
+    in record mode when the reference warns, "error_path_fds" (the list the
+    error path would have closed; in error mode it is the reference's
+    fds_closed already: oracle.expect's fds_closed_is).  Loads lib (else
+    CMSGREF_LIB or the default path) once; needs no shim.  A record the
+    worker marked as an error is left as it is; one whose corpus file is
+    unreadable or changed since the worker read it gets an "error"."""
+    if records and not refsocket.loaded():
+        refsocket.load(lib)
+    files = {}
+    for rec in records:
+        if rec.get("error") or "native" not in rec:
+            continue
+        try:
+            rel, mode, method = _split_case(rec["id"])
+        except (KeyError, ValueError) as e:
+            rec["error"] = "record without a valid case id: %s" % e
+            continue
+        buf = files.get(rel)
+        if buf is None:
+            try:
+                with open(os.path.join(CORPUS, rel), "rb") as f:
+                    buf = files[rel] = f.read()
+            except OSError as e:
+                rec["error"] = "cannot read corpus/%s: %s" % (rel, e)
+                continue
+        if zlib.crc32(buf) & 0xffffffff != rec.get("control_crc32"):
+            rec["error"] = ("corpus/%s changed between the worker's call "
+                            "and the reference" % rel)
+            continue
+        libc = rec.get("libc")
+        try:
+            if not isinstance(libc, str):
+                raise ValueError("the record names no model")
+            parsed, ref_leaks = _reference(buf, libc)
+        except ValueError as e:
+            rec["error"] = "no reference for libc %r: %s" % (libc, e)
+            continue
+        rec["reference"] = reference_result(parsed, mode, method)
+        rec["leaked_fds"]["reference"] = ref_leaks
+        if mode == "record" and parsed["warning"]:
+            rec["error_path_fds"] = parsed["close_on_error"]
+    return records

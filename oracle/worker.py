@@ -80,7 +80,7 @@ def run_suite(suite, suite_name, only, out, err, progress=True):
         rec.setdefault("id", cid)
         rec["suite"] = suite_name
         rec["python"] = info
-        out.write(json.dumps(rec, sort_keys=True) + "\n")
+        out.write(json.dumps(rec) + "\n")
         out.flush()
         done += 1
     if progress:

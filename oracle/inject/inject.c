@@ -27,6 +27,12 @@
  *  - cr_inject_watch(fd, bytes, len): the same, and opens a watch: from
  *    now on close() is logged, not performed, until cr_inject_unwatch().
  *    The log goes to the area given to cr_inject_log_area().
+ *  - cr_inject_ctl_area(area): the shim's state (armed fd and bytes, the
+ *    watch flag, the counts: struct cr_inject_ctl in inject.h) moves into
+ *    the caller's memory, so the oracle arms, watches and reads the count
+ *    by plain stores and loads, one foreign call per worker instead of two
+ *    per case (PyPy's ctypes costs tens of microseconds a call before its
+ *    JIT warms up).  The functions above keep working on the moved state.
  * Limits: at most CR_INJECT_MAX bytes; if the caller's control buffer
  * (msg_controllen on entry) is smaller than the armed bytes, nothing is
  * injected and the call fails with EMSGSIZE so the mismatch is loud.  The
@@ -38,13 +44,12 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
 #include "inject.h"
-
-#define CR_INJECT_MAX 65536
 
 ssize_t recvmsg(int fd, struct msghdr *msg, int flags);
 int close(int fd);
@@ -52,43 +57,42 @@ int close(int fd);
 typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
 typedef int (*close_fn)(int);
 
-static int armed_fd = -1;
-static size_t armed_len;
-static unsigned char armed_bytes[CR_INJECT_MAX];
-static long injected;
-static int delivered; /* the armed buffer went out since the last arm */
+_Static_assert(offsetof(struct cr_inject_ctl, nclosed) == 16 &&
+                   offsetof(struct cr_inject_ctl, bytes) == 32,
+               "inject.h documents this layout to the oracle");
 
-static int watching;
-static long nclosed;  /* close() calls since the watch opened */
+static struct cr_inject_ctl own = { .fd = -1 };
+static struct cr_inject_ctl *ctl = &own; /* own, or the caller's area */
 static int *log_area; /* the caller's, set by cr_inject_log_area */
 static size_t log_cap;
 
 /* Arm the next recvmsg() on fd with bytes[0, len).  bytes is copied (the
- * caller keeps ownership); fd is not touched.  Returns 0, or -1 if fd is
- * negative, len exceeds CR_INJECT_MAX or bytes is NULL with len > 0. */
+ * caller keeps ownership; it may be the state's own bytes field); fd is
+ * not touched.  Returns 0, or -1 if fd is negative, len exceeds
+ * CR_INJECT_MAX or bytes is NULL with len > 0. */
 int cr_inject_arm(int fd, const void *bytes, size_t len)
 {
     if (fd < 0 || len > CR_INJECT_MAX || (bytes == NULL && len > 0))
         return -1;
     if (len > 0)
-        memcpy(armed_bytes, bytes, len);
-    armed_len = len;
-    armed_fd = fd;
-    delivered = 0;
+        memmove(ctl->bytes, bytes, len);
+    ctl->len = (uint32_t)len;
+    ctl->fd = fd;
+    ctl->delivered = 0;
     return 0;
 }
 
 /* Forget an armed buffer that was not used. */
 void cr_inject_disarm(void)
 {
-    armed_fd = -1;
+    ctl->fd = -1;
 }
 
-/* How many calls have been rewritten since the process started: lets the
+/* How many calls have been rewritten since the state was set up: lets the
  * oracle prove that an injection really happened. */
 long cr_inject_count(void)
 {
-    return injected;
+    return (long)ctl->injected;
 }
 
 /* Where close() calls are logged during a watch: area[0, cap), the
@@ -101,14 +105,36 @@ int cr_inject_log_area(int *area, size_t cap)
     return 0;
 }
 
+/* Move the state into the caller's area (sizeof(struct cr_inject_ctl)
+ * bytes, which must stay valid until the next call), or back into the
+ * shim with NULL.  The area is initialised: nothing armed or watched,
+ * counts zero.  Returns 0. */
+int cr_inject_ctl_area(struct cr_inject_ctl *area)
+{
+    ctl = area != NULL ? area : &own;
+    ctl->fd = -1;
+    ctl->len = 0;
+    ctl->watch = 0;
+    ctl->delivered = 0;
+    ctl->nclosed = 0;
+    ctl->injected = 0;
+    return 0;
+}
+
+/* sizeof(struct cr_inject_ctl), so the oracle can check its layout. */
+size_t cr_inject_ctl_size(void)
+{
+    return sizeof(struct cr_inject_ctl);
+}
+
 /* cr_inject_arm() and open a watch (see the file comment).  Returns 0, or
  * -1 as cr_inject_arm() does (then no watch is open). */
 int cr_inject_watch(int fd, const void *bytes, size_t len)
 {
     if (cr_inject_arm(fd, bytes, len) != 0)
         return -1;
-    nclosed = 0;
-    watching = 1;
+    ctl->nclosed = 0;
+    ctl->watch = 1;
     return 0;
 }
 
@@ -118,9 +144,9 @@ int cr_inject_watch(int fd, const void *bytes, size_t len)
  * interpreter did not call libc's recvmsg on that fd). */
 long cr_inject_unwatch(void)
 {
-    watching = 0;
-    armed_fd = -1;
-    return delivered ? nclosed : -1;
+    ctl->watch = 0;
+    ctl->fd = -1;
+    return ctl->delivered ? (long)ctl->nclosed : -1;
 }
 
 /* The interposed close(): logged and not performed during a watch, the
@@ -129,10 +155,10 @@ int close(int fd)
 {
     static close_fn real;
 
-    if (watching) {
-        if (nclosed >= 0 && (size_t)nclosed < log_cap)
-            log_area[nclosed] = fd;
-        nclosed++;
+    if (ctl->watch) {
+        if (ctl->nclosed >= 0 && (uint64_t)ctl->nclosed < log_cap)
+            log_area[ctl->nclosed] = fd;
+        ctl->nclosed++;
         return 0;
     }
     if (real == NULL)
@@ -150,7 +176,7 @@ int close(int fd)
 ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
     static recvmsg_fn real;
-    size_t cap;
+    size_t cap, len;
     ssize_t n;
 
     if (real == NULL)
@@ -159,22 +185,23 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
         errno = ENOSYS;
         return -1;
     }
-    if (fd != armed_fd || msg == NULL)
+    if (fd < 0 || fd != ctl->fd || msg == NULL)
         return real(fd, msg, flags);
+    len = ctl->len > CR_INJECT_MAX ? CR_INJECT_MAX : ctl->len;
     cap = msg->msg_control == NULL ? 0 : (size_t)msg->msg_controllen;
-    if (armed_len > cap) {
-        armed_fd = -1;
+    if (len > cap) {
+        ctl->fd = -1;
         errno = EMSGSIZE;
         return -1;
     }
     n = real(fd, msg, flags);
     if (n < 0)
         return n; /* stays armed: EINTR / EAGAIN retries get the bytes */
-    armed_fd = -1;
-    if (armed_len > 0)
-        memcpy(msg->msg_control, armed_bytes, armed_len);
-    msg->msg_controllen = armed_len;
-    injected++;
-    delivered = 1;
+    ctl->fd = -1;
+    if (len > 0)
+        memcpy(msg->msg_control, ctl->bytes, len);
+    msg->msg_controllen = len;
+    ctl->injected++;
+    ctl->delivered = 1;
     return n;
 }

@@ -8,6 +8,26 @@
 #define CR_INJECT_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#define CR_INJECT_MAX 65536
+
+/* The shim's whole state.  It normally lives inside the shim; the oracle
+ * may move it into its own memory (cr_inject_ctl_area) and then arm, watch
+ * and read the log by writing and reading these fields directly, with no
+ * foreign call per case.  Layout (native byte order, no padding): fd at 0,
+ * len 4, watch 8, delivered 12, nclosed 16, injected 24, bytes 32.  The
+ * shim only reads fd, len, watch and bytes, and writes fd (-1 once used),
+ * delivered, nclosed and injected. */
+struct cr_inject_ctl {
+    int32_t fd;        /* the next recvmsg() on this fd gets bytes; -1: none */
+    uint32_t len;      /* armed byte count, at most CR_INJECT_MAX */
+    int32_t watch;     /* nonzero: close() is logged, not performed */
+    int32_t delivered; /* 1 once the armed bytes went out */
+    int64_t nclosed;   /* close() calls logged while watch was set */
+    int64_t injected;  /* calls rewritten since the state was set up */
+    unsigned char bytes[CR_INJECT_MAX];
+};
 
 int cr_inject_arm(int fd, const void *bytes, size_t len);
 void cr_inject_disarm(void);
@@ -15,5 +35,7 @@ long cr_inject_count(void);
 int cr_inject_log_area(int *area, size_t cap);
 int cr_inject_watch(int fd, const void *bytes, size_t len);
 long cr_inject_unwatch(void);
+int cr_inject_ctl_area(struct cr_inject_ctl *area);
+size_t cr_inject_ctl_size(void);
 
 #endif

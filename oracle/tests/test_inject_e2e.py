@@ -10,8 +10,9 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import zlib
 
-from oracle import report
+from oracle import report, suite_inject
 from oracle.tests.helpers import LIB, REPO, SHIM
 
 
@@ -74,6 +75,8 @@ class Worker(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         recs = [json.loads(l) for l in out.splitlines()]
         self.assertEqual(len(recs), 2)  # record and error mode
+        self.assertNotIn("reference", recs[0])  # the driver's part
+        suite_inject.complete_records(recs, LIB)
         rec = [r for r in recs if r["id"].endswith("@error")][0]
         self.assertNotIn("error", rec)
         # scripts/make-seeds names F9's fds a..e as ints 100..104 (spec §12)
@@ -89,7 +92,8 @@ class Worker(unittest.TestCase):
                             "corpus:cmsg_parse/seed-f5-", "--lib", LIB,
                             "--no-progress"], LD_PRELOAD=SHIM)
         self.assertEqual(rc, 0, err)
-        rec = [json.loads(l) for l in out.splitlines()][1]
+        rec = suite_inject.complete_records(
+            [json.loads(l) for l in out.splitlines()], LIB)[1]
         self.assertTrue(rec["id"].endswith("@error"), rec["id"])
         self.assertIn("64000000", report.control_hex(rec))  # fd a = 100
         self.assertEqual(rec["reference"]["fds_closed"], [])
@@ -105,6 +109,59 @@ class Worker(unittest.TestCase):
         self.assertEqual(out, "")
         self.assertIn("not preloaded", err)
         self.assertEqual(len(err.strip().splitlines()), 1)
+
+
+class Completion(unittest.TestCase):
+    """The driver's half of an inject record (suite_inject.complete_records):
+    the reference comes from the corpus file the worker named, under the
+    model it named, and anything that would make it the wrong reference is
+    an error of the case instead."""
+
+    REL = None
+
+    def record(self, mode="error", **over):
+        if Completion.REL is None:
+            d = os.path.join(suite_inject.CORPUS, "cmsg_parse")
+            Completion.REL = "cmsg_parse/" + sorted(
+                f for f in os.listdir(d) if f.startswith("seed-f9-"))[0]
+        with open(os.path.join(suite_inject.CORPUS, self.REL), "rb") as f:
+            crc = zlib.crc32(f.read()) & 0xffffffff
+        rec = {"id": "corpus:%s@%s" % (self.REL, mode), "native": {},
+               "leaked_fds": {"native": []}, "libc": "glibc",
+               "control_crc32": crc}
+        rec.update(over)
+        return rec
+
+    def test_reference_and_error_path_list(self):
+        err, rec = suite_inject.complete_records(
+            [self.record(), self.record("record")], LIB)
+        self.assertNotIn("error", err)
+        self.assertEqual(err["reference"]["fds_closed"],
+                         [100, 101, 102, 103, 104])
+        self.assertEqual(err["leaked_fds"]["reference"], [])
+        self.assertNotIn("error_path_fds", err)
+        self.assertEqual(rec["error_path_fds"], [100, 101, 102, 103, 104])
+        self.assertEqual(len(rec["reference"]["ancdata"]), 3)
+
+    def test_what_would_give_a_wrong_reference_is_an_error(self):
+        recs = suite_inject.complete_records([
+            self.record(control_crc32=1),
+            self.record(libc="no-such-libc"),
+            self.record(libc=None),
+            self.record(id="corpus:cmsg_parse/no-such-file@error"),
+            self.record(id="bogus"),
+        ], LIB)
+        for rec, want in zip(recs, ("changed between", "no-such-libc",
+                                    "names no model", "cannot read",
+                                    "valid case id")):
+            self.assertIn(want, rec.get("error", ""), rec)
+            self.assertNotIn("reference", rec)
+
+    def test_a_worker_error_is_left_alone(self):
+        rec = suite_inject.complete_records(
+            [self.record(error="the shim did not rewrite the call")], LIB)[0]
+        self.assertEqual(rec["error"], "the shim did not rewrite the call")
+        self.assertNotIn("reference", rec)
 
 
 class Driver(unittest.TestCase):

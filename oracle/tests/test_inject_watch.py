@@ -37,10 +37,6 @@ k01 = [f for f in os.listdir(s.CORPUS + "/cmsg_parse")
 s.run_case("corpus:cmsg_parse/" + k01 + "@record")
 ses = s._get_session()
 
-class Prep(object):
-    def __init__(self, buf):
-        self.buf = buf
-
 def truncated_rights(*fds):
     # cmsg_len claims one int more than the buffer holds: truncated (§2).
     data = struct.pack("<%%di" %% len(fds), *fds)
@@ -54,13 +50,13 @@ fds = [0, 1, 2, mine, ses.peer.fileno(), -5, 0x7fffffff, 1, mine]
 buf = truncated_rights(*fds)
 out["ref"] = s.reference_parse(buf)["close_on_error"]
 table = canon.fd_table()
-res, leaks, lost, delivered = ses.observe(Prep(buf), "error", "recvmsg")
+res, leaks, lost, delivered = ses.observe(buf, "error", "recvmsg")
 out["closed"] = res["fds_closed"]
 out["exc"] = (res["exception"] or {}).get("type")
 out["leaks"], out["lost"], out["delivered"] = leaks, lost, delivered
 out["table_same"] = canon.fd_table() == table
 out["gc"] = gc.isenabled()
-res2, _, _, _ = ses.observe(Prep(buf), "record", "recvmsg")
+res2, _, _, _ = ses.observe(buf, "record", "recvmsg")
 out["record_closed"] = res2["fds_closed"]
 out["record_data"] = res2["data"]
 print(json.dumps(out))
@@ -84,13 +80,13 @@ def never_receives(sock, clen):
 for name, fn in (("opens", opens), ("closes_behind", closes_behind),
                  ("never_receives", never_receives)):
     s.CALLS["recvmsg"] = fn
-    res, leaks, lost, delivered = ses.observe(Prep(buf), "error",
+    res, leaks, lost, delivered = ses.observe(buf, "error",
                                               "recvmsg")
     out[name] = {"leaks": leaks, "lost": lost, "delivered": delivered}
 s.CALLS["recvmsg"] = real
 out["null"] = null[0]
 out["victim"] = victim
-res, leaks, lost, delivered = ses.observe(Prep(buf), "error", "recvmsg")
+res, leaks, lost, delivered = ses.observe(buf, "error", "recvmsg")
 out["after"] = {"leaks": leaks, "lost": lost, "delivered": delivered,
                 "closed": res["fds_closed"]}
 print(json.dumps(out))
