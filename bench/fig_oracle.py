@@ -35,7 +35,8 @@ re-implemented:
   per-suite rates is given separately, labelled as such.
 Limits: a window samples the first cases of a suite's order, not a random
 sample, and the test_socket side is a systematic sample of its selection;
-one round per interpreter (the sides back to back, not repeated).
+each worker rate is the median of ROUNDS runs, the test_socket side is one
+run (the sides back to back, not interleaved).
 """
 
 import argparse
@@ -50,6 +51,7 @@ from bench import common
 LIB = os.path.join(common.BUILD, "libcmsgref.so")
 SHIM = os.path.join(common.BUILD, "inject", "libcrinject.so")
 SUITES = ("inject", "sockets")
+ROUNDS = 3              # worker runs per (interpreter, suite); median kept
 
 
 def _oracle():
@@ -81,22 +83,31 @@ def _need_products():
     common.need_file(SHIM, "the injection shim", "make oracle-inject-shim")
 
 
-def worker_rate(interp, suite, window):
-    """Run one oracle worker for at most window seconds (plus its startup,
-    at most 30 s); return (records/s between first and last record,
-    records seen, finished?, the records).  Raises Missing when the worker produced
-    fewer than 2 records or failed before streaming any."""
+def worker_rate(interp, suite, window, rounds=ROUNDS):
+    """Run one oracle worker `rounds` times, each for at most window
+    seconds (plus its startup, at most 30 s); return (the median of the
+    rounds' records/s between first and last record, records seen,
+    finished?, the records; the last three of the first round).  Several
+    rounds because a suite's run is short (0.05-0.5 s for inject) and this
+    machine's speed moves by up to 2x from one second to the next.  Raises
+    Missing when a worker produced fewer than 2 records or failed before
+    streaming any."""
     conformance, _ = _oracle()
     _need_products()
     ns = argparse.Namespace(lib=LIB, shim=SHIM, only="")
-    job = conformance.build_jobs([interp], [suite], ns,
-                                 os.path.join(common.OUT, "oracle"))[0]
-    job.start()
-    try:
-        return _follow(job, interp, suite, window)
-    except BaseException:
-        job.kill()              # Ctrl-C: the worker must not outlive us
-        raise
+    rates, first = [], None
+    for _ in range(rounds):
+        job = conformance.build_jobs([interp], [suite], ns,
+                                     os.path.join(common.OUT, "oracle"))[0]
+        job.start()
+        try:
+            got = _follow(job, interp, suite, window)
+        except BaseException:
+            job.kill()          # Ctrl-C: the worker must not outlive us
+            raise
+        rates.append(got[0])
+        first = first or got
+    return (common.median(rates),) + tuple(first[1:])
 
 
 def _follow(job, interp, suite, window):
