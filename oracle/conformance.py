@@ -24,7 +24,6 @@ did not report become one ERROR.  At most --jobs workers run at once
 
 import argparse
 import importlib
-import json
 import os
 import select
 import signal
@@ -32,7 +31,7 @@ import subprocess
 import sys
 import time
 
-from oracle import discover, expect, report
+from oracle import discover, expect, report, worker
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALL_SUITES = ("inject", "sockets")
@@ -79,16 +78,19 @@ class Job(object):
         self.started = time.time()
 
     def feed(self, chunk):
+        """Decode the worker's record frames (oracle.worker.read_frames);
+        a stream that is not frames ends the decoding with an error."""
+        if self.error is not None and self.buf is None:
+            return
         self.buf += chunk
-        while b"\n" in self.buf:
-            line, self.buf = self.buf.split(b"\n", 1)
-            if not line.strip():
-                continue
-            try:
-                self.records.append(json.loads(line.decode("utf-8")))
-            except ValueError:
-                self.error = "worker wrote a line that is not JSON: %r" \
-                    % line[:200]
+        try:
+            recs, used = worker.read_frames(self.buf)
+        except ValueError as e:
+            self.error = "worker stdout is not record frames: %s" % e
+            self.buf = None
+            return
+        self.records.extend(recs)
+        self.buf = self.buf[used:]
 
     def kill(self):
         try:
@@ -135,7 +137,7 @@ def build_jobs(interps, suites, args, out_dir):
                 env["LD_PRELOAD"] = args.shim
                 env["CMSGREF_INJECT"] = args.shim
             cmd = [it["executable"], "-m", "oracle.worker", "--suite", suite,
-                   "--lib", args.lib]
+                   "--lib", args.lib, "--format", "frames"]
             if args.only:
                 cmd += ["--only", args.only]
             name = "%s-%s.log" % (it["label"].replace("/", "_"), suite)
