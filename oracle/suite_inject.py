@@ -93,6 +93,7 @@ LOG_CAP = MAX_CONTROL // 4 + 1
 CONTROL_DIRS = ("cmsg_parse", "cmsg_diff", "inject")
 SKIP_EXT = (".md", ".txt", ".json", ".py", ".c", ".h", ".sh", ".html")
 
+_SPEC_SEED = re.compile(r"cmsg_parse/seed-[kf]\d")
 _ready = False
 _shim = None
 _libc_name = None        # the worker's model (CMSGREF_LIBC or detected)
@@ -107,7 +108,7 @@ def spec_seed(rel):
     """True for the spec §12 seeds (seed-kNN-*, seed-fN-*) that
     scripts/make-seeds writes into corpus/cmsg_parse: they also go through
     recvmsg_into."""
-    return re.match(r"cmsg_parse/seed-[kf]\d", rel) is not None
+    return _SPEC_SEED.match(rel) is not None
 
 
 def seed_bytes(prefix):
@@ -423,9 +424,10 @@ class _Session(object):
 
     def table_changes(self):
         """(leaks, vanished fds) of the fd table since the last look; the
-        table is re-taken, so each change is reported once.  Everything
-        else that runs between two calls (reading a corpus file) takes its
-        own look, so what is found here is the call's."""
+        table is re-taken, so each change is reported once.  Nothing else
+        that runs between two calls opens or closes an fd it does not close
+        again (reading a corpus file: _buffer), so what is found here is
+        the call's."""
         before = self.table
         after = canon.fd_snapshot((before[0], {}))
         if after[0] == before[0] and not after[1]:
@@ -475,15 +477,14 @@ def _read(path):
 
 
 def _buffer(rel):
-    """(bytes, CRC-32) of corpus file rel, read at its first case; the
-    session's fd table is re-taken after the read."""
+    """(bytes, CRC-32) of corpus file rel, read at its first case.  The
+    read leaves the fd table as the session last saw it (_read closes the
+    one fd it opens before it returns, or raises), so no look is taken."""
     got = _buf_cache.get(rel)
     if got is None:
         buf = _read(os.path.join(CORPUS, rel))
         got = (buf, zlib.crc32(buf) & 0xffffffff)
         _buf_cache[rel] = got
-        if _session is not None:
-            _session.retake()
     return got
 
 
