@@ -122,10 +122,18 @@ def _tail(path, n=300):
 
 
 def build_jobs(interps, suites, args, out_dir):
+    """One Job per (interpreter, suite).  For the inject suite it also
+    writes the corpus pack its workers read (suite_inject.write_pack) into
+    out_dir.  Raises OSError if out_dir cannot be written."""
     jobs = []
     logs = os.path.join(out_dir, "logs")
     if not os.path.isdir(logs):
         os.makedirs(logs)
+    pack = None
+    if "inject" in suites and interps:
+        from oracle import suite_inject
+        pack = os.path.join(out_dir, "inject-corpus.pack")
+        suite_inject.write_pack(pack)
     for it in interps:
         for suite in suites:
             env = dict(os.environ)
@@ -136,6 +144,7 @@ def build_jobs(interps, suites, args, out_dir):
             if suite == "inject":
                 env["LD_PRELOAD"] = args.shim
                 env["CMSGREF_INJECT"] = args.shim
+                env["CMSGREF_INJECT_CORPUS"] = pack
             cmd = [it["executable"], "-m", "oracle.worker", "--suite", suite,
                    "--lib", args.lib, "--format", "frames"]
             if args.only:
@@ -316,8 +325,13 @@ def main(argv=None):
         sys.stderr.write("oracle.conformance: no usable interpreter\n")
         return 1
     out_dir = os.path.abspath(args.out)
-    jobs = build_jobs(interps, suites, args, out_dir)
     started = time.time()
+    try:
+        jobs = build_jobs(interps, suites, args, out_dir)
+    except OSError as e:
+        sys.stderr.write("oracle.conformance: cannot prepare %s: %s\n"
+                         % (out_dir, e))
+        return 2
     run_jobs(jobs, args.jobs, args.timeout, make_status(out))
     complete_all(jobs, args.lib)
     rows = classify_all(jobs)

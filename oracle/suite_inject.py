@@ -69,6 +69,7 @@ import atexit
 import ctypes
 import gc
 import json
+import marshal
 import mmap
 import os
 import re
@@ -99,6 +100,8 @@ _shim = None
 _libc_name = None        # the worker's model (CMSGREF_LIBC or detected)
 _session = None          # the _Session of this worker, made at its 1st case
 _buf_cache = {}          # corpus path -> (bytes, CRC-32), read once
+_pack = {}               # corpus path -> bytes, from the driver's pack
+PACK_ENV = "CMSGREF_INJECT_CORPUS"
 _ref_cache = {}          # driver: (bytes, model) -> (parsed, leaks)
 
 
@@ -173,6 +176,7 @@ def configure(lib=None):
     except (OSError, ValueError) as e:
         raise RuntimeError("cannot load the reference (%s): %s" % (name, e))
     _libc_name = name
+    _load_pack(os.environ.get(PACK_ENV))
     _ready = True
 
 
@@ -476,13 +480,51 @@ def _read(path):
         os.close(fd)
 
 
+def write_pack(path):
+    """The driver's side of the corpus pack: every corpus_files() buffer in
+    one file, marshal (version 2) of {relative path: bytes}, written
+    atomically.  A worker started with PACK_ENV naming it takes its buffers
+    from there: one read a worker instead of one a buffer (the reads were a
+    quarter of a case on PyPy), and the matrix reads each file once.
+    Returns the number of buffers.  Raises OSError."""
+    pack = dict((rel, _read(os.path.join(CORPUS, rel)))
+                for rel in corpus_files())
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(marshal.dumps(pack, 2))
+    os.replace(tmp, path)
+    return len(pack)
+
+
+def _load_pack(path):
+    """Take the buffers from the driver's pack at path (None or "": read
+    each corpus file instead).  Raises RuntimeError if it is unreadable or
+    not a pack."""
+    global _pack
+    if not path:
+        return
+    try:
+        with open(path, "rb") as f:
+            pack = marshal.loads(f.read())
+    except (OSError, EOFError, ValueError, TypeError) as e:
+        raise RuntimeError("cannot read the corpus pack %s: %s" % (path, e))
+    if not isinstance(pack, dict) or not all(
+            isinstance(k, str) and isinstance(v, bytes)
+            for k, v in pack.items()):
+        raise RuntimeError("%s is not a corpus pack" % path)
+    _pack = pack
+
+
 def _buffer(rel):
-    """(bytes, CRC-32) of corpus file rel, read at its first case.  The
-    read leaves the fd table as the session last saw it (_read closes the
-    one fd it opens before it returns, or raises), so no look is taken."""
+    """(bytes, CRC-32) of corpus file rel: from the driver's pack, else
+    read at its first case.  A read leaves the fd table as the session last
+    saw it (_read closes the one fd it opens before it returns, or raises),
+    so no look is taken."""
     got = _buf_cache.get(rel)
     if got is None:
-        buf = _read(os.path.join(CORPUS, rel))
+        buf = _pack.get(rel)
+        if buf is None:
+            buf = _read(os.path.join(CORPUS, rel))
         got = (buf, zlib.crc32(buf) & 0xffffffff)
         _buf_cache[rel] = got
     return got

@@ -4,6 +4,7 @@ reports a deliberately wrong reference (the musl model's answer for a
 glibc-built interpreter) as FAIL with a non-zero exit."""
 
 import json
+import marshal
 import os
 import shutil
 import subprocess
@@ -162,6 +163,52 @@ class Completion(unittest.TestCase):
             [self.record(error="the shim did not rewrite the call")], LIB)[0]
         self.assertEqual(rec["error"], "the shim did not rewrite the call")
         self.assertNotIn("reference", rec)
+
+
+class Pack(unittest.TestCase):
+    """The driver's corpus pack: workers take their buffers from it (one
+    read a worker), and a pack that is not one stops the worker loudly."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.path = os.path.join(self.dir, "p.pack")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir)
+
+    def worker(self, only, **extra):
+        return run([sys.executable, "-m", "oracle.worker", "--suite",
+                    "inject", "--only", only, "--lib", LIB,
+                    "--no-progress"], LD_PRELOAD=SHIM,
+                   CMSGREF_INJECT_CORPUS=self.path, **extra)
+
+    def test_the_worker_takes_the_packs_bytes(self):
+        n = suite_inject.write_pack(self.path)
+        self.assertEqual(n, len(suite_inject.corpus_files()))
+        with open(self.path, "rb") as f:
+            pack = marshal.loads(f.read())
+        f9 = [r for r in pack if "/seed-f9-" in r][0]
+        k01 = [r for r in pack if "/seed-k01-" in r][0]
+        pack[f9] = pack[k01]        # a stale pack: the CRC must tell
+        with open(self.path, "wb") as f:
+            f.write(marshal.dumps(pack, 2))
+        rc, out, err = self.worker("seed-f9-")
+        self.assertEqual(rc, 0, err)
+        recs = [json.loads(l) for l in out.splitlines()]
+        self.assertEqual(recs[0]["control_crc32"],
+                         zlib.crc32(pack[k01]) & 0xffffffff)
+        rec = suite_inject.complete_records(recs, LIB)[0]
+        self.assertIn("changed between", rec["error"])
+
+    def test_a_broken_pack_stops_the_worker_with_one_line(self):
+        for blob in (b"not marshal", marshal.dumps({"a": "text"}, 2)):
+            with open(self.path, "wb") as f:
+                f.write(blob)
+            rc, out, err = self.worker("seed-k01")
+            self.assertEqual(rc, 2, err)
+            self.assertEqual(out, "")
+            self.assertIn("corpus pack", err)
+            self.assertEqual(len(err.strip().splitlines()), 1, err)
 
 
 class Driver(unittest.TestCase):
