@@ -269,7 +269,8 @@ def table(data):
             shown = ("> %s (killed)" % extra) if extra else "MISSING"
             met = "no" if extra and not ok(extra) else "MISSING"
         else:
-            shown = ("%.4g" % v) if isinstance(v, float) else str(v)
+            shown = str(v) if not isinstance(v, float) else (
+                "%.0f" % v if abs(v) >= 1000 else "%.4g" % v)
             met = "yes" if ok(v) else "NO"
         rows.append((label, shown, target, met))
     w = [max(len(r[i]) for r in rows) for i in range(4)]
