@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import unittest
+import zlib
 
 from bench import common, run
 
@@ -130,6 +131,29 @@ class Report(unittest.TestCase):
         self.assertEqual(got, 50.0)
         self.assertIsNone(run._weighted({"inject_per_s": 10.0},
                                         {"inject": 10, "sockets": 90}))
+
+    def test_large_figures_print_whole_small_ones_four_digits(self):
+        text = run.table({"injection_per_second": 12866.4,
+                          "fuzz_parse_vs_empty": 0.17234})
+        self.assertIn(" 12866 ", text)
+        self.assertIn(" 0.1723 ", text)
+
+    def test_reference_rate_times_the_drivers_half_and_refuses_gaps(self):
+        from bench import fig_oracle
+        from oracle import suite_inject
+        rel = [r for r in suite_inject.corpus_files()
+               if "/seed-k01-" in r][0]
+        with open(os.path.join(suite_inject.CORPUS, rel), "rb") as f:
+            crc = zlib.crc32(f.read()) & 0xffffffff
+        good = {"id": "corpus:%s@error" % rel, "native": {},
+                "leaked_fds": {"native": []}, "libc": "glibc",
+                "control_crc32": crc}
+        recs = [dict(good, leaked_fds={"native": []}) for _ in range(3)]
+        self.assertGreater(fig_oracle.reference_rate(recs), 0)
+        self.assertTrue(all("reference" in r for r in recs))
+        bad = dict(good, leaked_fds={"native": []}, control_crc32=crc ^ 1)
+        with self.assertRaises(common.Missing):
+            fig_oracle.reference_rate([bad])
 
     def test_driver_bad_argument_is_one_line_and_exit_2(self):
         code, out, err = _run([sys.executable, "-m", "bench.run", "--only",
