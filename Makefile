@@ -332,7 +332,7 @@ bench:
 # Self-tests of the bench code (part of check; no time can fail them): the
 # C drivers receive exactly 3 fds a call and leak none, bad arguments exit
 # 2, the table never calls a missed target met or a missing figure a number.
-check-bench: $(BENCH_C)
+check-bench: $(BENCH_C) build/libcmsgref.so
 	PYTHONPATH=$(CURDIR) $(PYTHON) -m unittest bench.test_bench
 
 # ---- oracle: CPython's own tests against the reference ----
