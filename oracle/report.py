@@ -142,7 +142,7 @@ def write(rep, rows, out_dir):
     jpath = os.path.join(out_dir, "report.json")
     hpath = os.path.join(out_dir, "report.html")
     with open(jpath, "w") as f:
-        json.dump(rep, f, indent=1, sort_keys=True)
+        json.dump(rep, f, indent=1, sort_keys=True, default=repr)
         f.write("\n")
     with open(hpath, "w") as f:
         f.write(to_html(rep))
@@ -222,8 +222,10 @@ def to_html(rep):
                 if c.get("control_hex") else ""))
             out.append("<details><summary>native / reference</summary>"
                        "<pre>native    %s\nreference %s</pre></details>" % (
-                           e(json.dumps(c["native"], sort_keys=True)),
-                           e(json.dumps(c["reference"], sort_keys=True))))
+                           e(json.dumps(c["native"], sort_keys=True,
+                                        default=repr)),
+                           e(json.dumps(c["reference"], sort_keys=True,
+                                        default=repr))))
         if len(cases) > CELL_CASES:
             out.append("<p>... %d more in report.json</p>"
                        % (len(cases) - CELL_CASES))

@@ -15,9 +15,12 @@ marshal.dumps(record, 2)).  Why frames: a worker's record costs 100 us of
 pure-Python json on a cold PyPy, a tenth of that in marshal (built into
 every CPython and PyPy; version 2 is read by all of them).  A record that
 marshal refuses (an int or str subclass, say) is sent as its JSON round
-trip, so the driver always gets what the json encoding would give, except
-that a tuple stays a tuple (the suites' canonical results hold lists).
-read_frames() is the one decoder.
+trip.  Otherwise the driver gets what the json encoding would give, except
+that a tuple stays a tuple and bytes or a set pass where json would refuse
+them; the suites' records hold none of these (canonical results are lists,
+str and ints; test_worker_frames compares the two encodings), and the
+report writes any that slip through as their repr.  read_frames() is the
+one decoder.
 
 Contract with the suites (oracle/suite_<SUITE>.py): iter_cases() yields
 (family, case_id); run_case(case_id) returns a dict with "family", "id",

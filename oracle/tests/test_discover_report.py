@@ -88,6 +88,21 @@ class Report(unittest.TestCase):
         finally:
             shutil.rmtree(d)
 
+    def test_a_value_json_cannot_hold_is_written_as_its_repr(self):
+        # Worker frames (marshal) can carry bytes; the report must not die.
+        bad = row("cpython-3.6.15", "f", "FAIL")
+        bad["record"]["native"] = {"a": b"\x01"}
+        d = tempfile.mkdtemp()
+        try:
+            rep = report.build([bad], ENTRIES, ["inject"], 1.0, False)
+            j, h = report.write(rep, [bad], d)
+            with open(j) as f:
+                self.assertIn("b'\\\\x01'", f.read())
+            with open(h) as f:
+                self.assertIn("b&#x27;\\\\x01&#x27;", f.read())
+        finally:
+            shutil.rmtree(d)
+
 
 if __name__ == "__main__":
     unittest.main()
