@@ -80,7 +80,7 @@ class Job(object):
     def feed(self, chunk):
         """Decode the worker's record frames (oracle.worker.read_frames);
         a stream that is not frames ends the decoding with an error."""
-        if self.error is not None and self.buf is None:
+        if self.buf is None:        # the stream already proved bad
             return
         self.buf += chunk
         try:
@@ -231,11 +231,12 @@ def complete_all(jobs, lib):
             except Exception as e:
                 mods[j.suite] = e
         mod = mods[j.suite]
+        if isinstance(mod, Exception):
+            _mark(j.records, "the driver cannot import oracle.suite_%s: "
+                  "%s: %s" % (j.suite, type(mod).__name__, mod))
+            continue
         done = getattr(mod, "complete_records", None)
-        if isinstance(mod, Exception) or done is None:
-            if isinstance(mod, Exception):
-                _mark(j.records, "the driver cannot import oracle.suite_%s: "
-                      "%s: %s" % (j.suite, type(mod).__name__, mod))
+        if done is None:
             continue
         try:
             done(j.records, lib)

@@ -595,8 +595,7 @@ def complete_records(records, lib=None):
         buf = files.get(rel)
         if buf is None:
             try:
-                with open(os.path.join(CORPUS, rel), "rb") as f:
-                    buf = files[rel] = f.read()
+                buf = files[rel] = _read(os.path.join(CORPUS, rel))
             except OSError as e:
                 rec["error"] = "cannot read corpus/%s: %s" % (rel, e)
                 continue
