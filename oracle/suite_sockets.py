@@ -62,6 +62,7 @@ List cases: python3 -m oracle.suite_sockets --list [SUBSTRING]
 """
 
 import array
+import atexit
 import fcntl
 import json
 import os
@@ -487,7 +488,6 @@ def _tmpdir():
     """A private directory for AF_UNIX paths, removed at exit."""
     global _TMPDIR
     if _TMPDIR is None:
-        import atexit
         import shutil
         _TMPDIR = tempfile.mkdtemp(prefix="cmsgref-sk-")
         atexit.register(shutil.rmtree, _TMPDIR, True)
@@ -1354,6 +1354,18 @@ def _outq(sock):
 
 
 _PAIRS = _PairPool()
+
+
+def _close_pair_at_exit():
+    """At interpreter exit, closes the pooled pair this process opened (its
+    socket objects would otherwise be finalised at shutdown, where 3.9.18
+    printed "ResourceWarning: unclosed <socket.socket ...>" after a whole
+    suite run)."""
+    if _PAIRS.pid == os.getpid():
+        _PAIRS.drop()
+
+
+atexit.register(_close_pair_at_exit)
 
 
 def _waits(p):

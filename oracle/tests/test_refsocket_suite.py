@@ -8,6 +8,9 @@ representative cases run here on the running interpreter; the whole matrix
 runs under `make conformance`.
 """
 
+import os
+import subprocess
+import sys
 import unittest
 
 from oracle import canon, refsocket, suite_sockets
@@ -78,9 +81,18 @@ class Running(unittest.TestCase):
         self.assertNotEqual(canon.diff(rec["native"], rec["reference"]), [])
         self.assertEqual(rec["leaked_fds"]["reference"], [])
 
-
-if __name__ == "__main__":
-    unittest.main()
+    def test_a_worker_exits_with_nothing_left_to_finalise(self):
+        # The pooled socketpair is closed at exit, not finalised at
+        # shutdown, where ResourceWarning (when shown) names it.
+        env = dict(os.environ, PYTHONPATH=helpers.REPO)
+        p = subprocess.Popen(
+            [sys.executable, "-W", "always::ResourceWarning", "-m",
+             "oracle.worker", "--suite", "sockets", "--only", SAMPLE[0],
+             "--lib", helpers.LIB, "--no-progress"], cwd=helpers.REPO,
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = p.communicate(timeout=120)
+        self.assertEqual((p.returncode, err.decode()), (0, ""))
+        self.assertEqual(len(out.splitlines()), 1)
 
 
 class CpythonTestsDriver(unittest.TestCase):
@@ -122,3 +134,7 @@ class CpythonTestsDriver(unittest.TestCase):
         self.assertEqual(cpython_tests.compare(native, ref), [("b", "error")])
         self.assertEqual(cpython_tests.compare(native, {}),
                          [("a", "absent"), ("b", "absent")])
+
+
+if __name__ == "__main__":
+    unittest.main()
