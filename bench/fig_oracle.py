@@ -25,8 +25,8 @@ re-implemented:
   ceiling (the suite's _Session.call: shim + real recvmsg + watch, nothing
   else);
 - tests/s of test_socket: bench/testsuite_sample.py under the interpreter
-  runs every k-th test of oracle.cpython_tests.select_tests() (the
-  selection of `make cpython-tests`), about 60 tests, natively; an
+  runs the whole of oracle.cpython_tests.select_tests() (the selection of
+  `make cpython-tests`, 299 tests), natively; an
   interpreter without test.test_socket (Debian's python3, PyPy) has no
   yardstick and is left out of the lowest ratio, by name;
 - conformance_matrix_seconds: `python3 -m oracle.conformance` as `make
@@ -34,9 +34,8 @@ re-implemented:
   is null with "at least <cap> s", and a projection from the measured
   per-suite rates is given separately, labelled as such.
 Limits: a window samples the first cases of a suite's order, not a random
-sample, and the test_socket side is a systematic sample of its selection;
-each worker rate is the median of ROUNDS runs, the test_socket side is one
-run (the sides back to back, not interleaved).
+sample; each worker rate is the median of ROUNDS runs, the test_socket
+side is one run (the sides back to back, not interleaved).
 """
 
 import argparse
@@ -202,10 +201,11 @@ class NoTestsuite(common.Missing):
     """The interpreter ships no test.test_socket (no yardstick at all)."""
 
 
-def testsuite_rate(interp, sample):
-    """tests/s of interp's own test_socket recvmsg/SCM subset on a
-    systematic sample of about `sample` tests (bench/testsuite_sample.py,
-    which takes the selection from oracle/cpython_tests.py).  Returns
+def testsuite_rate(interp, sample=None):
+    """tests/s of interp's own test_socket recvmsg/SCM subset: all of it,
+    or a systematic sample of about `sample` tests
+    (bench/testsuite_sample.py, which takes the selection from
+    oracle/cpython_tests.py).  Returns
     (tests/s, tests run, tests selected).  Raises NoTestsuite when the
     interpreter has no test.test_socket, Missing on any other failure."""
     common.need_file(os.path.join(common.REPO, "oracle", "cpython_tests.py"),
@@ -213,8 +213,10 @@ def testsuite_rate(interp, sample):
                      "oracle/cpython_tests.py is not in the tree")
     env = dict(os.environ)
     env["PYTHONPATH"] = common.REPO
-    res = common.run([interp["executable"], "-m", "bench.testsuite_sample",
-                      "--sample", str(sample)], 120, env=env)
+    cmd = [interp["executable"], "-m", "bench.testsuite_sample"]
+    if sample is not None:
+        cmd += ["--sample", str(sample)]
+    res = common.run(cmd, 120, env=env)
     lines = res.stdout.decode("utf-8", "replace").strip().splitlines()
     if res.returncode == 3:
         raise NoTestsuite("%s: %s" % (interp["label"], json.loads(
@@ -225,7 +227,7 @@ def testsuite_rate(interp, sample):
             else "exit %d" % res.returncode, res.tail()))
     d = json.loads(lines[-1])
     if not d.get("per_second"):
-        raise common.Missing("%s: the test_socket sample took no time"
+        raise common.Missing("%s: the test_socket subset took no time"
                              % interp["label"])
     return d["per_second"], d["sampled"], d["selected"]
 

@@ -167,7 +167,7 @@ def run_oracle(b, window_inject, window_sockets, ceiling_s, sample,
                 row["inject_ceiling_buffers"] = got["buffers"]
             elif what == "tests_per_s":
                 row[what] = got[0]
-                row["tests_sampled"] = got[1]
+                row["tests_run"] = got[1]
                 row["tests_selected"] = got[2]
             else:
                 row[what] = round(got[0], 1)
@@ -317,7 +317,7 @@ def main(argv=None):
                               % b.left()})
         else:
             # The matrix (next) gets what is left above 25 s.
-            run_oracle(b, 2.0, 1.5, 0.7, 60, 25 + 5)
+            run_oracle(b, 2.0, 1.5, 0.7, None, 25 + 5)
     if "matrix" in only:
         cap = min(args.matrix_cap, b.left() - 5)
         if cap < 20:

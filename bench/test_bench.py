@@ -162,5 +162,36 @@ class Report(unittest.TestCase):
         self.assertEqual(len(err.strip().splitlines()), 1, err)
 
 
+class Yardstick(unittest.TestCase):
+    # The interpreter running the tests may lack test.test_socket
+    # (Debian's python3): exit 3 with a "missing" line is its answer then.
+    def run_sample(self, *args):
+        env = dict(os.environ, PYTHONPATH=common.REPO)
+        p = subprocess.Popen([sys.executable, "-m", "bench.testsuite_sample"]
+                             + list(args), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, cwd=common.REPO, env=env)
+        out, err = p.communicate(timeout=120)
+        return p.returncode, out.decode(), err.decode()
+
+    def test_a_sample_runs_every_kth_test_of_the_selection(self):
+        code, out, err = self.run_sample("--sample", "3")
+        if code == 3:
+            self.assertIn("missing", json.loads(out))
+            return
+        self.assertEqual(code, 0, err)
+        d = json.loads(out)
+        self.assertEqual(d["sampled"], len(range(0, d["selected"],
+                                                 -(-d["selected"] // 3))))
+        self.assertEqual(d["outcomes"]["run"], d["sampled"])
+        self.assertEqual(d["outcomes"]["failures"] + d["outcomes"]["errors"],
+                         0)
+
+    def test_bad_sample_is_one_line_and_exit_2(self):
+        for args in (["--sample", "0"], ["--sample", "x"], ["--bogus"]):
+            code, out, err = self.run_sample(*args)
+            self.assertEqual((code, out), (2, ""), args)
+            self.assertEqual(len(err.strip().splitlines()), 1, err)
+
+
 if __name__ == "__main__":
     unittest.main()
