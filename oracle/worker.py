@@ -110,6 +110,15 @@ def python_info():
             "executable": sys.executable}
 
 
+def select_cases(suite, only):
+    """[(family, case_id)] of a suite module that --only selects: those
+    whose "family/case_id" contains it (all when it is empty), in the
+    suite's order.  The driver calls it too, to know which records a
+    worker owes it."""
+    return [(fam, cid) for fam, cid in suite.iter_cases()
+            if not only or only in "%s/%s" % (fam, cid)]
+
+
 def run_suite(suite, suite_name, only, out, err, progress=True,
               encode=json_line):
     """Run every selected case of a suite module, writing each record,
@@ -121,8 +130,7 @@ def run_suite(suite, suite_name, only, out, err, progress=True,
     rewritten at most every PROGRESS_EVERY seconds (a case can take well
     under a millisecond)."""
     info = python_info()
-    cases = [(fam, cid) for fam, cid in suite.iter_cases()
-             if not only or only in "%s/%s" % (fam, cid)]
+    cases = select_cases(suite, only)
     total = len(cases)
     started = time.time()
     done = 0
