@@ -7,34 +7,48 @@ comparison and the per-implementation expectations (oracle.expect), and
 writes the terminal matrix, build/conformance/report.json and report.html
 (oracle.report).  It is the only place that decides outcomes.
 
-Usage (from the repo root; `make conformance` does this):
+Usage (`make conformance` runs it from the repo root; paths given on the
+command line are relative to the current directory, the defaults to the
+repo):
   python3 -m oracle.conformance [--suites inject,sockets] [--only SUBSTR]
       [--pythons LIST] [--lib build/libcmsgref.so]
       [--shim build/inject/libcrinject.so] [--out build/conformance]
       [--jobs N] [--timeout SECONDS]
 Exit status: 0 when every case is PASS or XFAIL; 1 on any FAIL, XPASS,
-ERROR or leaked fd (leaks are FAIL), or when an interpreter named in PYTHONS
-is missing or broken; 2 on bad arguments or missing build products.
+ERROR or leaked fd (leaks are FAIL); 2 on bad arguments (an interpreter
+named in --pythons / PYTHONS that is missing or not a usable Python, an
+--only that selects no case, an unusable --lib or --shim, an expectation
+file that does not validate, an output directory that cannot be written);
+130 or 143 when interrupted by SIGINT or SIGTERM (every worker is killed,
+no report is written).
 
 Limits: each (interpreter, suite) worker is bounded by --timeout (default
 900 s) and killed (its whole process group) when it passes it; the cases it
-did not report become one ERROR.  At most --jobs workers run at once
-(default 2: the machine is shared).
+did not report become one ERROR, as do the cases a worker that exited
+normally never reported.  At most --jobs workers run at once (default 2:
+the machine is shared).  Each run gives its workers a private TMPDIR
+(removed afterwards, also after a killed worker), and the report files are
+replaced whole (written beside, then renamed), never left half written.
 """
 
 import argparse
 import importlib
+import math
 import os
 import select
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 from oracle import discover, expect, report, worker
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALL_SUITES = ("inject", "sockets")
+MAX_JOBS = 64
 
 
 def _reason(entry):
@@ -55,12 +69,13 @@ class _Parser(argparse.ArgumentParser):
 class Job(object):
     """One worker: an interpreter running one suite."""
 
-    def __init__(self, interp, suite, cmd, env, log_path):
+    def __init__(self, interp, suite, cmd, env, log_path, expected=None):
         self.interp = interp
         self.suite = suite
         self.cmd = cmd
         self.env = env
         self.log_path = log_path
+        self.expected = expected    # the case ids the worker owes, or None
         self.proc = None
         self.log = None
         self.buf = b""
@@ -102,12 +117,49 @@ class Job(object):
         rc = self.proc.wait()
         self.log.close()
         if timed_out:
-            self.error = "worker killed after the %ds timeout (%d cases " \
-                "reported); log: %s" % (int(time.time() - self.started),
+            self.error = "worker killed after the %gs timeout (%d cases " \
+                "reported); log: %s" % (round(time.time() - self.started, 1),
                                         len(self.records), self.log_path)
         elif rc != 0 and self.error is None:
             self.error = "worker exited with status %d: %s (log: %s)" % (
                 rc, _tail(self.log_path), self.log_path)
+        elif self.error is None and self.expected is not None:
+            self.error = self.unreported()
+
+    def unreported(self):
+        """None when the records are exactly the expected cases, else what
+        is wrong (a worker that exits 0 early, or reports other ids)."""
+        seen = [r.get("id") for r in self.records]
+        have = set(seen)
+        missing = [c for c in self.expected if c not in have]
+        extra = sorted(set(seen) - set(self.expected))
+        if not missing and not extra and len(seen) == len(self.expected):
+            return None
+        if missing:
+            return "worker exited with status 0 but reported %d of the %d " \
+                "selected cases (first missing: %s; log: %s)" % (
+                    len(self.expected) - len(missing), len(self.expected),
+                    missing[0], self.log_path)
+        if extra:
+            return "worker reported cases it was not given (first: %s; " \
+                "log: %s)" % (extra[0], self.log_path)
+        return "worker reported some cases more than once (log: %s)" % \
+            self.log_path
+
+    def repro(self):
+        """A shell command that reruns this worker by hand, with its
+        records as JSON lines."""
+        env = [(k, self.env[k]) for k in ("PYTHONPATH", "CMSGREF_LIB",
+                                          "LD_PRELOAD", "CMSGREF_INJECT",
+                                          "CMSGREF_INJECT_CORPUS")
+               if self.env.get(k)]
+        cmd = [a for a in self.cmd]
+        i = cmd.index("--format")
+        del cmd[i:i + 2]
+        return "cd %s && env %s %s" % (
+            shlex.quote(REPO),
+            " ".join("%s=%s" % (k, shlex.quote(v)) for k, v in env),
+            " ".join(shlex.quote(a) for a in cmd))
 
 
 def _tail(path, n=300):
@@ -121,10 +173,22 @@ def _tail(path, n=300):
     return (lines[-1] if lines else "")[-n:]
 
 
-def build_jobs(interps, suites, args, out_dir):
+def selected(suites, only):
+    """{suite: [case id]} that --only selects, listed by the driver from
+    the suite modules (oracle.worker.select_cases, as the workers do)."""
+    out = {}
+    for suite in suites:
+        mod = importlib.import_module("oracle.suite_" + suite)
+        out[suite] = [cid for _, cid in worker.select_cases(mod, only)]
+    return out
+
+
+def build_jobs(interps, suites, args, out_dir, expected=None, tmpdir=None):
     """One Job per (interpreter, suite).  For the inject suite it also
     writes the corpus pack its workers read (suite_inject.write_pack) into
-    out_dir.  Raises OSError if out_dir cannot be written."""
+    out_dir.  expected: {suite: [case id]} each worker must report (see
+    selected()), or None; tmpdir: the workers' TMPDIR, or None (inherit).
+    Raises OSError if out_dir cannot be written."""
     jobs = []
     logs = os.path.join(out_dir, "logs")
     if not os.path.isdir(logs):
@@ -141,6 +205,8 @@ def build_jobs(interps, suites, args, out_dir):
                                         if env.get("PYTHONPATH") else "")
             env["CMSGREF_LIB"] = args.lib
             env.pop("PYTHONSTARTUP", None)
+            if tmpdir is not None:
+                env["TMPDIR"] = tmpdir
             if suite == "inject":
                 env["LD_PRELOAD"] = args.shim
                 env["CMSGREF_INJECT"] = args.shim
@@ -150,7 +216,8 @@ def build_jobs(interps, suites, args, out_dir):
             if args.only:
                 cmd += ["--only", args.only]
             name = "%s-%s.log" % (it["label"].replace("/", "_"), suite)
-            jobs.append(Job(it, suite, cmd, env, os.path.join(logs, name)))
+            jobs.append(Job(it, suite, cmd, env, os.path.join(logs, name),
+                            None if expected is None else expected[suite]))
     return jobs
 
 
@@ -270,44 +337,192 @@ def classify_all(jobs):
             rows.append({"interp": j.interp["label"], "suite": j.suite,
                          "family": "<worker>", "id": "<worker>",
                          "outcome": "ERROR", "details": [j.error],
-                         "reason": "", "record": {"repro": " ".join(j.cmd)}})
+                         "reason": "", "record": {"repro": j.repro()}})
     return rows
 
 
+class Interrupted(Exception):
+    """SIGTERM, raised in the main thread like KeyboardInterrupt."""
+
+    def __init__(self, signum):
+        Exception.__init__(self, signum)
+        self.signum = signum
+
+
+def _raise_interrupted(signum, frame):
+    raise Interrupted(signum)
+
+
+class _Run(object):
+    """What a run started that an interrupt must undo: its jobs (workers
+    are killed with their process groups) and its private TMPDIR."""
+
+    def __init__(self):
+        self.jobs = []
+        self.tmpdir = None
+
+    def stop(self):
+        """Kills and reaps every worker still running; returns how many."""
+        n = 0
+        for j in self.jobs:
+            if j.proc is not None and j.proc.returncode is None:
+                j.kill()
+                j.proc.wait()
+                n += 1
+            if j.log is not None:
+                j.log.close()
+        return n
+
+    def cleanup(self):
+        if self.tmpdir is not None:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None
+
+
+def _parser():
+    ap = _Parser(
+        prog="python3 -m oracle.conformance",
+        description="Every Python here against the cmsgref reference: runs "
+        "each suite in each interpreter, prints the conformance matrix and "
+        "writes report.json and report.html.",
+        epilog="Exit status: 0 every case PASS or XFAIL; 1 any FAIL, XPASS, "
+        "ERROR or leaked fd; 2 bad arguments (also: an interpreter named "
+        "in --pythons/PYTHONS that is missing or unusable, an --only that "
+        "selects nothing, an unusable --lib or --shim, an invalid "
+        "expectation file, an unwritable --out); 130/143 interrupted by "
+        "SIGINT/SIGTERM (workers killed, no report).")
+    ap.add_argument("--suites", default=",".join(ALL_SUITES),
+                    metavar="LIST", help="comma-separated suites to run "
+                    "(default: %(default)s)")
+    ap.add_argument("--only", default="", metavar="SUBSTR",
+                    help="run only the cases whose FAMILY/ID contains "
+                    "SUBSTR (default: all)")
+    ap.add_argument("--pythons", default=None, metavar="LIST",
+                    help="interpreters to run, space- or comma-separated "
+                    "paths or names on PATH (default: $PYTHONS, else "
+                    "every CPython 3.6+ and PyPy found)")
+    ap.add_argument("--lib", default=None, metavar="PATH",
+                    help="the reference library (default: "
+                    "build/libcmsgref.so in the repo)")
+    ap.add_argument("--shim", default=None, metavar="PATH",
+                    help="the LD_PRELOAD injection shim, for the inject "
+                    "suite (default: build/inject/libcrinject.so in the "
+                    "repo)")
+    ap.add_argument("--out", default=None, metavar="DIR",
+                    help="where report.json, report.html and the worker "
+                    "logs go (default: build/conformance in the repo)")
+    ap.add_argument("--jobs", type=int, default=2, metavar="N",
+                    help="workers at once, 1-%d (default: %%(default)s)"
+                    % MAX_JOBS)
+    ap.add_argument("--timeout", type=float, default=900.0,
+                    metavar="SECONDS", help="a worker still running after "
+                    "this is killed and its unreported cases are one ERROR "
+                    "(default: %(default)g)")
+    return ap
+
+
+def _lib_problem(path):
+    """None when path loads as the reference library, else why not."""
+    import ctypes
+    try:
+        lib = ctypes.CDLL(path)
+    except OSError as e:
+        return str(e)
+    if not hasattr(lib, "cr_json_parse_buf"):
+        return "it does not export cr_json_parse_buf (not libcmsgref)"
+    return None
+
+
+def _shim_problem(path):
+    """None when path preloads into a Python and exports the shim's
+    control area (what every inject worker needs), else why not."""
+    probe = subprocess.Popen(
+        [sys.executable, "-c", "import ctypes; "
+         "ctypes.CDLL(None).cr_inject_ctl_area"],
+        env=dict(os.environ, LD_PRELOAD=path), stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, err = probe.communicate()
+    if probe.returncode == 0:
+        return None
+    lines = [l for l in err.decode("utf-8", "replace").splitlines()
+             if l.strip()]
+    if lines and "ld.so" in lines[0]:
+        return lines[0].strip()
+    return "it does not export cr_inject_ctl_area (not the injection shim)"
+
+
+def _fail(message):
+    sys.stderr.write("oracle.conformance: %s\n" % message)
+    return 2
+
+
 def main(argv=None):
-    ap = _Parser(prog="python3 -m oracle.conformance")
-    ap.add_argument("--suites", default=",".join(ALL_SUITES))
-    ap.add_argument("--only", default="")
-    ap.add_argument("--pythons", default=None,
-                    help="interpreters (default: PYTHONS or discovery)")
-    ap.add_argument("--lib", default="build/libcmsgref.so")
-    ap.add_argument("--shim", default="build/inject/libcrinject.so")
-    ap.add_argument("--out", default="build/conformance")
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--timeout", type=float, default=900.0)
+    run = _Run()
+    old_term = signal.signal(signal.SIGTERM, _raise_interrupted)
+    try:
+        return _main(argv, run)
+    except (KeyboardInterrupt, Interrupted) as e:
+        signum = getattr(e, "signum", signal.SIGINT)
+        n = run.stop()
+        sys.stdout.write("\n")
+        sys.stderr.write("oracle.conformance: interrupted by %s: %d "
+                         "worker(s) killed, no report written\n" % (
+                             "SIGINT" if signum == signal.SIGINT
+                             else "SIGTERM", n))
+        return 128 + signum
+    finally:
+        run.cleanup()
+        signal.signal(signal.SIGTERM, old_term)
+
+
+def _main(argv, run):
+    ap = _parser()
     args = ap.parse_args(argv)
-    suites = [s for s in args.suites.split(",") if s]
+    suites = []
+    for s in args.suites.split(","):
+        if s and s not in suites:
+            suites.append(s)
     for s in suites:
         if s not in ALL_SUITES:
             ap.error("unknown suite %r (known: %s)" % (s, ", ".join(
                 ALL_SUITES)))
-    if args.jobs < 1 or args.timeout <= 0:
-        ap.error("--jobs and --timeout must be positive")
-    args.lib = os.path.abspath(args.lib)
-    args.shim = os.path.abspath(args.shim)
-    for path, what in ((args.lib, "reference library"),
-                       (args.shim, "injection shim")):
-        if not os.path.exists(path) and (what != "injection shim" or
-                                         "inject" in suites):
-            sys.stderr.write("oracle.conformance: %s %s not found (run "
-                             "make conformance)\n" % (what, path))
-            return 2
+    if not suites:
+        ap.error("--suites names no suite (known: %s)"
+                 % ", ".join(ALL_SUITES))
+    if not 1 <= args.jobs <= MAX_JOBS:
+        ap.error("--jobs must be 1 to %d, not %d" % (MAX_JOBS, args.jobs))
+    if not (math.isfinite(args.timeout) and args.timeout > 0):
+        ap.error("--timeout must be a positive number of seconds, not %s"
+                 % args.timeout)
+    args.lib = os.path.abspath(args.lib or os.path.join(
+        REPO, "build", "libcmsgref.so"))
+    args.shim = os.path.abspath(args.shim or os.path.join(
+        REPO, "build", "inject", "libcrinject.so"))
+    out_dir = os.path.abspath(args.out or os.path.join(
+        REPO, "build", "conformance"))
+    for path, what, check in (
+            (args.lib, "reference library", _lib_problem),
+            (args.shim, "injection shim", _shim_problem)):
+        if what == "injection shim" and "inject" not in suites:
+            continue
+        if not os.path.isfile(path):
+            return _fail("%s %s not found (run make conformance)"
+                         % (what, path))
+        why = check(path)
+        if why:
+            return _fail("%s %s is not usable: %s" % (what, path, why))
     try:
         for impl in ("cpython", "pypy"):
             expect.load(impl)
     except expect.ExpectationError as e:
-        sys.stderr.write("oracle.conformance: %s\n" % e)
-        return 2
+        return _fail(str(e))
+    try:
+        wanted = selected(suites, args.only)
+    except Exception as e:
+        return _fail("cannot list the cases: %s: %s" % (type(e).__name__, e))
+    if not any(wanted.values()):
+        return _fail("--only %r selects no case of suite(s) %s"
+                     % (args.only, ", ".join(suites)))
     pythons = args.pythons if args.pythons is not None else \
         (os.environ.get("PYTHONS") or None)
     explicit = pythons is not None
@@ -316,6 +531,11 @@ def main(argv=None):
     entries = discover.discover(pythons)
     interps = [e for e in entries if e["status"] == "ok"]
     others = [e for e in entries if e["status"] != "ok"]
+    if explicit and others:
+        e = others[0]
+        return _fail("%s (named in --pythons/PYTHONS) is %s: %s%s" % (
+            e["executable"], e["status"], e["reason"],
+            " (and %d more)" % (len(others) - 1) if len(others) > 1 else ""))
     out = sys.stdout
     out.write("make conformance: %d interpreter(s), suites %s\n"
               % (len(interps), ", ".join(suites)))
@@ -325,21 +545,25 @@ def main(argv=None):
     if not interps:
         sys.stderr.write("oracle.conformance: no usable interpreter\n")
         return 1
-    out_dir = os.path.abspath(args.out)
     started = time.time()
     try:
-        jobs = build_jobs(interps, suites, args, out_dir)
+        run.tmpdir = tempfile.mkdtemp(prefix="cmsgref-run-")
+        run.jobs = build_jobs(interps, suites, args, out_dir, wanted,
+                              run.tmpdir)
     except OSError as e:
-        sys.stderr.write("oracle.conformance: cannot prepare %s: %s\n"
-                         % (out_dir, e))
-        return 2
-    run_jobs(jobs, args.jobs, args.timeout, make_status(out))
+        return _fail("cannot prepare %s: %s" % (out_dir, e))
+    run_jobs(run.jobs, args.jobs, args.timeout, make_status(out))
+    run.cleanup()
+    jobs = run.jobs
     complete_all(jobs, args.lib)
     rows = classify_all(jobs)
     rep = report.build(rows, entries, suites, time.time() - started,
                        explicit)
     out.write("\n" + report.terminal(rep) + "\n")
-    paths = report.write(rep, rows, out_dir)
+    try:
+        paths = report.write(rep, rows, out_dir)
+    except OSError as e:
+        return _fail("cannot write the report into %s: %s" % (out_dir, e))
     out.write("report: %s\n        %s\n" % paths)
     return 1 if rep["failed"] else 0
 

@@ -84,6 +84,34 @@ def validate(data, source="<data>"):
         v = e.get("versions", {})
         if not isinstance(v, dict) or set(v) - set(["min", "below"]):
             raise ExpectationError(where + ": versions takes min/below")
+        for k, val in sorted(v.items()):
+            if not isinstance(val, str) or not _ver(val):
+                raise ExpectationError("%s: versions.%s must be a version "
+                                       "string like \"3.10\"" % (where, k))
+        for k in ("suite", "family", "id"):
+            pats = e.get(k, "*")
+            if not (isinstance(pats, str) or (
+                    isinstance(pats, list) and pats and
+                    all(isinstance(x, str) for x in pats))):
+                raise ExpectationError("%s: %s must be a pattern or a "
+                                       "non-empty list of patterns"
+                                       % (where, k))
+        if not isinstance(e["reason"], str):
+            raise ExpectationError(where + ": reason must be a string")
+        for k in ("reference_warns", "may_pass"):
+            if k in e and not isinstance(e[k], bool):
+                raise ExpectationError("%s: %s must be true or false"
+                                       % (where, k))
+        if "native" in e and not isinstance(e["native"], dict):
+            raise ExpectationError(where + ": native must be an object "
+                                   "(a partial canonical result)")
+        same = e.get("same", [])
+        if not (isinstance(same, list) and
+                all(isinstance(x, str) for x in same)):
+            raise ExpectationError(where + ": same must be a list of "
+                                   "canonical keys")
+        if "repro" in e and not isinstance(e["repro"], str):
+            raise ExpectationError(where + ": repro must be a string")
         if e.get("fds_closed_is") not in (None, "error_path"):
             raise ExpectationError(where + ": fds_closed_is: error_path")
     return data["entries"]
@@ -95,11 +123,18 @@ def load(impl, directory=EXPECT_DIR):
     if not os.path.exists(path):
         return []
     try:
-        with open(path) as f:
-            data = json.load(f)
-    except ValueError as e:
+        with open(path, "rb") as f:
+            data = json.loads(f.read().decode("utf-8"))
+    except ValueError as e:     # bad JSON or not UTF-8
         raise ExpectationError("%s: not JSON: %s" % (path, e))
-    return validate(data, path)
+    except (IOError, OSError) as e:
+        raise ExpectationError("%s: cannot read: %s" % (
+            path, e.strerror or e))
+    entries = validate(data, path)
+    if data.get("impl") != impl:
+        raise ExpectationError("%s: \"impl\" is %r, the file is for %r"
+                               % (path, data.get("impl"), impl))
+    return entries
 
 
 def reference_warns(ref):

@@ -136,17 +136,33 @@ def terminal(rep):
 
 
 def write(rep, rows, out_dir):
-    """Write report.json and report.html into out_dir; returns both paths."""
+    """Write report.json and report.html into out_dir; returns both paths.
+    Each file is written beside its name and renamed over it, so a reader
+    (or a run killed meanwhile) sees the old whole file or the new whole
+    file, never a part.  Raises OSError (nothing half written is left)."""
     if not os.path.isdir(out_dir):
         os.makedirs(out_dir)
     jpath = os.path.join(out_dir, "report.json")
     hpath = os.path.join(out_dir, "report.html")
-    with open(jpath, "w") as f:
-        json.dump(rep, f, indent=1, sort_keys=True, default=repr)
-        f.write("\n")
-    with open(hpath, "w") as f:
-        f.write(to_html(rep))
+    _replace(jpath, json.dumps(rep, indent=1, sort_keys=True,
+                               default=repr) + "\n")
+    _replace(hpath, to_html(rep))
     return jpath, hpath
+
+
+def _replace(path, text):
+    """Atomically replace path's content with text (UTF-8)."""
+    tmp = "%s.tmp-%d" % (path, os.getpid())
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 _CSS = """body{font:14px sans-serif;margin:1.5em}table{border-collapse:collapse}

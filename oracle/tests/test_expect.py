@@ -127,6 +127,23 @@ class Files(unittest.TestCase):
                      ({"entries": [{"outcome": "XFAIL", "reason": "r",
                                     "typo": 1}]}, "unknown keys"),
                      ({"nope": []}, "entries")]
+            ok = {"outcome": "XFAIL", "reason": "r"}
+            for key, value, word in (
+                    ("same", "exception", "same must be a list"),
+                    ("same", [1], "same must be a list"),
+                    ("native", [1], "native must be an object"),
+                    ("versions", {"min": None}, "versions.min"),
+                    ("versions", {"below": "x"}, "versions.below"),
+                    ("suite", 5, "suite must be a pattern"),
+                    ("id", [], "id must be a pattern"),
+                    ("family", ["a", 1], "family must be a pattern"),
+                    ("reference_warns", "yes", "reference_warns must be"),
+                    ("may_pass", 1, "may_pass must be"),
+                    ("repro", ["x"], "repro must be a string"),
+                    ("reason", ["r"], "reason must be a string")):
+                cases.append(({"impl": "x", "entries": [
+                    dict(ok, **{key: value})]}, word))
+            cases.append(({"impl": "y", "entries": [ok]}, '"impl" is'))
             for doc, word in cases:
                 with open(os.path.join(d, "x.json"), "w") as f:
                     json.dump(doc, f)
@@ -136,12 +153,16 @@ class Files(unittest.TestCase):
             with open(os.path.join(d, "x.json"), "w") as f:
                 f.write("{")
             self.assertRaises(expect.ExpectationError, expect.load, "x", d)
+            with open(os.path.join(d, "x.json"), "wb") as f:
+                f.write(b'{"impl": "x", "entries": [], "\xff": 1}')
+            self.assertRaises(expect.ExpectationError, expect.load, "x", d)
+            os.unlink(os.path.join(d, "x.json"))
+            os.mkdir(os.path.join(d, "x.json"))
+            with self.assertRaises(expect.ExpectationError) as cm:
+                expect.load("x", d)
+            self.assertIn("cannot read", str(cm.exception))
         finally:
             shutil.rmtree(d)
-
-
-if __name__ == "__main__":
-    unittest.main()
 
 
 class ReproducersExist(unittest.TestCase):
@@ -174,3 +195,7 @@ class MayPass(unittest.TestCase):
         self.assertEqual(expect.classify(ok, [entry])[0], "PASS")
         entry.pop("may_pass")
         self.assertEqual(expect.classify(ok, [entry])[0], "XPASS")
+
+
+if __name__ == "__main__":
+    unittest.main()
