@@ -110,7 +110,7 @@ check-unit: $(O)/cmsgref-tests $(O)/cmsgref
 # Every step's output is shown and kept in build/check/; the last line is
 # the total over all of them (scripts/check-summary).
 CHECK_STEPS := VARIANT=:check-unit VARIANT=asan:check-unit check-libc replay \
-               check-oracle check-bench
+               check-oracle check-bench check-fuzz-tools
 check:
 	@rm -rf build/check && mkdir -p build/check
 	@set -o pipefail; n=0; for step in $(CHECK_STEPS); do n=$$((n + 1)); \
@@ -216,12 +216,18 @@ replay: fuzz-build-replay
 	fi
 
 # libFuzzer on each of TARGETS for FUZZ_SECONDS, merging into corpus/.
-fuzz: fuzz-build-fuzz fuzz-build-replay all
+# The arguments (FUZZ_SECONDS, TARGETS, AFL_JOBS) are checked before the
+# build (run.py --check), so a typo costs one line, not a build.
+fuzz:
+	@$(PYTHON) fuzz/run.py libfuzzer --check --seconds $(FUZZ_SECONDS) $(FZ_RUN_TARGETS)
+	@$(MAKE) --no-print-directory fuzz-build-fuzz fuzz-build-replay all
 	$(PYTHON) fuzz/run.py libfuzzer --seconds $(FUZZ_SECONDS) $(FZ_RUN_TARGETS)
 
 # AFL++ secondaries (one per core; AFL_JOBS=N to change), then afl-cmin.
-afl: fuzz-build-afl fuzz-build-afl-cmplog fuzz-build-replay all
+afl:
+	@$(PYTHON) fuzz/run.py afl --check --seconds $(FUZZ_SECONDS) $(FZ_RUN_TARGETS)
 	@test -n "$(AFL_DRIVER)" || { echo "afl: libAFLDriver.a not found (apt-get install afl++)" >&2; exit 2; }
+	@$(MAKE) --no-print-directory fuzz-build-afl fuzz-build-afl-cmplog fuzz-build-replay all
 	$(PYTHON) fuzz/run.py afl --seconds $(FUZZ_SECONDS) $(FZ_RUN_TARGETS)
 
 # The committed corpus through the coverage build of the library: prints
@@ -273,6 +279,14 @@ fuzz-seeds: build/capture-cmsg
 # so the corpus layout is written down once).
 fuzz-target-args:
 	@echo $(FZ_RUN_TARGETS)
+
+# Self-tests of fuzz/run.py and scripts/ci-fuzz (part of check; fake
+# fuzzers, a few seconds): bad arguments exit 2 with one line, prune never
+# deletes a failing input, no crash file outside build/, failed steps exit
+# 1, SIGINT/SIGTERM leave no process behind.
+.PHONY: check-fuzz-tools
+check-fuzz-tools:
+	$(PYTHON) fuzz/test_run.py
 
 # ---- oracle ----
 # The conformance oracle (oracle/README.md): every Python here against the
