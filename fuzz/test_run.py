@@ -1,0 +1,344 @@
+"""test_run.py - self-tests of fuzz/run.py and scripts/ci-fuzz.
+
+Why: the runner decides what is deleted from the committed corpus, where
+crash files land, what the exit status is and whether fuzzers outlive it;
+each of those went wrong once.  Most tests run fuzz/run.py in a scratch
+"repository" under build/test-run/ whose build/fuzz/cmsg_len and
+build/replay/cmsg_len are small Python fakes: an input containing CRASH
+fails (the fake replay names it the way fuzz/replay.c does, the fake
+libFuzzer's -merge=1 leaves it out and writes a crash file at its
+-artifact_prefix, or in the cwd without one, as libFuzzer does), and only
+inputs containing NEEDED survive a merge.  Nothing here fuzzes for real, so
+the whole file takes seconds.  The ci-fuzz argument tests run in the real
+tree and stop before anything is built.
+
+Run: python3 fuzz/test_run.py (or `make check-fuzz-tools`).  Stdlib
+unittest; CPython 3.6+.
+"""
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUN = os.path.join(ROOT, 'fuzz', 'run.py')
+CI = os.path.join(ROOT, 'scripts', 'ci-fuzz')
+SCRATCH = os.path.join(ROOT, 'build', 'test-run')
+
+# A stand-in for a libFuzzer binary.  FAKE_MODE (env): "" a clean run that
+# adds one new unit; "crash" a finding; "sleep" a hang that starts a
+# grandchild in its own session (what AFL++'s fork server does) and writes
+# both pids to FAKE_PIDS.  FAKE_MERGE_RC: -merge=1's exit status.
+FAKE_FUZZER = r'''
+import hashlib, os, subprocess, sys, time
+flags = dict(a[1:].split('=', 1) for a in sys.argv[1:]
+             if a.startswith('-') and '=' in a)
+dirs = [a for a in sys.argv[1:] if not a.startswith('-')]
+prefix = flags.get('artifact_prefix', '')
+def crash_file(data):
+    with open(prefix + 'crash-' + hashlib.sha1(data).hexdigest(), 'wb') as f:
+        f.write(data)
+def files(d):
+    return sorted(os.path.join(d, n) for n in os.listdir(d))
+if flags.get('merge') == '1':
+    have = set(open(f, 'rb').read() for f in files(dirs[0]))
+    for d in dirs[1:]:
+        for f in files(d):
+            data = open(f, 'rb').read()
+            if b'CRASH' in data:
+                crash_file(data)
+            elif b'NEEDED' in data and data not in have:
+                have.add(data)
+                name = hashlib.sha1(data).hexdigest()
+                with open(os.path.join(dirs[0], name), 'wb') as out:
+                    out.write(data)
+    sys.exit(int(os.environ.get('FAKE_MERGE_RC', '0')))
+mode = os.environ.get('FAKE_MODE', '')
+if mode == 'crash':
+    sys.stderr.write('fuzz/cmsg_len.c:7: invariant failed: fake == 0\n')
+    crash_file(b'CRASH here')
+    sys.exit(1)
+if mode == 'sleep':
+    g = subprocess.Popen([sys.executable, '-c',
+                          'import os, time; os.setsid(); time.sleep(60)'])
+    with open(os.environ['FAKE_PIDS'], 'w') as f:
+        f.write('%d %d\n' % (os.getpid(), g.pid))
+    time.sleep(60)
+with open(os.path.join(dirs[0], 'unit'), 'wb') as f:
+    f.write(b'NEEDED new unit')
+print('#100\tDONE   cov: 5 ft: 6 corp: 3/10b exec/s: 100')
+print('stat::number_of_executed_units: 100')
+'''
+
+# A stand-in for build/replay/<t>: fails on the first input with CRASH.
+FAKE_REPLAY = r'''
+import os, sys
+paths = [a for a in sys.argv[1:] if a != '-q']
+n = 0
+for p in paths:
+    for f in (sorted(os.path.join(p, x) for x in os.listdir(p))
+              if os.path.isdir(p) else [p]):
+        if b'CRASH' in open(f, 'rb').read():
+            sys.stderr.write('fuzz/cmsg_len.c:7: invariant failed: '
+                             'fake == 0\nreplay: FAILED on input: %s\n' % f)
+            sys.exit(1)
+        n += 1
+print('replay: fake: %d inputs ran, 0 failed' % n)
+'''
+
+
+def write(path, text, mode=0o644):
+    d = os.path.dirname(path)
+    if not os.path.isdir(d):
+        os.makedirs(d)
+    with open(path, 'w') as fh:
+        fh.write(text)
+    os.chmod(path, mode)
+
+
+def alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        with open('/proc/%d/stat' % pid) as fh:
+            return fh.read().rsplit(')', 1)[-1].split()[0] != 'Z'
+    except (IOError, OSError):
+        return False
+
+
+class Scratch(unittest.TestCase):
+    """A scratch repository with fake builds of the target cmsg_len."""
+
+    def setUp(self):
+        self.dir = os.path.join(SCRATCH, self.id().rsplit('.', 1)[-1])
+        if os.path.isdir(self.dir):
+            shutil.rmtree(self.dir)
+        write(os.path.join(self.dir, 'fuzz', 'cmsg_len.c'),
+              'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)\n')
+        write(os.path.join(self.dir, 'fuzz', 'cmsg.dict'), '')
+        for kind, src in (('fuzz', FAKE_FUZZER), ('replay', FAKE_REPLAY)):
+            write(os.path.join(self.dir, 'build', kind, 'cmsg_len'),
+                  '#!%s\n%s' % (sys.executable, src), 0o755)
+        self.corpus = os.path.join(self.dir, 'corpus', 'cmsg_len')
+        for name, data in (('seed-a', 'plain'), ('regress-b', 'CRASH old'),
+                           ('0plain', 'plain two'),
+                           ('1crash', 'CRASH committed'),
+                           ('2needed', 'NEEDED old')):
+            write(os.path.join(self.corpus, name), data)
+        self.pids = []
+
+    def tearDown(self):
+        for pid in self.pids:  # only what a failed signal test left behind
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+    def run_py(self, args, env=None, timeout=30):
+        e = dict(os.environ)
+        e.update(env or {})
+        p = subprocess.run([sys.executable, RUN] + args, cwd=self.dir,
+                           env=e, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout)
+        return (p.returncode, p.stdout.decode('utf-8', 'replace'),
+                p.stderr.decode('utf-8', 'replace'))
+
+    def assertUsage(self, args, env=None, words=''):
+        rc, out, err = self.run_py(args, env)
+        self.assertEqual((rc, len(err.splitlines())), (2, 1),
+                         'args %r: exit %s, stderr %r' % (args, rc, err))
+        self.assertNotIn('Traceback', err)
+        self.assertIn(words, err)
+
+
+class Arguments(Scratch):
+    T = '--target'
+
+    def test_unknown_option_exits_2_with_one_line(self):
+        self.assertUsage(['libfuzzer', '--bogus', '1'], words='--bogus')
+
+    def test_unknown_target_exits_2_and_creates_nothing(self):
+        self.assertUsage(['libfuzzer', '--seconds', '1', self.T,
+                          'foo:corpus/foo'], words='unknown target foo')
+        self.assertFalse(os.path.exists(
+            os.path.join(self.dir, 'build', 'findings', 'foo')))
+
+    def test_empty_corpus_list_says_unknown_target(self):
+        # what `make fuzz TARGETS=foo` passes
+        self.assertUsage(['libfuzzer', self.T, 'foo:'],
+                         words='unknown target foo')
+
+    def test_non_ascii_and_bad_numbers_exit_2(self):
+        for val in ('\u00b3', 'abc', '0', '-1', '1.5'):
+            self.assertUsage(['libfuzzer', '--seconds', val, self.T,
+                              'cmsg_len:corpus/cmsg_len'], words='--seconds')
+
+    def test_bad_afl_jobs_exits_2(self):
+        for val in ('abc', '-1', '0'):
+            self.assertUsage(['afl', '--seconds', '1', self.T,
+                              'cmsg_len:corpus/cmsg_len'],
+                             env={'AFL_JOBS': val}, words='AFL_JOBS')
+
+    def test_missing_corpus_dir_exits_2_and_is_not_created(self):
+        missing = os.path.join(self.dir, 'no', 'such', 'dir')
+        self.assertUsage(['libfuzzer', '--seconds', '1', self.T,
+                          'cmsg_len:' + missing], words=missing)
+        self.assertFalse(os.path.exists(missing))
+
+    def test_unwritable_summary_exits_2_before_the_run(self):
+        for path in ('/nonexistent/s.json', '/proc/version/s.json',
+                     'corpus'):
+            self.assertUsage(['libfuzzer', '--seconds', '1', '--summary',
+                              path, self.T, 'cmsg_len:corpus/cmsg_len'])
+        self.assertFalse(os.path.exists(os.path.join(self.dir, 'build',
+                                                     'fuzz-work')))
+
+    def test_missing_build_exits_2(self):
+        os.remove(os.path.join(self.dir, 'build', 'fuzz', 'cmsg_len'))
+        self.assertUsage(['libfuzzer', '--seconds', '1', self.T,
+                          'cmsg_len:corpus/cmsg_len'],
+                         words='make fuzz-build-fuzz')
+
+    def test_help_prints_usage_and_exits_0(self):
+        for args in (['--help'], ['libfuzzer', '-h']):
+            rc, out, err = self.run_py(args)
+            self.assertEqual((rc, err), (0, ''))
+            self.assertTrue(out.startswith('usage:'), out)
+            self.assertIn('--target NAME:DIR', out)
+
+    def test_check_only_runs_nothing(self):
+        rc, out, err = self.run_py(['libfuzzer', '--check', self.T,
+                                    'cmsg_len:corpus/cmsg_len'])
+        self.assertEqual((rc, out, err), (0, '', ''))
+
+
+class Runs(Scratch):
+    ARGS = ['libfuzzer', '--seconds', '1', '--target',
+            'cmsg_len:corpus/cmsg_len']
+
+    def summary(self, args, env=None):
+        rc, out, err = self.run_py(self.ARGS + args + ['--summary', 's.json'],
+                                   env)
+        with open(os.path.join(self.dir, 's.json')) as fh:
+            return rc, out, json.load(fh)
+
+    def test_prune_keeps_seeds_regressions_and_failing_inputs(self):
+        rc, out, s = self.summary(['--prune'])
+        left = sorted(os.listdir(self.corpus))
+        unit = hashlib.sha1(b'NEEDED new unit').hexdigest()  # merged
+        self.assertEqual(left, sorted(['1crash', '2needed', 'regress-b',
+                                       'seed-a', unit]), out)
+        self.assertEqual(rc, 1, out)  # the kept crasher is a finding
+        self.assertIn('FINDING cmsg_len: fuzz/cmsg_len.c:7: invariant '
+                      'failed', out)
+        t = s['targets'][0]
+        self.assertEqual((t['pruned'], t['merged']), (1, 1))
+
+    def test_no_crash_file_outside_build(self):
+        self.run_py(self.ARGS + ['--prune'])
+        stray = [n for n in os.listdir(self.dir) if n.startswith('crash-')]
+        self.assertEqual(stray, [])
+
+    def test_finding_prints_failure_line_then_explain_and_skips_merge(self):
+        rc, out, s = self.summary([], {'FAKE_MODE': 'crash'})
+        self.assertEqual(rc, 1, out)
+        lines = out.splitlines()
+        i = [n for n, l in enumerate(lines) if l.startswith('FINDING')]
+        self.assertEqual(len(i), 1, out)
+        self.assertIn('fuzz/cmsg_len.c:7: invariant failed: fake == 0',
+                      lines[i[0]])
+        self.assertIn('merge skipped', out)
+        f = s['targets'][0]['findings']
+        self.assertEqual(len(f), 1, f)
+        self.assertIn('invariant failed', f[0]['failure'])
+        self.assertTrue(os.path.exists(os.path.join(
+            self.dir, f[0]['reproducers'][0])), f)
+        self.assertNotIn('unit', os.listdir(self.corpus))
+
+    def test_failed_merge_exits_1_and_is_in_the_summary(self):
+        rc, out, s = self.summary([], {'FAKE_MERGE_RC': '3'})
+        self.assertEqual(rc, 1, out)
+        steps = s['targets'][0]['failed_steps']
+        self.assertEqual([(x['step'], x['exit']) for x in steps],
+                         [('merge', 3)])
+        self.assertEqual(s['totals']['failed_steps'], 1)
+
+    def test_summary_keys(self):
+        rc, out, s = self.summary([])
+        self.assertEqual(rc, 0, out)
+        t = s['targets'][0]
+        for key in ('execs', 'exec_per_sec', 'coverage', 'features',
+                    'corpus_size', 'merged', 'pruned', 'findings',
+                    'failed_steps', 'seconds'):
+            self.assertIn(key, t)
+        self.assertEqual((t['execs'], t['merged'], t['corpus_size']),
+                         (100, 1, 6))
+        self.assertEqual(s['totals']['execs'], 100)
+
+    def signal_leaves_nothing(self, sig):
+        pids = os.path.join(self.dir, 'pids')
+        e = dict(os.environ, FAKE_MODE='sleep', FAKE_PIDS=pids)
+        p = subprocess.Popen([sys.executable, RUN] + self.ARGS, cwd=self.dir,
+                             env=e, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        try:
+            deadline = time.time() + 10
+            while not os.path.exists(pids) and time.time() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.2)
+            with open(pids) as fh:
+                self.pids = [int(x) for x in fh.read().split()]
+            p.send_signal(sig)
+            out, err = p.communicate(timeout=10)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        deadline = time.time() + 3
+        while any(alive(x) for x in self.pids) and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual([x for x in self.pids if alive(x)], [])
+        err = err.decode()
+        self.assertEqual((p.returncode, len(err.splitlines())),
+                         (128 + sig, 1), err)
+
+    def test_sigterm_kills_the_fuzzer_and_its_escaped_helpers(self):
+        self.signal_leaves_nothing(signal.SIGTERM)
+
+    def test_sigint_kills_the_fuzzer_and_its_escaped_helpers(self):
+        self.signal_leaves_nothing(signal.SIGINT)
+
+
+class CiFuzzArguments(unittest.TestCase):
+    """In the real tree: each must stop before make builds anything."""
+
+    def ci(self, args):
+        p = subprocess.run([sys.executable, CI] + args, cwd=ROOT,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=60)
+        return (p.returncode, p.stdout.decode('utf-8', 'replace'),
+                p.stderr.decode('utf-8', 'replace'))
+
+    def test_bad_arguments_exit_2_with_one_line(self):
+        for args, words in ((['--targets', 'foo'], 'unknown target foo'),
+                            (['--seconds', '\u00b3'], '--seconds'),
+                            (['--engine', 'x'], '--engine'),
+                            (['--bogus'], '--bogus'),
+                            (['--summary', '/nonexistent/s.json'],
+                             '/nonexistent')):
+            rc, out, err = self.ci(args)
+            self.assertEqual((rc, len(err.splitlines())), (2, 1),
+                             '%r: %s %r' % (args, rc, err))
+            self.assertIn(words, err)
+            self.assertEqual(out, '')
+
+    def test_help_prints_usage_and_exits_0(self):
+        rc, out, err = self.ci(['--help'])
+        self.assertEqual((rc, err), (0, ''))
+        self.assertTrue(out.startswith('usage:'), out)
+
+
+if __name__ == '__main__':
+    unittest.main()
