@@ -259,7 +259,9 @@ def failure_line(text):
     for pat in FAILURE_RES:
         m = re.search(pat, text, re.M)
         if m:
-            line = m.group(0).strip()
+            line = re.sub(r'^==\d+==', '', m.group(0).strip())
+            line = re.sub(r' on address 0x\w+ at pc 0x\w+ bp 0x\w+ sp 0x\w+',
+                          '', line)
             # A sanitizer report: add the first frame, which says where.
             if 'Sanitizer' in line:
                 f = re.search(r'#0 0x[0-9a-f]+ in (\S+) (\S+)', text)

@@ -62,6 +62,7 @@ mode = os.environ.get('FAKE_MODE', '')
 if mode == 'crash':
     sys.stderr.write('fuzz/cmsg_len.c:7: invariant failed: fake == 0\n')
     crash_file(b'CRASH here')
+    crash_file(b'CRASH there')
     sys.exit(1)
 if mode == 'sleep':
     g = subprocess.Popen([sys.executable, '-c',
@@ -253,6 +254,8 @@ class Runs(Scratch):
         f = s['targets'][0]['findings']
         self.assertEqual(len(f), 1, f)
         self.assertIn('invariant failed', f[0]['failure'])
+        self.assertEqual(len(f[0]['reproducers']), 2, f)  # one line, one
+        self.assertIn('(and 1 more failing on this line)', out)
         self.assertTrue(os.path.exists(os.path.join(
             self.dir, f[0]['reproducers'][0])), f)
         self.assertNotIn('unit', os.listdir(self.corpus))
