@@ -12,7 +12,7 @@ dropped; a PYTHONS entry that does not exist is "missing"; one that does not
 start is "broken".  Nothing is skipped silently: the driver prints every
 entry whose status is not "ok".
 
-Usage: python3 -m oracle.discover [--json]
+Usage: python3 -m oracle.discover [--json | --help]
 """
 
 import glob
@@ -73,6 +73,41 @@ def pyenv_candidates(root=None):
     return out
 
 
+
+def _said(out, limit=60):
+    """The last line of a probe's output, as "(it printed: ...)" cut to
+    limit characters, or "(it printed nothing)": enough to recognise the
+    program, never the probe command (a non-Python may echo it)."""
+    lines = [l.strip() for l in out.decode("utf-8", "replace")
+             .replace(PROBE, "<probe>").splitlines() if l.strip()]
+    if not lines:
+        return "(it printed nothing)"
+    line = lines[-1]
+    return "(it printed: %s)" % (line if len(line) <= limit
+                                  else line[:limit - 3] + "...")
+
+
+def _answer(out):
+    """The probe's answer (a dict with str impl, version, executable and a
+    version_info of ints) from its output's last line, or None if that is
+    not what PROBE prints."""
+    try:
+        lines = out.decode("utf-8", "replace").strip().splitlines()
+        info = json.loads(lines[-1]) if lines else None
+    except ValueError:
+        return None
+    if not isinstance(info, dict):
+        return None
+    vi = info.get("version_info")
+    if not (isinstance(info.get("impl"), str) and info["impl"]
+            and isinstance(info.get("version"), str)
+            and isinstance(info.get("executable"), (str, type(None)))
+            and isinstance(vi, list) and len(vi) >= 2
+            and all(type(x) is int for x in vi)):
+        return None
+    return info
+
+
 def probe(executable):
     """Start executable and ask who it is.
 
@@ -91,16 +126,22 @@ def probe(executable):
         out = subprocess.check_output([executable, "-c", PROBE],
                                       stderr=subprocess.STDOUT,
                                       timeout=PROBE_TIMEOUT)
-        info = json.loads(out.decode("utf-8", "replace").strip()
-                          .splitlines()[-1])
     except subprocess.TimeoutExpired:
         entry.update(status="broken", reason="probe timed out after %ds"
                      % PROBE_TIMEOUT)
         return entry
-    except (OSError, subprocess.CalledProcessError, ValueError,
-            IndexError) as e:
-        entry.update(status="broken", reason="probe failed: %s" %
-                     str(e).splitlines()[0][:200])
+    except subprocess.CalledProcessError as e:
+        entry.update(status="broken", reason="probe exited with status %s %s"
+                     % (e.returncode, _said(e.output or b"")))
+        return entry
+    except OSError as e:
+        entry.update(status="broken", reason="cannot start it: %s"
+                     % (e.strerror or e))
+        return entry
+    info = _answer(out)
+    if info is None:
+        entry.update(status="broken", reason="not a Python: no answer to the "
+                     "probe %s" % _said(out))
         return entry
     entry["impl"] = info["impl"]
     entry["version"] = info["version"]
@@ -165,18 +206,48 @@ def discover(pythons=None):
     return entries
 
 
+USAGE = """usage: python3 -m oracle.discover [--json]
+Lists the interpreters `make conformance` would run (PYTHONS, else PATH and
+pyenv), one a line: status, label, executable, reason; --json prints the
+probe entries instead.  Exit status 0, 2 on bad arguments.
+"""
+
+
+def stdout_gone():
+    """After a BrokenPipeError on stdout (its reader, `head` say, went
+    away): point fd 1 at /dev/null so the interpreter's last flush cannot
+    raise again, and return 141, the status a shell shows for a process
+    killed by SIGPIPE.  oracle.worker and the suites' command lines use it
+    too."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError, AttributeError):
+        pass
+    return 141
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("-h", "--help"):
+        sys.stdout.write(USAGE)
+        return 0
     if argv not in ([], ["--json"]):
-        sys.stderr.write("usage: python3 -m oracle.discover [--json]\n")
+        sys.stderr.write("oracle.discover: bad arguments %s (usage: python3 "
+                         "-m oracle.discover [--json])\n" % " ".join(argv))
         return 2
     entries = discover()
-    if argv == ["--json"]:
-        print(json.dumps(entries, indent=1))
-    else:
-        for e in entries:
-            print("%-12s %-28s %s %s" % (e["status"], e["label"],
-                                         e["executable"], e["reason"]))
+    try:
+        if argv == ["--json"]:
+            print(json.dumps(entries, indent=1))
+        else:
+            for e in entries:
+                print("%-12s %-28s %s %s" % (e["status"], e["label"],
+                                             e["executable"], e["reason"]))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return stdout_gone()
     return 0
 
 
