@@ -32,7 +32,8 @@ The library path is handed to the suites through the CMSGREF_LIB environment
 variable (and suite.configure(lib=...) if the suite defines it).
 
 Exit status: 0 when every case produced a record (failures included), 2 on
-bad arguments or a suite that cannot be imported or configured.
+bad arguments or a suite that cannot be imported, configured or list its
+cases, 141 (quietly, at the next record) when stdout's reader went away.
 """
 
 import argparse
@@ -191,9 +192,21 @@ def main(argv=None):
             sys.stderr.write("oracle.worker: suite %s cannot start: %s: %s\n"
                              % (args.suite, type(e).__name__, e))
             return 2
-    run_suite(suite, args.suite, args.only, sys.stdout.buffer, sys.stderr,
-              not args.no_progress,
-              frame if args.format == "frames" else json_line)
+    try:
+        select_cases(suite, args.only)
+    except Exception as e:
+        sys.stderr.write("oracle.worker: cannot list the cases of suite %s: "
+                         "%s: %s\n" % (args.suite, type(e).__name__, e))
+        return 2
+    try:
+        run_suite(suite, args.suite, args.only, sys.stdout.buffer,
+                  sys.stderr, not args.no_progress,
+                  frame if args.format == "frames" else json_line)
+    except BrokenPipeError:
+        # The reader of the records (or of the progress) went away: stop
+        # now, quietly; the driver counts the records it did not get.
+        from oracle import discover
+        return discover.stdout_gone()
     return 0
 
 
