@@ -56,8 +56,9 @@ What is left per case: ~57 system calls (strace -c), 37 of them the
 snapshots' fstat() calls, at 1.2-1.6 us each in this VM, and Python: two
 setups and calls, refsocket's ctypes marshalling and the canonical results.
 
-Reproduce one case (both sides, with the diff):
-  PYTHONPATH=. python3 -m oracle.suite_sockets 'rights/kind=stream,...'
+Reproduce one case (both sides, with the diff; each record's "repro" is
+this command with absolute paths, runnable from any directory, see repro()):
+  cd REPO && PYTHONPATH=. python3 -m oracle.suite_sockets 'rights/...'
 List cases: python3 -m oracle.suite_sockets --list [SUBSTRING]
 """
 
@@ -67,6 +68,7 @@ import fcntl
 import json
 import os
 import resource
+import shlex
 import signal
 import socket
 import struct
@@ -78,6 +80,8 @@ import warnings
 
 from oracle import canon
 from oracle import refsocket
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SOL_SOCKET = socket.SOL_SOCKET
 SCM_RIGHTS = socket.SCM_RIGHTS
@@ -484,12 +488,22 @@ def _close_quietly(fd):
 _TMPDIR = None
 
 
+TMP_BASE_MAX = 60    # longest TMPDIR used for AF_UNIX paths (see _tmpdir)
+
+
 def _tmpdir():
-    """A private directory for AF_UNIX paths, removed at exit."""
+    """A private directory for AF_UNIX paths, removed at exit, under
+    $TMPDIR (tempfile's choice: the driver gives each run its own).  The
+    paths made in it must fit sun_path (108 bytes, the longpath kind fills
+    it exactly from this prefix), so a TMPDIR longer than TMP_BASE_MAX is
+    passed over for /tmp."""
     global _TMPDIR
     if _TMPDIR is None:
         import shutil
-        _TMPDIR = tempfile.mkdtemp(prefix="cmsgref-sk-")
+        base = tempfile.gettempdir()
+        if len(os.fsencode(base)) > TMP_BASE_MAX:
+            base = "/tmp"
+        _TMPDIR = tempfile.mkdtemp(prefix="cmsgref-sk-", dir=base)
         atexit.register(shutil.rmtree, _TMPDIR, True)
     return _TMPDIR
 
@@ -1550,27 +1564,68 @@ def run_case(case_id):
     return {"family": p["family"], "id": case_id,
             "native": results["native"], "reference": results["reference"],
             "leaked_fds": leaks,
-            "repro": "PYTHONPATH=. %s -m oracle.suite_sockets '%s'"
-                     % (sys.executable or "python3", case_id)}
+            "repro": repro(case_id)}
+
+
+def repro(case_id):
+    """The shell command that reruns one case, both sides and the diff,
+    from any directory: it enters the repo, names this interpreter by its
+    absolute path and, when the run uses another library than the
+    default, CMSGREF_LIB; every word is quoted (shlex.quote)."""
+    q = shlex.quote
+    lib = os.environ.get("CMSGREF_LIB")
+    env = ""
+    if lib and os.path.abspath(lib) != os.path.join(REPO, "build",
+                                                    "libcmsgref.so"):
+        env = "CMSGREF_LIB=%s " % q(os.path.abspath(lib))
+    exe = os.path.abspath(sys.executable) if sys.executable else "python3"
+    return "cd %s && %sPYTHONPATH=. %s -m oracle.suite_sockets %s" % (
+        q(REPO), env, q(exe), q(case_id))
 
 
 # --------------------------------------------------------------------- CLI
 
+USAGE = """\
+usage: python3 -m oracle.suite_sockets --list [SUBSTRING] | CASE_ID...
+  --list [SUBSTRING]  print the case ids (those containing SUBSTRING)
+  CASE_ID...          run these cases on both sides; print each record, its
+                      DIFF and LEAK lines
+Run from anywhere with the repo on PYTHONPATH; the library is $CMSGREF_LIB,
+else <repo>/build/libcmsgref.so.  Exit status 0 if every case's sides are
+equal and nothing leaked, 1 otherwise, 2 on bad usage.
+"""
+
+
 def main(argv=None):
     """python -m oracle.suite_sockets [--list [SUBSTRING]] [CASE_ID ...]
     Prints each case's record and its diff; exit 0 if all equal, 1 if any
-    differs or leaks, 2 on bad usage."""
+    differs or leaks, 2 on bad usage, 141 (quietly) if stdout's reader went
+    away."""
     argv = sys.argv[1:] if argv is None else argv
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        from oracle import discover
+        return discover.stdout_gone()
+
+
+def _main(argv):
+    if argv and argv[0] in ("-h", "--help"):
+        sys.stdout.write(USAGE)
+        return 0
     if not argv:
-        sys.stderr.write("usage: python -m oracle.suite_sockets "
-                         "--list [SUBSTRING] | CASE_ID...\n")
+        sys.stderr.write("oracle.suite_sockets: no case given (usage: "
+                         "--list [SUBSTRING] | CASE_ID...; see --help)\n")
         return 2
     order, table = cases()
     if argv[0] == "--list":
+        if len(argv) > 2:
+            sys.stderr.write("oracle.suite_sockets: --list takes at most one "
+                             "SUBSTRING (see --help)\n")
+            return 2
         sub = argv[1] if len(argv) > 1 else ""
-        for cid in order:
-            if sub in cid:
-                print(cid)
+        sys.stdout.write("".join(cid + "\n" for cid in order if sub in cid))
+        sys.stdout.flush()
         return 0
     unknown = [a for a in argv if a not in table]
     if unknown:
@@ -1593,6 +1648,7 @@ def main(argv=None):
         for side in ("native", "reference"):
             for leak in rec["leaked_fds"][side]:
                 print("LEAK %s %s" % (side, leak))
+        sys.stdout.flush()
         if d or rec["leaked_fds"]["native"] or rec["leaked_fds"]["reference"]:
             bad = 1
     return bad
