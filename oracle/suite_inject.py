@@ -56,10 +56,22 @@ Limits and facts encoded:
 - Corpus files are taken from corpus/{cmsg_parse,cmsg_diff,inject}/ as raw
   control bytes (C = the file size, at most MAX_CONTROL bytes); any byte
   string is a valid control buffer.  Other corpus/ directories hold
-  structured fuzz inputs and are not used.
+  structured fuzz inputs and are not used.  A file over MAX_CONTROL bytes
+  (the shim's CR_INJECT_MAX) cannot be injected: it is left out, and
+  skipped_files() -> [(path, reason)] lists it (and any symlink to a
+  directory, not followed) for the driver to show as NOT RUN.  A corpus
+  entry that is not a regular file (a FIFO, a socket, a device) or is a
+  dangling symlink stops the listing with CorpusError naming it; files are
+  opened non-blocking, so none can hang a reader.
 
-Reproduce one case (each record's "repro" says the same):
-  make conformance ORACLE_ARGS="--suites inject --only seed-k08"
+List the cases: python3 -m oracle.suite_inject --list [SUBSTRING] (the
+files left out follow on stderr).  Reproduce one case, native and
+reference, classified, on this interpreter only, into its own output
+directory (each record's "repro" is this, with absolute paths; see
+_repro):
+  make -C REPO conformance ORACLE_ARGS="--suites inject --pythons PY
+      --only 'corpus:cmsg_parse/seed-k08-len-40-truncated@error'
+      --out build/conformance-repro"
 (the worker alone, LD_PRELOAD=$PWD/build/inject/libcrinject.so PYTHONPATH=.
 python3 -m oracle.worker --suite inject --only seed-k08, prints the native
 side only).
@@ -73,8 +85,11 @@ import marshal
 import mmap
 import os
 import re
+import shlex
 import socket
+import stat
 import struct
+import sys
 import warnings
 import zlib
 
@@ -123,34 +138,100 @@ def seed_bytes(prefix):
     if not names:
         raise RuntimeError("corpus/cmsg_parse/%s-* is missing (make "
                            "fuzz-seeds writes it)" % prefix)
-    with open(os.path.join(d, names[0]), "rb") as f:
-        return f.read()
+    return _read(os.path.join(d, names[0]))
+
+
+class CorpusError(OSError):
+    """A corpus file that cannot be a control buffer: not a regular file
+    (a FIFO would block its reader forever), a dangling symlink, or one
+    that cannot be examined.  The message names the file; the run refuses
+    to start (the driver lists the cases first and says why in one line)."""
 
 
 def corpus_files(root=CORPUS):
     """Relative paths of corpus files usable as control buffers, sorted:
-    every file under the CONTROL_DIRS of corpus/ (the others hold
-    structured fuzz inputs, not control bytes)."""
-    out = []
+    every regular file (or symlink to one) of at most MAX_CONTROL bytes
+    under the CONTROL_DIRS of corpus/ (the others hold structured fuzz
+    inputs, not control bytes).  What is left out is in skipped_files().
+    Raises CorpusError naming a file that is not regular or a dangling
+    symlink."""
+    return _scan(root)[0]
+
+
+def skipped_files(root=CORPUS):
+    """[(path, reason)] of the files under the CONTROL_DIRS that
+    corpus_files() leaves out although they are not hidden or
+    documentation (SKIP_EXT): files over MAX_CONTROL bytes (the shim's
+    CR_INJECT_MAX) and symlinks to directories (not followed).  path is
+    "corpus/<dir>/<name>"; sorted.  The driver prints each as NOT RUN, so
+    nothing is left out silently.  Raises CorpusError as corpus_files()."""
+    return _scan(root)[1]
+
+
+def _scan(root):
+    """(corpus_files, skipped_files) of root."""
+    files, skipped = [], []
     for sub in CONTROL_DIRS:
-        out.extend(os.path.join(sub, f) for f in _files(os.path.join(root,
-                                                                     sub)))
-    return sorted(out)
+        got, left = _files(os.path.join(root, sub))
+        files.extend(os.path.join(sub, f) for f in got)
+        skipped.extend(("corpus/" + os.path.join(sub, f), why)
+                       for f, why in left)
+    return sorted(files), sorted(skipped)
+
+
+def _kind(mode):
+    """What a non-regular file is, for a message."""
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISDIR, "a directory")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _shown(path):
+    """path relative to the repo when it is inside it (for messages)."""
+    rel = os.path.relpath(path, REPO)
+    return path if rel.startswith("..") else rel
 
 
 def _files(root):
-    out = []
+    """([relative path], [(relative path, reason skipped)]) under root."""
+    out, skipped = [], []
     if not os.path.isdir(root):
-        return out
+        return out, skipped
     for d, dirs, files in os.walk(root):
         dirs[:] = sorted(x for x in dirs if not x.startswith("."))
+        for x in dirs:
+            if os.path.islink(os.path.join(d, x)):
+                skipped.append((os.path.relpath(os.path.join(d, x), root),
+                                "a symlink to a directory (not followed)"))
         for f in files:
             full = os.path.join(d, f)
             if f.startswith(".") or f.lower().endswith(SKIP_EXT):
                 continue
-            if os.path.getsize(full) <= MAX_CONTROL:
-                out.append(os.path.relpath(full, root))
-    return sorted(out)
+            try:
+                st = os.stat(full)
+            except OSError as e:
+                if os.path.islink(full):
+                    raise CorpusError("corpus file %s is a dangling symlink "
+                                      "(to %s): remove it" % (
+                                          _shown(full), os.readlink(full)))
+                raise CorpusError("cannot examine corpus file %s: %s"
+                                  % (_shown(full), e.strerror or e))
+            if not stat.S_ISREG(st.st_mode):
+                raise CorpusError("corpus file %s is %s, not a regular file: "
+                                  "remove it" % (_shown(full),
+                                                 _kind(st.st_mode)))
+            rel = os.path.relpath(full, root)
+            if st.st_size > MAX_CONTROL:
+                skipped.append((rel, "%d bytes, over the %d a control "
+                                "buffer may have (the shim's CR_INJECT_MAX)"
+                                % (st.st_size, MAX_CONTROL)))
+            else:
+                out.append(rel)
+    return sorted(out), sorted(skipped)
 
 
 # ------------------------------------------------------------- the suite
@@ -254,16 +335,40 @@ def _split_case(case_id):
     return rel, mode, "recvmsg_into" if kind == "corpus-into" else "recvmsg"
 
 
+REPRO_OUT = "build/conformance-repro"
+
+
 def _repro(rel, method, mode, case_id):
-    return ("corpus/%s via %s, warnings %s: make conformance ORACLE_ARGS="
-            "\"--suites inject --only '%s'\"" % (rel, method, mode, case_id))
+    """What reruns one case, native and reference, classified: the driver
+    through make, from any directory, on this interpreter only, into its
+    own output directory (REPRO_OUT, so the matrix's report stays), with
+    the library and libc model of this run when they are not the
+    defaults.  ORACLE_ARGS is split by the recipe's shell, so each word is
+    quoted for it (shlex.quote), "$" doubled for make, and the whole
+    escaped for the double quotes around it."""
+    q = shlex.quote
+    words = ["--suites", "inject"]
+    exe = os.path.abspath(sys.executable) if sys.executable else None
+    if exe:
+        words += ["--pythons", exe]
+    lib = os.environ.get("CMSGREF_LIB")
+    if lib and os.path.abspath(lib) != os.path.join(REPO, "build",
+                                                    "libcmsgref.so"):
+        words += ["--lib", os.path.abspath(lib)]
+    words += ["--only", case_id, "--out", REPRO_OUT]
+    args = " ".join(q(w) for w in words).replace("$", "$$")
+    args = re.sub(r'([\\"`$])', r"\\\1", args)
+    env = ""
+    if os.environ.get("CMSGREF_LIBC"):
+        env = "CMSGREF_LIBC=%s " % q(os.environ["CMSGREF_LIBC"])
+    return ("corpus/%s via %s, warnings %s: %smake -C %s conformance "
+            "ORACLE_ARGS=\"%s\"" % (rel, method, mode, env, q(REPO), args))
 
 
 def control_for(case_id):
     """(control bytes, mode, method, family, repro) for a case id."""
     rel, mode, method = _split_case(case_id)
-    with open(os.path.join(CORPUS, rel), "rb") as f:
-        buf = f.read()
+    buf = _read(os.path.join(CORPUS, rel))
     return (buf, mode, method, family_of(rel, method, mode),
             _repro(rel, method, mode, case_id))
 
@@ -465,9 +570,16 @@ def _get_session():
 def _read(path):
     """The bytes of a file (at most MAX_CONTROL + 1 of them), read with
     os-level calls: half the cost of open() here, which is a tenth of a
-    case on PyPy.  Raises OSError."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    case on PyPy.  Opened non-blocking (a FIFO put there after the listing
+    must not hang the reader) and refused unless it is a regular file.
+    Raises OSError (CorpusError for a file that is not regular)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK |
+                 getattr(os, "O_CLOEXEC", 0))
     try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise CorpusError("corpus file %s is %s, not a regular file"
+                              % (_shown(path), _kind(mode)))
         chunks, left = [], MAX_CONTROL + 1
         while left > 0:
             chunk = os.read(fd, left)
@@ -616,3 +728,51 @@ def complete_records(records, lib=None):
         if mode == "record" and parsed["warning"]:
             rec["error_path_fds"] = parsed["close_on_error"]
     return records
+
+
+# --------------------------------------------------------------------- CLI
+
+USAGE = """usage: python3 -m oracle.suite_inject --list [SUBSTRING]
+  --list [SUBSTRING]  print the case ids (those whose family/id contains
+                      SUBSTRING, as the worker's --only selects), then on
+                      stderr each corpus file left out, as "NOT RUN <file>:
+                      <reason>"
+A case runs in a worker with the shim preloaded (see the module doc):
+  make conformance ORACLE_ARGS="--suites inject --only SUBSTRING"
+Exit status 0, 2 on bad usage or an unusable corpus file.
+"""
+
+
+def main(argv=None):
+    """python3 -m oracle.suite_inject --list [SUBSTRING] | --help"""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("-h", "--help"):
+        sys.stdout.write(USAGE)
+        return 0
+    if not argv or argv[0] != "--list" or len(argv) > 2:
+        sys.stderr.write("oracle.suite_inject: %s (usage: --list "
+                         "[SUBSTRING]; see --help)\n"
+                         % ("bad arguments " + " ".join(argv) if argv
+                            else "nothing to do"))
+        return 2
+    sub = argv[1] if len(argv) > 1 else ""
+    try:
+        ids = ["%s\n" % cid for fam, cid in iter_cases()
+               if sub in "%s/%s" % (fam, cid)]
+        skipped = skipped_files()
+    except OSError as e:
+        sys.stderr.write("oracle.suite_inject: %s\n" % e)
+        return 2
+    try:
+        sys.stdout.write("".join(ids))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        from oracle import discover
+        return discover.stdout_gone()
+    for path, why in skipped:
+        sys.stderr.write("NOT RUN %s: %s\n" % (path, why))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
