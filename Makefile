@@ -291,7 +291,8 @@ check-fuzz-tools:
 # ---- oracle ----
 # The conformance oracle (oracle/README.md): every Python here against the
 # reference.  PYTHONS="/path/py1 /path/py2" replaces discovery; ORACLE_ARGS
-# passes driver options (e.g. --only crafted:K08 --suites inject).
+# passes driver options (e.g. --suites inject --only seed-k08; see
+# python3 -m oracle.conformance --help).
 ORACLE_SHIM := build/inject/libcrinject.so
 ORACLE_ENV := PYTHONPATH=$(CURDIR)
 .PHONY: conformance check-oracle oracle-inject-shim

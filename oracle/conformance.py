@@ -451,6 +451,38 @@ def _shim_problem(path):
     return "it does not export cr_inject_ctl_area (not the injection shim)"
 
 
+class _Out(object):
+    """sys.stdout that outlives its reader: once a write or flush meets a
+    closed pipe (`make conformance | head`), stdout goes to /dev/null
+    (discover.stdout_gone) and the run goes on to its report and exit
+    status, printing nothing more."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.gone = False
+
+    def isatty(self):
+        return not self.gone and self.stream.isatty()
+
+    def write(self, text):
+        if not self.gone:
+            try:
+                self.stream.write(text)
+            except BrokenPipeError:
+                self._lost()
+
+    def flush(self):
+        if not self.gone:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._lost()
+
+    def _lost(self):
+        self.gone = True
+        discover.stdout_gone()
+
+
 def _fail(message):
     sys.stderr.write("oracle.conformance: %s\n" % message)
     return 2
@@ -464,7 +496,6 @@ def main(argv=None):
     except (KeyboardInterrupt, Interrupted) as e:
         signum = getattr(e, "signum", signal.SIGINT)
         n = run.stop()
-        sys.stdout.write("\n")
         sys.stderr.write("oracle.conformance: interrupted by %s: %d "
                          "worker(s) killed, no report written\n" % (
                              "SIGINT" if signum == signal.SIGINT
@@ -520,6 +551,13 @@ def _main(argv, run):
         wanted = selected(suites, args.only)
     except Exception as e:
         return _fail("cannot list the cases: %s: %s" % (type(e).__name__, e))
+    skipped = []
+    if "inject" in suites:
+        from oracle import suite_inject
+        try:
+            skipped = suite_inject.skipped_files()
+        except OSError as e:
+            return _fail(str(e))
     if not any(wanted.values()):
         return _fail("--only %r selects no case of suite(s) %s"
                      % (args.only, ", ".join(suites)))
@@ -536,12 +574,14 @@ def _main(argv, run):
         return _fail("%s (named in --pythons/PYTHONS) is %s: %s%s" % (
             e["executable"], e["status"], e["reason"],
             " (and %d more)" % (len(others) - 1) if len(others) > 1 else ""))
-    out = sys.stdout
+    out = _Out(sys.stdout)
     out.write("make conformance: %d interpreter(s), suites %s\n"
               % (len(interps), ", ".join(suites)))
     for e in others:
         out.write("  NOT RUN %-11s %s: %s\n" % (e["status"], e["executable"],
                                                e["reason"]))
+    for path, why in skipped:
+        out.write("  NOT RUN %-11s %s: %s\n" % ("corpus file", path, why))
     if not interps:
         sys.stderr.write("oracle.conformance: no usable interpreter\n")
         return 1

@@ -96,6 +96,20 @@ class DriverRuns(unittest.TestCase):
         self.assertIn("reported 0 of the", case["details"][0])
         self.assertIn("oracle.worker", case["repro"])
 
+    def test_a_reader_that_goes_away_does_not_stop_the_run(self):
+        # `make conformance | head -1`: the report and the status still come
+        env = dict(os.environ, PYTHONPATH=REPO)
+        p = subprocess.Popen(
+            [sys.executable, "-m", "oracle.conformance", "--out", self.out,
+             "--pythons", sys.executable, "--suites", "sockets", "--only",
+             FEW], cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        p.stdout.close()
+        err = p.stderr.read()
+        p.wait()
+        self.assertEqual((p.returncode, err), (0, b""))
+        self.assertFalse(self.report_untouched())
+
     def test_an_interrupt_kills_every_worker_and_writes_no_report(self):
         for signum in (signal.SIGINT, signal.SIGTERM):
             mark = os.path.join(self.dir, "started-%d" % signum)
