@@ -283,9 +283,10 @@ fuzz-target-args:
 # Self-tests of fuzz/run.py and scripts/ci-fuzz (part of check; fake
 # fuzzers, a few seconds): bad arguments exit 2 with one line, prune never
 # deletes a failing input, no crash file outside build/, failed steps exit
-# 1, SIGINT/SIGTERM leave no process behind.
+# 1, SIGINT/SIGTERM leave no process behind; the replay driver refuses
+# paths that hold no input.
 .PHONY: check-fuzz-tools
-check-fuzz-tools:
+check-fuzz-tools: fuzz-build-replay
 	$(PYTHON) fuzz/test_run.py
 
 # ---- oracle ----

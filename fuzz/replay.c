@@ -8,7 +8,9 @@
  * A failing input traps or is reported by a sanitizer; either way the file
  * being run is named on stderr first (from a signal handler or ASan's death
  * callback), so a CI log says which file broke.  Exit 0 when every file ran,
- * 2 on bad usage or an unreadable path, and the crash's own status otherwise.
+ * 2 on bad usage, an unreadable path or paths that hold no input at all (a
+ * replay that ran nothing proves nothing), and the crash's own status
+ * otherwise.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -190,6 +192,11 @@ int main(int argc, char **argv)
         if (ran < 0)
             return 2;
         total += ran;
+    }
+    if (total == 0) {
+        fprintf(stderr, "replay: no input file under the %d path(s) given: "
+                        "nothing was replayed\n", argc - first);
+        return 2;
     }
     printf("replay: %s: %ld inputs ran, 0 failed\n", argv[0], total);
     return 0;

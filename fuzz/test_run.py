@@ -343,5 +343,32 @@ class CiFuzzArguments(unittest.TestCase):
         self.assertTrue(out.startswith('usage:'), out)
 
 
+class ReplayDriver(unittest.TestCase):
+    """fuzz/replay.c's exit contract (the real build/replay/cmsg_len, which
+    `make check-fuzz-tools` builds first)."""
+
+    def replay(self, *paths):
+        exe = os.path.join(ROOT, 'build', 'replay', 'cmsg_len')
+        self.assertTrue(os.path.exists(exe), 'build it: make '
+                        'fuzz-build-replay')
+        p = subprocess.Popen([exe, '-q'] + list(paths), cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = p.communicate(timeout=60)
+        return p.returncode, out.decode(), err.decode()
+
+    def test_paths_holding_no_input_are_an_error_not_a_pass(self):
+        empty = os.path.join(SCRATCH, 'replay-empty')
+        shutil.rmtree(empty, ignore_errors=True)
+        os.makedirs(empty)
+        rc, out, err = self.replay(empty)
+        self.assertEqual((rc, out), (2, ''))
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        with open(os.path.join(empty, 'one'), 'wb') as f:
+            f.write(b'\0' * 8)
+        rc, out, err = self.replay(empty)
+        self.assertEqual(rc, 0, err)
+        self.assertIn('1 inputs ran, 0 failed', out)
+
+
 if __name__ == '__main__':
     unittest.main()
