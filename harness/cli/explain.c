@@ -25,24 +25,26 @@ static void row(FILE *out, const unsigned char *buf, size_t off, size_t n,
     fprintf(out, "| %06zx  %-24s  %s\n", off, hex, note);
 }
 
-/* Dumps buf[off, end) 8 bytes a row, the first row carrying note; long
- * runs are cut to their head and tail unless full. */
+/* Dumps buf[off, end) 8 bytes a row, the first row carrying note; unless
+ * full, a run that would hide at least one row shows only its first
+ * ELIDE_HEAD bytes and the rows holding its last ELIDE_TAIL. */
 static void dump(FILE *out, const unsigned char *buf, size_t off, size_t end,
                  const char *note, int full)
 {
     size_t len = end - off;
+    size_t head_end = off + ELIDE_HEAD;
+    size_t tail = len > ELIDE_TAIL ? off + ((len - ELIDE_TAIL) & ~(size_t)7)
+                                   : off;
+    int elide = !full && len > ELIDE_HEAD + ELIDE_TAIL && tail > head_end;
 
     for (size_t p = off; p < end; p += 8) {
-        size_t n = end - p < 8 ? end - p : 8;
-        if (!full && len > ELIDE_HEAD + ELIDE_TAIL && p >= off + ELIDE_HEAD &&
-            p + ELIDE_TAIL < end) {
-            size_t skip_to = off + ((len - ELIDE_TAIL) & ~(size_t)7);
+        if (elide && p == head_end) {
             fprintf(out, "|         ... %zu bytes not shown (--full) ...\n",
-                    skip_to - p);
-            p = skip_to - 8;
+                    tail - head_end);
+            p = tail - 8; /* the loop's step lands on tail */
             continue;
         }
-        row(out, buf, p, n, p == off ? note : "");
+        row(out, buf, p, end - p < 8 ? end - p : 8, p == off ? note : "");
     }
 }
 

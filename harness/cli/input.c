@@ -3,8 +3,10 @@
  *
  * CPython's ancbufsize (so every C) is capped at SOCKLEN_T_LIMIT
  * (2147483647), so a larger input cannot be a control buffer: a regular
- * file is refused by its size before a byte is read, a pipe as soon as it
- * passes the limit.  Memory is the input's size plus a constant.
+ * file is refused by its size before a byte is read, a pipe (or a file
+ * that reports size 0, as /proc files do) as soon as it passes the limit.
+ * Memory is the input's size plus a constant (at most twice the input
+ * while a stream grows).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,14 +20,14 @@
 #define CHUNK (1u << 20)
 
 /* Reads fd until EOF into a growing block; -1 with err set on failure. */
-static int read_stream(int fd, const char *name, unsigned char **ret_buf,
-                       size_t *ret_len, char *err, size_t errlen)
+static int read_stream(int fd, unsigned char **ret_buf, size_t *ret_len,
+                       char *err, size_t errlen)
 {
     size_t cap = CHUNK, n = 0;
     unsigned char *buf = malloc(cap);
 
     if (buf == NULL) {
-        snprintf(err, errlen, "%s: out of memory", name);
+        snprintf(err, errlen, "out of memory");
         return -1;
     }
     for (;;) {
@@ -34,15 +36,15 @@ static int read_stream(int fd, const char *name, unsigned char **ret_buf,
             unsigned char *bigger;
             if (cap > (size_t)CR_SOCKLEN_T_LIMIT) {
                 snprintf(err, errlen,
-                         "%s: larger than CPython's control "
+                         "larger than CPython's control "
                          "buffer limit (%d bytes)",
-                         name, CR_SOCKLEN_T_LIMIT);
+                         CR_SOCKLEN_T_LIMIT);
                 free(buf);
                 return -1;
             }
             bigger = realloc(buf, cap * 2);
             if (bigger == NULL) {
-                snprintf(err, errlen, "%s: out of memory", name);
+                snprintf(err, errlen, "out of memory");
                 free(buf);
                 return -1;
             }
@@ -53,7 +55,7 @@ static int read_stream(int fd, const char *name, unsigned char **ret_buf,
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0) {
-            snprintf(err, errlen, "%s: %s", name, strerror(errno));
+            snprintf(err, errlen, "%s", strerror(errno));
             free(buf);
             return -1;
         }
@@ -63,9 +65,9 @@ static int read_stream(int fd, const char *name, unsigned char **ret_buf,
     }
     if (n > (size_t)CR_SOCKLEN_T_LIMIT) {
         snprintf(err, errlen,
-                 "%s: larger than CPython's control buffer "
+                 "larger than CPython's control buffer "
                  "limit (%d bytes)",
-                 name, CR_SOCKLEN_T_LIMIT);
+                 CR_SOCKLEN_T_LIMIT);
         free(buf);
         return -1;
     }
@@ -83,36 +85,37 @@ int cli_read_input(const char *path, unsigned char **ret_buf, size_t *ret_len,
     int fd, rc;
 
     if (strcmp(path, "-") == 0)
-        return read_stream(STDIN_FILENO, "stdin", ret_buf, ret_len, err,
-                           errlen);
+        return read_stream(STDIN_FILENO, ret_buf, ret_len, err, errlen);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        snprintf(err, errlen, "%s", strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
     }
     if (S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s: is a directory", path);
+        snprintf(err, errlen, "is a directory");
         close(fd);
         return -1;
     }
-    if (!S_ISREG(st.st_mode)) {
-        rc = read_stream(fd, path, ret_buf, ret_len, err, errlen);
+    /* A size of 0 is not trusted: /proc and /sys files report 0 and
+     * have content, so they are read to their end like a pipe. */
+    if (!S_ISREG(st.st_mode) || st.st_size == 0) {
+        rc = read_stream(fd, ret_buf, ret_len, err, errlen);
         close(fd);
         return rc;
     }
     if (st.st_size > (off_t)CR_SOCKLEN_T_LIMIT) {
         snprintf(err, errlen,
-                 "%s: %lld bytes is larger than CPython's "
+                 "%lld bytes is larger than CPython's "
                  "control buffer limit (%d bytes)",
-                 path, (long long)st.st_size, CR_SOCKLEN_T_LIMIT);
+                 (long long)st.st_size, CR_SOCKLEN_T_LIMIT);
         close(fd);
         return -1;
     }
     buf = malloc((size_t)st.st_size + 1);
     if (buf == NULL) {
-        snprintf(err, errlen, "%s: out of memory", path);
+        snprintf(err, errlen, "out of memory");
         close(fd);
         return -1;
     }
@@ -121,7 +124,7 @@ int cli_read_input(const char *path, unsigned char **ret_buf, size_t *ret_len,
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0) {
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            snprintf(err, errlen, "%s", strerror(errno));
             free(buf);
             close(fd);
             return -1;

@@ -12,10 +12,10 @@
 #include "cli.h"
 
 static const char usage[] =
-    "usage: cmsgref parse [--libc MODEL|all] FILE|-\n"
-    "       cmsgref explain [--libc MODEL] [--full] FILE|-\n"
+    "usage: cmsgref parse [--libc MODEL|all] [--] FILE|-\n"
+    "       cmsgref explain [--libc MODEL] [--full] [--] FILE|-\n"
     "       cmsgref models\n"
-    "       cmsgref --help | --version\n"
+    "       cmsgref --help | -h | help | --version\n"
     "\n"
     "FILE holds the raw control bytes CPython's recvmsg() got back from the\n"
     "kernel (controllen C = the file's size; at most 2147483647 bytes).\n"
@@ -29,17 +29,59 @@ static const char usage[] =
     "           where the walk stopped and why; --full shows every byte\n"
     "  models   list the libc models and their header arithmetic\n"
     "\n"
+    "Options may come before or after FILE; --libc=MODEL is the same as\n"
+    "--libc MODEL (the last one given wins); after --, every argument is a\n"
+    "file name; parse/explain --help (or -h) print this.\n"
     "MODEL: glibc (>= 2.36, with BZ#28846; the default on this host when\n"
-    "it is glibc), glibc-legacy, musl, freebsd, darwin.\n"
-    "Exit status: 0 on success, 2 on bad usage or unreadable input.\n";
+    "it is glibc), glibc-legacy (also legacy-glibc), musl, freebsd, darwin.\n"
+    "Exit status: 0 on success, 2 on bad usage, unreadable input or a\n"
+    "failed write (one line on stderr).  A reader that goes away (| head)\n"
+    "ends it by SIGPIPE, silently, as for any filter.\n";
 
+#define ARG_SHOWN 200 /* bytes of an argument an error message quotes */
+
+/* Writes a command-line argument into an error line: bytes other than
+ * printable ASCII as \xHH (so the line stays one line), cut after
+ * ARG_SHOWN bytes (so the reason after it is never lost). */
+static void put_arg(const char *arg)
+{
+    size_t i;
+
+    for (i = 0; arg[i] != '\0' && i < ARG_SHOWN; i++) {
+        unsigned char c = (unsigned char)arg[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\')
+            fputc(c, stderr);
+        else
+            fprintf(stderr, "\\x%02x", c);
+    }
+    if (arg[i] != '\0')
+        fprintf(stderr, "...(%zu bytes)", strlen(arg));
+}
+
+/* "cmsgref: MSG: ARG" (or without ARG); returns the exit status 2. */
 static int fail(const char *msg, const char *arg)
 {
-    if (arg != NULL)
-        fprintf(stderr, "cmsgref: %s: %s\n", msg, arg);
-    else
-        fprintf(stderr, "cmsgref: %s\n", msg);
+    fprintf(stderr, "cmsgref: %s", msg);
+    if (arg != NULL) {
+        fputs(": ", stderr);
+        put_arg(arg);
+    }
+    fputc('\n', stderr);
     return 2;
+}
+
+/* "cmsgref: FILE: REASON" for an input that cannot be read. */
+static int fail_input(const char *file, const char *reason)
+{
+    fputs("cmsgref: ", stderr);
+    put_arg(strcmp(file, "-") == 0 ? "stdin" : file);
+    fprintf(stderr, ": %s\n", reason);
+    return 2;
+}
+
+static int is_help(const char *a)
+{
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
 }
 
 static int file_sink(void *ctx, const char *s, size_t n)
@@ -84,12 +126,15 @@ int main(int argc, char **argv)
     if (argc < 2)
         return fail("missing command (try --help)", NULL);
     cmd = argv[1];
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
-        strcmp(cmd, "help") == 0) {
+    if (is_help(cmd) || strcmp(cmd, "help") == 0) {
+        if (argc > 2)
+            return fail("--help takes no arguments", argv[2]);
         fputs(usage, stdout);
         return finish_output(0);
     }
     if (strcmp(cmd, "--version") == 0) {
+        if (argc > 2)
+            return fail("--version takes no arguments", argv[2]);
         printf("cmsgref %s\n", CR_VERSION);
         return finish_output(0);
     }
@@ -101,9 +146,15 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "parse") != 0 && strcmp(cmd, "explain") != 0)
         return fail("unknown command (try --help)", cmd);
     explain = cmd[0] == 'e';
-    for (int i = 2; i < argc; i++) {
+    for (int i = 2, opts = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--libc") == 0) {
+        if (opts && strcmp(a, "--") == 0) {
+            opts = 0;
+        } else if (!opts || a[0] != '-' || a[1] == '\0') {
+            if (file != NULL)
+                return fail("more than one input file", a);
+            file = a;
+        } else if (strcmp(a, "--libc") == 0) {
             if (i + 1 >= argc)
                 return fail("--libc needs a model", NULL);
             libc_name = argv[++i];
@@ -111,15 +162,11 @@ int main(int argc, char **argv)
             libc_name = a + 7;
         } else if (strcmp(a, "--full") == 0 && explain) {
             full = 1;
-        } else if (strcmp(a, "--help") == 0) {
+        } else if (is_help(a)) {
             fputs(usage, stdout);
             return finish_output(0);
-        } else if (a[0] == '-' && a[1] != '\0') {
-            return fail("unknown option", a);
-        } else if (file != NULL) {
-            return fail("more than one input file", a);
         } else {
-            file = a;
+            return fail("unknown option", a);
         }
     }
     if (file == NULL)
@@ -129,11 +176,11 @@ int main(int argc, char **argv)
             all = 1;
         else if (cr_model_by_name(libc_name, &libc) < 0)
             return fail("unknown libc model (glibc, glibc-legacy, musl, "
-                        "freebsd, darwin)",
+                        "freebsd, darwin, all)",
                         libc_name);
     }
     if (cli_read_input(file, &buf, &len, err, sizeof(err)) < 0)
-        return fail(err, NULL);
+        return fail_input(file, err);
     if (explain) {
         rc = cli_explain(stdout, file, buf, len, libc, full);
     } else {

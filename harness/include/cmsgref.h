@@ -196,7 +196,9 @@ int cr_json_parse(const void *buf, size_t len, enum cr_libc libc,
 int cr_json_parse_buf(const void *buf, size_t len, enum cr_libc libc, char *out,
                       size_t cap, size_t *ret_len);
 
-/* Write s[0, n) as a JSON string body (no quotes), escaping as needed. */
+/* Write s[0, n) as a JSON string body (no quotes), escaping as needed.
+ * Returns 0, CR_ESINK, or CR_EINVAL for a NULL sink (or a NULL s with
+ * n > 0). */
 int cr_json_escape(const char *s, size_t n, cr_sink_fn sink, void *ctx);
 
 /* --------------------------------------------------- CMSG_LEN/CMSG_SPACE */

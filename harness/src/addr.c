@@ -117,8 +117,9 @@ static int decode_unix(const unsigned char *p, size_t addrlen,
 
     if (n != 0 && path[0] == 0) {
         if (n > path_max) {
-            /* Only addrlen 1 gets here (addrlen is clamped to 110): the
-             * size_t wraps to a negative Py_ssize_t. */
+            /* Only addrlen 1 gets here (the caller clamps addrlen to
+             * sizeof(struct sockaddr_un)): the size_t wraps to a negative
+             * Py_ssize_t. */
             err->exc = CR_PY_SYSTEM_ERROR;
             err->sys_errno = 0;
             snprintf(err->msg, sizeof(err->msg), "%s",
@@ -189,7 +190,12 @@ int cr_addr_decode(int family, const struct sockaddr_storage *sa,
         a.flowinfo = ntohl(in6.sin6_flowinfo);
         a.scope_id = in6.sin6_scope_id;
     } else if (fam == AF_UNIX) {
-        rc = decode_unix(p, addrlen, &a, ret_err);
+        /* An unsized family's buffer is read as far as a sockaddr_un
+         * goes, as an AF_UNIX socket's would be (so only addrlen 1 can
+         * wrap, F10). */
+        rc = decode_unix(p, addrlen < sizeof(struct sockaddr_un)
+                                ? addrlen : sizeof(struct sockaddr_un),
+                         &a, ret_err);
         if (rc < 0)
             return rc;
     } else if (has_unmodelled_decoder(fam)) {

@@ -210,6 +210,8 @@ int cr_json_escape(const char *s, size_t n, cr_sink_fn sink, void *ctx)
 {
     struct writer jw;
 
+    if (sink == NULL || (s == NULL && n > 0))
+        return CR_EINVAL;
     jw.sink = sink;
     jw.ctx = ctx;
     jw.err = 0;

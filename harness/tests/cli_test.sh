@@ -77,5 +77,49 @@ elif command -v setpriv >/dev/null 2>&1; then
 else
     echo "SKIP unreadable_file: running as root without setpriv, cannot make a file unreadable"
 fi
+# explain on data runs that are elided: every length ends, and the rows
+# shown plus the bytes said hidden add up to the data (49..130 bytes not a
+# multiple of 8 once printed the "not shown" line forever).
+for n in 48 49 52 55 56 57 63 64 100 130; do
+    python3 -c "import struct,sys; n=$n; sys.stdout.buffer.write(struct.pack('<QII', 16 + n, 1, 1) + bytes(n) + bytes(-n % 8))" >"$tmp/long"
+    timeout 10 "$bin" explain "$tmp/long" 2>&1 | head -c 100000 >"$tmp/out"
+    rc=${PIPESTATUS[0]}
+    hidden=$(sed -n 's/.*\.\.\. \([0-9]*\) bytes not shown.*/\1/p' "$tmp/out")
+    if [ "$rc" -ne 0 ] || [ "$(wc -l <"$tmp/out")" -gt 40 ]; then
+        bad "explain_elides_${n}_data_bytes_and_ends" "exit $rc, $(wc -l <"$tmp/out") lines"
+    elif [ "$n" -gt 48 ] && [ $((n % 8)) -eq 0 ] && [ -z "$hidden" ]; then
+        bad "explain_elides_${n}_data_bytes_and_ends" "nothing elided"
+    else ok "explain_elides_${n}_data_bytes_and_ends"; fi
+done
+full=$("$bin" explain --full "$tmp/long" | wc -l)
+[ "$full" -gt "$(wc -l <"$tmp/out")" ] && ok explain_full_shows_more || bad explain_full_shows_more "$full lines"
+# Help and the argument forms --help lists
+for form in "--help" "-h" "help" "parse -h" "explain --help"; do
+    # shellcheck disable=SC2086
+    "$bin" $form >"$tmp/out" 2>"$tmp/err" && [ ! -s "$tmp/err" ] && head -1 "$tmp/out" | grep -q '^usage: ' \
+        && ok "help_form_${form// /_}" || bad "help_form_${form// /_}" "$(cat "$tmp/err")"
+done
+expect_err help_takes_no_arguments --help junk
+expect_err version_takes_no_arguments --version junk
+printf '\x14\0\0\0\0\0\0\0\x01\0\0\0\x01\0\0\0ABCD\xee\xee\xee\xee' >"$tmp/-k01"
+got=$(binabs=$(readlink -f "$bin"); cd "$tmp" && "$binabs" parse -- -k01)
+[ "$got" = "$want" ] && ok double_dash_ends_options || bad double_dash_ends_options "$got"
+"$bin" parse --libc legacy-glibc "$tmp/-k01" | grep -q '"libc":"glibc-legacy"' \
+    && ok legacy_glibc_alias || bad legacy_glibc_alias "refused"
+# An argument with a newline, or too long to quote, still gives one line
+# that ends with the reason.
+expect_err newline_in_file_name_is_one_line parse "$(printf 'new\nline')"
+expect_err newline_in_model_is_one_line parse --libc "$(printf 'x\ny')" "$tmp/-k01"
+long=$(printf '%05000d' 0)
+"$bin" parse "$long" 2>"$tmp/err" >/dev/null
+grep -q ': File name too long$' "$tmp/err" && [ "$(wc -l <"$tmp/err")" -eq 1 ] \
+    && ok long_argument_keeps_the_reason || bad long_argument_keeps_the_reason "$(cut -c1-80 "$tmp/err")"
+# A file that reports size 0 but has content (/proc) is read to its end.
+if [ -r /proc/self/status ]; then
+    got=$("$bin" parse /proc/self/status | sed -n 's/.*"controllen":\([0-9]*\).*/\1/p')
+    [ "${got:-0}" -gt 0 ] && ok size_zero_proc_file_is_read || bad size_zero_proc_file_is_read "controllen ${got:-?}"
+else
+    echo "SKIP size_zero_proc_file_is_read: no /proc/self/status here"
+fi
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -140,6 +140,25 @@ TEST(unix_addrlen_1_with_nul_path_raises_system_error)
     ASSERT_EQ(a.kind, 0x5A5A5A5A); /* ret_addr untouched on failure */
 }
 
+TEST(unix_abstract_name_in_an_unsized_family_buffer_stops_at_sun_path)
+{
+    struct sockaddr_storage ss;
+    unsigned char name[108];
+    struct cr_addr a;
+    struct cr_pyerr e;
+
+    memset(name, 'n', sizeof(name));
+    name[0] = 0;
+    unix_ss(&ss, name, sizeof(name));
+    memset((unsigned char *)&ss + 110, 'X', sizeof(ss) - 110);
+    /* AF_UNSPEC sizes nothing: up to sizeof(ss) = 128 bytes given, an
+     * AF_UNIX sockaddr is read as far as a sockaddr_un goes */
+    ASSERT_EQ(cr_addr_decode(AF_UNSPEC, &ss, sizeof(ss), &a, &e), 0);
+    ASSERT_EQ(a.kind, CR_ADDR_UNIX_BYTES);
+    ASSERT_EQ(a.nbytes, 108);
+    ASSERT_MEMEQ(a.bytes, name, 108);
+}
+
 TEST(unix_addrlen_1_with_non_nul_path_decodes_to_str)
 {
     struct sockaddr_storage ss;

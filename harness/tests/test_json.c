@@ -100,6 +100,16 @@ TEST(json_escape_quotes_backslashes_and_control_bytes)
     ASSERT_STREQ(c.buf, "a\\\"b\\\\c\\u000a\\u0001");
 }
 
+TEST(json_escape_refuses_a_null_sink_or_string)
+{
+    struct collect c = {{0}, 0};
+
+    ASSERT_EQ(cr_json_escape("a", 1, NULL, &c), CR_EINVAL);
+    ASSERT_EQ(cr_json_escape(NULL, 1, collect_sink, &c), CR_EINVAL);
+    ASSERT_EQ(cr_json_escape(NULL, 0, collect_sink, &c), 0);
+    ASSERT_EQ(c.n, 0);
+}
+
 TEST(error_codes_have_names_and_messages)
 {
     ASSERT_STREQ(cr_err_name(CR_EINVAL), "CR_EINVAL");
