@@ -204,10 +204,11 @@ int cr_json_escape(const char *s, size_t n, cr_sink_fn sink, void *ctx);
 /* --------------------------------------------------- CMSG_LEN/CMSG_SPACE */
 
 /* CPython's socket.CMSG_LEN(n) / CMSG_SPACE(n) under a model (§8).
- * Returns 0 and *ret on success; CR_ERANGE when CPython raises
- * OverflowError('CMSG_LEN() argument out of range') (resp. CMSG_SPACE). */
-int cr_cmsg_len(enum cr_libc libc, int64_t n, int64_t *ret);
-int cr_cmsg_space(enum cr_libc libc, int64_t n, int64_t *ret);
+ * Returns 0 and *ret_len / *ret_space on success; CR_ERANGE when CPython
+ * raises OverflowError('CMSG_LEN() argument out of range') (resp.
+ * CMSG_SPACE); CR_EMODEL; CR_EINVAL for a NULL out-pointer. */
+int cr_cmsg_len(enum cr_libc libc, int64_t n, int64_t *ret_len);
+int cr_cmsg_space(enum cr_libc libc, int64_t n, int64_t *ret_space);
 
 /* ------------------------------------------------ Python-level failures */
 

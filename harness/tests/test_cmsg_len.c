@@ -47,6 +47,12 @@ TEST(cmsg_len_and_space_match_spec_table_at_both_ends)
     }
 }
 
+TEST(cmsg_len_and_space_refuse_a_null_out_pointer)
+{
+    ASSERT_EQ(cr_cmsg_len(CR_LIBC_GLIBC, 0, NULL), CR_EINVAL);
+    ASSERT_EQ(cr_cmsg_space(CR_LIBC_GLIBC, 0, NULL), CR_EINVAL);
+}
+
 TEST(cmsg_len_minus_len0_is_identity_over_valid_range)
 {
     int64_t v = 0;
