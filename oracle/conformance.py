@@ -398,9 +398,9 @@ def _parser():
                     help="run only the cases whose FAMILY/ID contains "
                     "SUBSTR (default: all)")
     ap.add_argument("--pythons", default=None, metavar="LIST",
-                    help="interpreters to run, space- or comma-separated "
-                    "paths or names on PATH (default: $PYTHONS, else "
-                    "every CPython 3.6+ and PyPy found)")
+                    help="interpreters to run: paths or names on PATH, "
+                    "separated by spaces, commas or colons (default: "
+                    "$PYTHONS, else every CPython 3.6+ and PyPy found)")
     ap.add_argument("--lib", default=None, metavar="PATH",
                     help="the reference library (default: "
                     "build/libcmsgref.so in the repo)")
