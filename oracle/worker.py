@@ -121,9 +121,10 @@ def select_cases(suite, only):
 
 
 def run_suite(suite, suite_name, only, out, err, progress=True,
-              encode=json_line):
+              encode=json_line, cases=None):
     """Run every selected case of a suite module, writing each record,
     encoded by encode (json_line or frame), to the binary stream out.
+    cases: select_cases(suite, only) when the caller has it already.
 
     Returns the number of records written.  A record is flushed as soon as
     it exists, so a crash loses only the case that crashed (the driver
@@ -131,7 +132,8 @@ def run_suite(suite, suite_name, only, out, err, progress=True,
     rewritten at most every PROGRESS_EVERY seconds (a case can take well
     under a millisecond)."""
     info = python_info()
-    cases = select_cases(suite, only)
+    if cases is None:
+        cases = select_cases(suite, only)
     total = len(cases)
     started = time.time()
     done = 0
@@ -193,7 +195,7 @@ def main(argv=None):
                              % (args.suite, type(e).__name__, e))
             return 2
     try:
-        select_cases(suite, args.only)
+        cases = select_cases(suite, args.only)
     except Exception as e:
         sys.stderr.write("oracle.worker: cannot list the cases of suite %s: "
                          "%s: %s\n" % (args.suite, type(e).__name__, e))
@@ -201,7 +203,7 @@ def main(argv=None):
     try:
         run_suite(suite, args.suite, args.only, sys.stdout.buffer,
                   sys.stderr, not args.no_progress,
-                  frame if args.format == "frames" else json_line)
+                  frame if args.format == "frames" else json_line, cases)
     except BrokenPipeError:
         # The reader of the records (or of the progress) went away: stop
         # now, quietly; the driver counts the records it did not get.
