@@ -73,7 +73,6 @@ def pyenv_candidates(root=None):
     return out
 
 
-
 def _said(out, limit=60):
     """The last line of a probe's output, as "(it printed: ...)" cut to
     limit characters, or "(it printed nothing)": enough to recognise the
@@ -193,11 +192,10 @@ def discover(pythons=None):
         if real not in files:
             files.add(real)
             unique.append(c)
-    cands = unique
-    probed = [probe(c) for c in cands]
     seen = set()
     entries = []
-    for c, e in zip(cands, probed):
+    for c in unique:
+        e = probe(c)
         key = e.get("real", os.path.abspath(c))
         if key in seen:
             continue
