@@ -2,8 +2,9 @@
 #
 #   make                 library + CLI into build/ (needs only cc)
 #   make check           the tests: unit (plain + ASan/UBSan), CLI, real-libc
-#                        differential (glibc, musl), corpus replay, oracle and
-#                        bench self-tests; ends with "check: N passed, N failed"
+#                        differential (glibc, musl), corpus replay, oracle,
+#                        bench and fuzz-tooling self-tests; ends with
+#                        "check: N passed, N failed"
 #   make conformance     every Python here against the reference (oracle/)
 #   make cpython-tests   each CPython's own test_socket subset, native and with
 #                        the reference installed
