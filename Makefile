@@ -287,7 +287,7 @@ fuzz-target-args:
 # 1, SIGINT/SIGTERM leave no process behind; the replay driver refuses
 # paths that hold no input.
 .PHONY: check-fuzz-tools
-check-fuzz-tools: fuzz-build-replay
+check-fuzz-tools: fuzz-build-replay build/capture-cmsg
 	$(PYTHON) fuzz/test_run.py
 
 # ---- oracle ----

@@ -370,5 +370,34 @@ class ReplayDriver(unittest.TestCase):
         self.assertIn('1 inputs ran, 0 failed', out)
 
 
+class SeedTools(unittest.TestCase):
+    """scripts/make-seeds and build/capture-cmsg (which `make
+    check-fuzz-tools` builds first): --help, and bad usage as one line and
+    exit 2 before anything is written."""
+
+    def cmd(self, argv):
+        p = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        out, err = p.communicate(timeout=60)
+        return p.returncode, out.decode(), err.decode()
+
+    def test_help_and_bad_usage(self):
+        capture = os.path.join(ROOT, 'build', 'capture-cmsg')
+        seeds = [sys.executable, os.path.join(ROOT, 'scripts', 'make-seeds')]
+        self.assertTrue(os.path.exists(capture), 'build it: make '
+                        'build/capture-cmsg')
+        for argv in (seeds + ['--help'], [capture, '--help']):
+            rc, out, err = self.cmd(argv)
+            self.assertEqual((rc, err), (0, ''), argv)
+            self.assertTrue(out.startswith('usage: '), out)
+        for argv in (seeds + ['--bogus'], seeds + ['--out'],
+                     [capture, '--bogus'], [capture],
+                     [capture, '/nonexistent/dir'],
+                     [capture, os.path.join(ROOT, 'README.md')]):
+            rc, out, err = self.cmd(argv)
+            self.assertEqual((rc, out), (2, ''), argv)
+            self.assertEqual(len(err.strip().splitlines()), 1, (argv, err))
+
+
 if __name__ == '__main__':
     unittest.main()

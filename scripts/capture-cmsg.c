@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -225,8 +226,28 @@ int main(int argc, char **argv)
     static const size_t pk6_anc[] = { 24, 36, 40 };
     static const size_t both_anc[] = { 40, 48, 56, 64 };
 
-    if (argc != 2) {
-        fprintf(stderr, "capture-cmsg: usage: capture-cmsg OUTDIR\n");
+    struct stat st;
+
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+                      strcmp(argv[1], "-h") == 0)) {
+        printf("usage: capture-cmsg OUTDIR\n"
+               "Captures the control buffers the kernel writes (SCM_RIGHTS "
+               "around\nCMSG_LEN/CMSG_SPACE, SO_PASSCRED, SO_TIMESTAMP[NS], "
+               "IP[V6]_PKTINFO)\ninto OUTDIR/seed-kernel-*.  Exit 0, 1 if a "
+               "scenario failed, 2 on bad usage.\n");
+        return 0;
+    }
+    if (argc != 2 || argv[1][0] == '-') {
+        fprintf(stderr, "capture-cmsg: usage: capture-cmsg OUTDIR (see "
+                        "--help)\n");
+        return 2;
+    }
+    if (stat(argv[1], &st) != 0) {
+        fprintf(stderr, "capture-cmsg: %s: %s\n", argv[1], strerror(errno));
+        return 2;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "capture-cmsg: %s: not a directory\n", argv[1]);
         return 2;
     }
     outdir = argv[1];
