@@ -342,15 +342,24 @@ def classify_all(jobs):
 
 
 class Interrupted(Exception):
-    """SIGTERM, raised in the main thread like KeyboardInterrupt."""
+    """SIGINT, SIGTERM or SIGHUP, raised in the main thread."""
 
     def __init__(self, signum):
         Exception.__init__(self, signum)
         self.signum = signum
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_STOPPING = []      # the first stop signal once one arrived
+
+
 def _raise_interrupted(signum, frame):
-    raise Interrupted(signum)
+    """Raises Interrupted for the first stop signal only: a second one
+    (SIGTERM right after SIGINT, say) arriving while the first is handled
+    must not break off the cleanup."""
+    if not _STOPPING:
+        _STOPPING.append(signum)
+        raise Interrupted(signum)
 
 
 class _Run(object):
@@ -490,7 +499,9 @@ def _fail(message):
 
 def main(argv=None):
     run = _Run()
-    old_term = signal.signal(signal.SIGTERM, _raise_interrupted)
+    del _STOPPING[:]
+    old = dict((s, signal.signal(s, _raise_interrupted))
+               for s in STOP_SIGNALS)
     try:
         return _main(argv, run)
     except (KeyboardInterrupt, Interrupted) as e:
@@ -498,12 +509,14 @@ def main(argv=None):
         n = run.stop()
         sys.stderr.write("oracle.conformance: interrupted by %s: %d "
                          "worker(s) killed, no report written\n" % (
-                             "SIGINT" if signum == signal.SIGINT
-                             else "SIGTERM", n))
+                             signal.Signals(signum).name, n))
         return 128 + signum
     finally:
+        _STOPPING.append(None)      # no signal interrupts what follows
+        run.stop()                  # workers left by any other exit
         run.cleanup()
-        signal.signal(signal.SIGTERM, old_term)
+        for s, h in old.items():
+            signal.signal(s, h)
 
 
 def _main(argv, run):

@@ -106,12 +106,15 @@ class DriverRuns(unittest.TestCase):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         p.stdout.close()
         err = p.stderr.read()
+        p.stderr.close()
         p.wait()
         self.assertEqual((p.returncode, err), (0, b""))
         self.assertFalse(self.report_untouched())
 
     def test_an_interrupt_kills_every_worker_and_writes_no_report(self):
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        # SIGINT is followed at once by SIGTERM: the second signal must not
+        # break off the first one's cleanup.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             mark = os.path.join(self.dir, "started-%d" % signum)
             hang = _wrapper(os.path.join(self.dir, "hang%d" % signum),
                             "echo $$ \"$TMPDIR\" > %s.tmp && mv %s.tmp %s\n"
@@ -125,6 +128,8 @@ class DriverRuns(unittest.TestCase):
             with open(mark) as f:
                 pid, tmpdir = f.read().split()
             p.send_signal(signum)
+            if signum == signal.SIGINT:
+                p.send_signal(signal.SIGTERM)
             out, err = p.communicate(timeout=60)
             self.assertEqual(p.returncode, 128 + signum, err)
             self.assertEqual(len(err.decode().strip().splitlines()), 1, err)
