@@ -132,9 +132,16 @@ def wait(p, seconds, progress=None, every=0):
 
 def run(cmd, seconds, log_path, env=None, progress=None, every=0):
     """Runs cmd with output to log_path, killed after seconds.  Returns
-    (exit code or None if killed, log text)."""
+    (exit code or None if killed, log text); a program that cannot be
+    started gives 127 (as a shell does) and the reason in the log."""
     with open(log_path, 'wb') as log:
-        rc = wait(spawn(cmd, log, env), seconds, progress, every)
+        try:
+            p = spawn(cmd, log, env)
+        except UsageError as exc:   # mid-run: a failed step, not bad usage
+            log.write(('%s\n' % exc).encode('utf-8', 'replace'))
+            log.flush()
+            p = None
+        rc = 127 if p is None else wait(p, seconds, progress, every)
     reap_orphans()
     with open(log_path, 'rb') as fh:
         return rc, fh.read().decode('utf-8', 'replace')
@@ -146,8 +153,14 @@ def guarded(prog, fn):
     128 + the signal after one line on stderr."""
     become_subreaper()
 
+    stopping = []
+
     def on_signal(signum, frame):
-        raise Stopped(signum)
+        # Only the first signal stops: a second one (SIGTERM right after
+        # SIGINT) arriving during the cleanup must not break it off.
+        if not stopping:
+            stopping.append(signum)
+            raise Stopped(signum)
 
     sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     old = dict((s, signal.signal(s, on_signal)) for s in sigs)
@@ -162,6 +175,7 @@ def guarded(prog, fn):
                          'it started was killed\n' % (prog, signum))
         return 128 + signum
     finally:
+        stopping.append(None)
         for s in sigs:
             signal.signal(s, signal.SIG_IGN)
         stop_all()

@@ -73,8 +73,16 @@ FAILURE_RES = (r'^\S+:\d+: invariant failed: .*$',
 
 
 def say(msg):
-    sys.stdout.write(msg + '\n')
-    sys.stdout.flush()
+    """One progress line on stdout.  A reader that went away (| head) does
+    not stop the run: stdout goes to /dev/null and the run goes on to its
+    merge, summary and exit status."""
+    try:
+        sys.stdout.write(msg + '\n')
+        sys.stdout.flush()
+    except BrokenPipeError:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
 
 
 def sha1_file(path):
@@ -593,7 +601,13 @@ def parse_args(argv, env=None):
 
 def check_builds(a):
     """Raises UsageError naming the first binary the run needs that is
-    missing, and the make target that builds it."""
+    missing, and the make target that builds it (or, for AFL++, the
+    package that has it)."""
+    if a['engine'] == 'afl':
+        for tool in ('afl-fuzz', 'afl-cmin'):
+            if shutil.which(tool) is None:
+                raise UsageError('%s is not on PATH (apt-get install afl++)'
+                                 % tool)
     variants = ['replay'] + (['afl'] if a['engine'] == 'afl' else ['fuzz'])
     if a['prune'] and 'fuzz' not in variants:
         variants.append('fuzz')

@@ -65,10 +65,15 @@ if mode == 'crash':
     crash_file(b'CRASH there')
     sys.exit(1)
 if mode == 'sleep':
-    g = subprocess.Popen([sys.executable, '-c',
-                          'import os, time; os.setsid(); time.sleep(60)'])
-    with open(os.environ['FAKE_PIDS'], 'w') as f:
+    pids = os.environ['FAKE_PIDS']
+    g = subprocess.Popen([sys.executable, '-c', 'import os, sys, time; '
+                          'os.setsid(); open(sys.argv[1], "w").close(); '
+                          'time.sleep(60)', pids + '.ready'])
+    while not os.path.exists(pids + '.ready'):  # it has left our group
+        time.sleep(0.01)
+    with open(pids + '.tmp', 'w') as f:
         f.write('%d %d\n' % (os.getpid(), g.pid))
+    os.rename(pids + '.tmp', pids)              # whole, or not there
     time.sleep(60)
 with open(os.path.join(dirs[0], 'unit'), 'wb') as f:
     f.write(b'NEEDED new unit')
@@ -280,20 +285,22 @@ class Runs(Scratch):
                          (100, 1, 6))
         self.assertEqual(s['totals']['execs'], 100)
 
-    def signal_leaves_nothing(self, sig):
+    def signal_leaves_nothing(self, sig, then=None):
         pids = os.path.join(self.dir, 'pids')
         e = dict(os.environ, FAKE_MODE='sleep', FAKE_PIDS=pids)
         p = subprocess.Popen([sys.executable, RUN] + self.ARGS, cwd=self.dir,
                              env=e, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)
         try:
-            deadline = time.time() + 10
+            deadline = time.time() + 30
             while not os.path.exists(pids) and time.time() < deadline:
                 time.sleep(0.05)
-            time.sleep(0.2)
             with open(pids) as fh:
                 self.pids = [int(x) for x in fh.read().split()]
+            self.assertEqual(len(self.pids), 2)
             p.send_signal(sig)
+            if then is not None:
+                p.send_signal(then)
             out, err = p.communicate(timeout=10)
         finally:
             if p.poll() is None:
@@ -312,6 +319,36 @@ class Runs(Scratch):
 
     def test_sigint_kills_the_fuzzer_and_its_escaped_helpers(self):
         self.signal_leaves_nothing(signal.SIGINT)
+
+    def test_a_second_signal_does_not_break_off_the_cleanup(self):
+        self.signal_leaves_nothing(signal.SIGINT, then=signal.SIGTERM)
+
+    def test_a_reader_that_goes_away_does_not_stop_the_run(self):
+        # `... | head -c0`: the merge and the summary still happen
+        p = subprocess.Popen([sys.executable, RUN] + self.ARGS +
+                             ['--summary', 's.json'], cwd=self.dir,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        p.stdout.close()
+        err = p.stderr.read().decode()
+        p.stderr.close()
+        p.wait()
+        self.assertEqual((p.returncode, err), (0, ''))
+        with open(os.path.join(self.dir, 's.json')) as fh:
+            self.assertEqual(json.load(fh)['targets'][0]['merged'], 1)
+
+
+class Children(unittest.TestCase):
+    def test_a_program_that_cannot_start_is_a_failed_step_127(self):
+        sys.path.insert(0, os.path.join(ROOT, 'fuzz'))
+        try:
+            import procs
+        finally:
+            sys.path.pop(0)
+        os.makedirs(SCRATCH, exist_ok=True)
+        log = os.path.join(SCRATCH, 'nostart.log')
+        rc, text = procs.run(['/nonexistent/afl-cmin'], 5, log)
+        self.assertEqual(rc, 127)
+        self.assertIn('cannot run /nonexistent/afl-cmin', text)
 
 
 class CiFuzzArguments(unittest.TestCase):
