@@ -172,11 +172,15 @@ int main(int argc, char **argv)
     if (file == NULL)
         return fail("missing input FILE (or - for stdin)", NULL);
     if (libc_name != NULL) {
-        if (strcmp(libc_name, "all") == 0 && !explain)
+        if (strcmp(libc_name, "all") == 0 && explain)
+            return fail("explain shows one model: --libc all is for parse",
+                        NULL);
+        if (strcmp(libc_name, "all") == 0)
             all = 1;
         else if (cr_model_by_name(libc_name, &libc) < 0)
-            return fail("unknown libc model (glibc, glibc-legacy, musl, "
-                        "freebsd, darwin, all)",
+            return fail("unknown libc model (glibc, glibc-legacy or "
+                        "legacy-glibc, musl, freebsd, darwin; parse also "
+                        "takes all)",
                         libc_name);
     }
     if (cli_read_input(file, &buf, &len, err, sizeof(err)) < 0)

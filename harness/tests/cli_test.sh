@@ -52,6 +52,8 @@ expect_err unknown_command frobnicate
 expect_err unknown_option parse --frob "$tmp/k01"
 expect_err unknown_model parse --libc uclibc "$tmp/k01"
 expect_err libc_all_not_for_explain explain --libc all "$tmp/k01"
+"$bin" explain --libc all "$tmp/k01" 2>&1 | grep -q 'is for parse$' \
+    && ok libc_all_for_explain_says_why || bad libc_all_for_explain_says_why "$("$bin" explain --libc all "$tmp/k01" 2>&1)"
 expect_err missing_model_value parse --libc
 expect_err missing_file_argument parse
 expect_err nonexistent_file parse "$tmp/nope"
