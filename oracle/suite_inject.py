@@ -342,7 +342,7 @@ def _repro(rel, method, mode, case_id):
     """What reruns one case, native and reference, classified: the driver
     through make, from any directory, on this interpreter only, into its
     own output directory (REPRO_OUT, so the matrix's report stays), with
-    the library and libc model of this run when they are not the
+    the library, shim and libc model of this run when they are not the
     defaults.  ORACLE_ARGS is split by the recipe's shell, so each word is
     quoted for it (shlex.quote), "$" doubled for make, and the whole
     escaped for the double quotes around it.  Everything but the case id
@@ -384,6 +384,10 @@ def _repro_parts():
         if lib and os.path.abspath(lib) != os.path.join(REPO, "build",
                                                         "libcmsgref.so"):
             words += ["--lib", os.path.abspath(lib)]
+        shim = os.environ.get("CMSGREF_INJECT")
+        if shim and os.path.abspath(shim) != os.path.join(
+                REPO, "build", "inject", "libcrinject.so"):
+            words += ["--shim", os.path.abspath(shim)]
         words += ["--only"]
         env = ""
         if os.environ.get("CMSGREF_LIBC"):

@@ -303,6 +303,24 @@ class Reproducers(TmpDir):
                 sys.executable), "--only", case, "--out",
             "build/conformance-repro"])
 
+    def test_inject_repro_names_a_shim_that_is_not_the_default(self):
+        case = "corpus:cmsg_parse/x@record"
+        saved = os.environ.get("CMSGREF_INJECT")
+        os.environ["CMSGREF_INJECT"] = "/elsewhere/libcrinject.so"
+        del suite_inject._REPRO_CACHE[:]
+        try:
+            rec_repro = suite_inject._repro("cmsg_parse/x", "recvmsg",
+                                            "record", case)
+        finally:
+            if saved is None:
+                del os.environ["CMSGREF_INJECT"]
+            else:
+                os.environ["CMSGREF_INJECT"] = saved
+            del suite_inject._REPRO_CACHE[:]
+        argv = self.inject_argv(rec_repro)
+        self.assertEqual(argv[argv.index("--shim") + 1],
+                         "/elsewhere/libcrinject.so")
+
     def test_inject_repro_survives_shell_and_make_quoting(self):
         case = "corpus:cmsg_parse/odd $(x) `y` \"q\" 'a' \\b$$@record"
         got = self.inject_argv(suite_inject._repro("r", "recvmsg", "record",
