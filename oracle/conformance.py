@@ -129,6 +129,8 @@ class Job(object):
     def unreported(self):
         """None when the records are exactly the expected cases, else what
         is wrong (a worker that exits 0 early, or reports other ids)."""
+        hint = "; or the corpus changed during the run" \
+            if self.suite == "inject" else ""
         seen = [r.get("id") for r in self.records]
         have = set(seen)
         missing = [c for c in self.expected if c not in have]
@@ -137,12 +139,12 @@ class Job(object):
             return None
         if missing:
             return "worker exited with status 0 but reported %d of the %d " \
-                "selected cases (first missing: %s; log: %s)" % (
+                "selected cases (first missing: %s%s; log: %s)" % (
                     len(self.expected) - len(missing), len(self.expected),
-                    missing[0], self.log_path)
+                    missing[0], hint, self.log_path)
         if extra:
-            return "worker reported cases it was not given (first: %s; " \
-                "log: %s)" % (extra[0], self.log_path)
+            return "worker reported cases it was not given (first: %s%s; " \
+                "log: %s)" % (extra[0], hint, self.log_path)
         return "worker reported some cases more than once (log: %s)" % \
             self.log_path
 
@@ -593,8 +595,10 @@ def _main(argv, run):
     for e in others:
         out.write("  NOT RUN %-11s %s: %s\n" % (e["status"], e["executable"],
                                                e["reason"]))
-    for path, why in skipped:
-        out.write("  NOT RUN %-11s %s: %s\n" % ("corpus file", path, why))
+    for path, why in skipped:   # a name may hold a newline: escaped
+        out.write("  NOT RUN %-11s %s: %s\n" % (
+            "corpus file", path.encode("unicode_escape").decode("ascii"),
+            why))
     if not interps:
         sys.stderr.write("oracle.conformance: no usable interpreter\n")
         return 1

@@ -197,7 +197,9 @@ def _shown(path):
 
 
 def _files(root):
-    """([relative path], [(relative path, reason skipped)]) under root."""
+    """([relative path], [(relative path, reason skipped)]) under root:
+    files over MAX_CONTROL bytes and names with a control character are
+    skipped (listed), not run."""
     out, skipped = [], []
     if not os.path.isdir(root):
         return out, skipped
@@ -225,7 +227,11 @@ def _files(root):
                                   "remove it" % (_shown(full),
                                                  _kind(st.st_mode)))
             rel = os.path.relpath(full, root)
-            if st.st_size > MAX_CONTROL:
+            if any(c < " " or c == "\x7f" for c in rel):
+                skipped.append((rel, "its name holds a control character "
+                                "(a case id and its repro must stay one "
+                                "shell line)"))
+            elif st.st_size > MAX_CONTROL:
                 skipped.append((rel, "%d bytes, over the %d a control "
                                 "buffer may have (the shim's CR_INJECT_MAX)"
                                 % (st.st_size, MAX_CONTROL)))

@@ -238,6 +238,14 @@ class Corpus(TmpDir):
         self.assertIn("65537 bytes", got[0][1])
         self.assertIn("CR_INJECT_MAX", got[0][1])
 
+    def test_a_name_with_a_control_character_is_listed_as_skipped(self):
+        self.corpus(**{"ok": b"\0" * 16, "new\nline": b"\0" * 16})
+        self.assertEqual(suite_inject.corpus_files(self.d),
+                         ["cmsg_parse/ok"])
+        got = suite_inject.skipped_files(self.d)
+        self.assertEqual([p for p, _ in got], ["corpus/cmsg_parse/new\nline"])
+        self.assertIn("control character", got[0][1])
+
     def test_symlink_to_a_file_is_read_and_to_a_dir_is_listed(self):
         d = self.corpus(ok=b"\0" * 16)
         os.symlink(os.path.join(d, "ok"), os.path.join(d, "alias"))
