@@ -540,10 +540,9 @@ def _main(argv, run):
     if not (math.isfinite(args.timeout) and args.timeout > 0):
         ap.error("--timeout must be a positive number of seconds, not %s"
                  % args.timeout)
-    args.lib = os.path.abspath(args.lib or os.path.join(
-        REPO, "build", "libcmsgref.so"))
-    args.shim = os.path.abspath(args.shim or os.path.join(
-        REPO, "build", "inject", "libcrinject.so"))
+    from oracle import refsocket, suite_inject
+    args.lib = os.path.abspath(args.lib or refsocket.REPO_LIB)
+    args.shim = os.path.abspath(args.shim or suite_inject.REPO_SHIM)
     out_dir = os.path.abspath(args.out or os.path.join(
         REPO, "build", "conformance"))
     for path, what, check in (
@@ -568,7 +567,6 @@ def _main(argv, run):
         return _fail("cannot list the cases: %s: %s" % (type(e).__name__, e))
     skipped = []
     if "inject" in suites:
-        from oracle import suite_inject
         try:
             skipped = suite_inject.skipped_files()
         except OSError as e:

@@ -195,13 +195,14 @@ class _State(object):
     stop_ctx_addr = None
 
 
+# The library `make` builds in this repo (the default everywhere).
+REPO_LIB = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "build", "libcmsgref.so")
+
+
 def default_lib_path():
-    """Returns $CMSGREF_LIB, else <repo>/build/libcmsgref.so."""
-    env = os.environ.get("CMSGREF_LIB")
-    if env:
-        return env
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return os.path.join(repo, "build", "libcmsgref.so")
+    """Returns $CMSGREF_LIB, else REPO_LIB."""
+    return os.environ.get("CMSGREF_LIB") or REPO_LIB
 
 
 def _bind(lib):

@@ -96,6 +96,8 @@ import zlib
 from oracle import canon, refsocket
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The injection shim `make conformance` builds in this repo (the default).
+REPO_SHIM = os.path.join(REPO, "build", "inject", "libcrinject.so")
 CORPUS = os.path.join(REPO, "corpus")
 PAYLOAD = b"x"
 MODES = ("record", "error")
@@ -387,12 +389,10 @@ def _repro_parts():
         if exe:
             words += ["--pythons", exe]
         lib = os.environ.get("CMSGREF_LIB")
-        if lib and os.path.abspath(lib) != os.path.join(REPO, "build",
-                                                        "libcmsgref.so"):
+        if lib and os.path.abspath(lib) != refsocket.REPO_LIB:
             words += ["--lib", os.path.abspath(lib)]
         shim = os.environ.get("CMSGREF_INJECT")
-        if shim and os.path.abspath(shim) != os.path.join(
-                REPO, "build", "inject", "libcrinject.so"):
+        if shim and os.path.abspath(shim) != REPO_SHIM:
             words += ["--shim", os.path.abspath(shim)]
         words += ["--only"]
         env = ""

@@ -1575,8 +1575,7 @@ def repro(case_id):
     q = shlex.quote
     lib = os.environ.get("CMSGREF_LIB")
     env = ""
-    if lib and os.path.abspath(lib) != os.path.join(REPO, "build",
-                                                    "libcmsgref.so"):
+    if lib and os.path.abspath(lib) != refsocket.REPO_LIB:
         env = "CMSGREF_LIB=%s " % q(os.path.abspath(lib))
     exe = os.path.abspath(sys.executable) if sys.executable else "python3"
     return "cd %s && %sPYTHONPATH=. %s -m oracle.suite_sockets %s" % (
