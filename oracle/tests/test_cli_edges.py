@@ -284,6 +284,34 @@ class Reproducers(TmpDir):
         self.assertEqual(words[5:], ["-m", "oracle.suite_sockets",
                                      "a b'c$d"])
 
+
+    def test_sockets_repro_follows_the_library_of_the_moment(self):
+        # repro builds its words before the id once per library (a cache):
+        # a changed CMSGREF_LIB, or a relative one under another directory,
+        # must still be named.
+        other = os.path.join(self.d, "other.so")
+        saved, cwd = os.environ.get("CMSGREF_LIB"), os.getcwd()
+        try:
+            os.environ.pop("CMSGREF_LIB", None)
+            self.assertNotIn("CMSGREF_LIB=", suite_sockets.repro("x"))
+            os.environ["CMSGREF_LIB"] = other
+            self.assertIn("CMSGREF_LIB=%s " % other, suite_sockets.repro("x"))
+            os.environ["CMSGREF_LIB"] = "rel.so"
+            os.chdir(self.d)
+            self.assertIn("CMSGREF_LIB=%s " % os.path.join(self.d, "rel.so"),
+                          suite_sockets.repro("x"))
+            os.chdir(helpers.REPO)
+            self.assertIn("CMSGREF_LIB=%s " % os.path.join(helpers.REPO,
+                                                           "rel.so"),
+                          suite_sockets.repro("x"))
+            os.environ["CMSGREF_LIB"] = helpers.LIB
+            self.assertNotIn("CMSGREF_LIB=", suite_sockets.repro("x"))
+        finally:
+            os.chdir(cwd)
+            if saved is None:
+                os.environ.pop("CMSGREF_LIB", None)
+            else:
+                os.environ["CMSGREF_LIB"] = saved
     def inject_argv(self, repro):
         """The driver's argv that the inject repro, pasted into a shell
         elsewhere, makes make run (run with make -n, parsed from the
