@@ -325,19 +325,24 @@ check-oracle: build/libcmsgref.so build/cmsgref $(ORACLE_SHIM)
 BENCH_ARGS ?=
 BENCH_JOBS ?= 2
 BENCH_C := build/bench/recv_bench build/bench/recv_rss
-BENCH_EMPTY := build/bench/empty-fast build/bench/empty-asan
+# The engine's ceiling and floor of figure 1, beside cmsg_parse in each
+# build: bench/<name>_target.c as build/bench/<name>-fast (fuzz-fast's flags)
+# and build/bench/<name>-asan (fuzz's).
+BENCH_FZ_NAMES := empty walk
+BENCH_FZ_fast := fuzz-fast
+BENCH_FZ_asan := fuzz
+BENCH_EMPTY := $(foreach n,$(BENCH_FZ_NAMES),build/bench/$(n)-fast build/bench/$(n)-asan)
 .PHONY: bench check-bench
 $(BENCH_C): build/bench/%: bench/%.c build/libcmsgref.a $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_CR) $(WARN) $(CFLAGS) -o $@ $< build/libcmsgref.a
-build/bench/empty-fast: bench/empty_target.c $(FZ_LIB_fuzz-fast)
-	@mkdir -p $(@D)
-	$(FZ_CC_fuzz-fast) $(FZ_INC) $(WARN) $(FZ_CFLAGS_fuzz-fast) -c $< -o $@.o
-	$(FZ_CC_fuzz-fast) -o $@ $@.o $(FZ_LIB_fuzz-fast) $(FZ_LDFLAGS_fuzz-fast)
-build/bench/empty-asan: bench/empty_target.c $(FZ_LIB_fuzz)
-	@mkdir -p $(@D)
-	$(FZ_CC_fuzz) $(FZ_INC) $(WARN) $(FZ_CFLAGS_fuzz) -c $< -o $@.o
-	$(FZ_CC_fuzz) -o $@ $@.o $(FZ_LIB_fuzz) $(FZ_LDFLAGS_fuzz)
+define BENCH_FZ_TARGET
+build/bench/$(1)-$(2): bench/$(1)_target.c $$(FZ_LIB_$$(BENCH_FZ_$(2))) $$(HDRS)
+	@mkdir -p $$(@D)
+	$$(FZ_CC_$$(BENCH_FZ_$(2))) $$(FZ_INC) $$(WARN) $$(FZ_CFLAGS_$$(BENCH_FZ_$(2))) -c $$< -o $$@.o
+	$$(FZ_CC_$$(BENCH_FZ_$(2))) -o $$@ $$@.o $$(FZ_LIB_$$(BENCH_FZ_$(2))) $$(FZ_LDFLAGS_$$(BENCH_FZ_$(2)))
+endef
+$(foreach n,$(BENCH_FZ_NAMES),$(foreach v,fast asan,$(eval $(call BENCH_FZ_TARGET,$(n),$(v)))))
 
 bench:
 	@$(MAKE) --no-print-directory -j$(BENCH_JOBS) all build/libcmsgref.so $(BENCH_C) build/inject/libcrinject.so || \

@@ -7,17 +7,26 @@ compiled and linked exactly like fuzz/cmsg_parse.c in each build (the fuzz
 section's flags and instrumented library objects), so the ratio is "how
 much of the engine's speed the target keeps".
 
+A third binary, the bare walk (bench/walk_target.c: one model walked
+through the library, nothing checked), is measured the same way beside
+them: its ratio to the empty target (fuzz_*_bare_walk_vs_empty) is the
+most any target that walks the library at all reaches here, so it tells
+how much of figure 1's gap is cmsg_parse's own work (five models and the
+invariants of issue 3) and how much the engine's, which no target change
+can remove.
+
 Method, per build (plain = build/fuzz-fast, ASan+UBSan = build/fuzz):
 - each binary runs with -seed=1 on the same seed corpus (corpus/cmsg_parse,
   read-only: new units go to a scratch directory that is emptied before
   every run) and a fixed run count per binary (RUNS below; the counts
   differ between the two targets only so that each run lasts about a
   second: exec/s does not depend on the count);
+  the bare walk runs the same way;
 - each binary also runs with -runs=1, which loads and executes the seed
   corpus and stops; its wall time is subtracted, so startup and corpus
   load are not counted: exec/s = (runs - runs at INITED) / (t(runs) -
   t(1));
-- rounds interleave the two targets (the order alternates) and the figure
+- rounds interleave the three targets (the order rotates) and the figure
   is the median of the per-round ratios.
 A crash, a timeout or a run count that libFuzzer does not confirm makes
 the figure Missing with the reason (a crash leaves its input under
@@ -33,12 +42,17 @@ from bench import common
 CORPUS = os.path.join(common.REPO, "corpus", "cmsg_parse")
 # Fixed run counts: (build, target) -> -runs.
 RUNS = {("plain", "parse"): 300000, ("plain", "empty"): 2000000,
-        ("asan", "parse"): 50000, ("asan", "empty"): 1000000}
+        ("plain", "walk"): 1000000,
+        ("asan", "parse"): 50000, ("asan", "empty"): 1000000,
+        ("asan", "walk"): 300000}
+TARGETS = ("parse", "empty", "walk")
 BINARIES = {
     ("plain", "parse"): "build/fuzz-fast/cmsg_parse",
     ("plain", "empty"): "build/bench/empty-fast",
     ("asan", "parse"): "build/fuzz/cmsg_parse",
     ("asan", "empty"): "build/bench/empty-asan",
+    ("plain", "walk"): "build/bench/walk-fast",
+    ("asan", "walk"): "build/bench/walk-asan",
 }
 _INITED = re.compile(r"#(\d+)\s+INITED")
 _EXECUTED = re.compile(r"stat::number_of_executed_units:\s*(\d+)")
@@ -100,26 +114,32 @@ def measure(build, rounds=3, timeout=60):
     if not os.listdir(CORPUS):
         raise common.Missing("corpus/cmsg_parse is empty")
     exes = {}
-    for target in ("parse", "empty"):
+    for target in TARGETS:
         exes[target] = common.need_file(
             os.path.join(common.REPO, BINARIES[(build, target)]),
             "the %s %s libFuzzer binary" % (build, target),
             "make bench builds it (needs clang with libFuzzer)")
-    ratios, parse_rates, empty_rates = [], [], []
+    rates = dict((t, []) for t in TARGETS)
+    ratios, walk_ratios = [], []
     for r in range(rounds):
-        order = ("parse", "empty") if r % 2 == 0 else ("empty", "parse")
+        order = TARGETS[r % 3:] + TARGETS[:r % 3]
         rate = {}
         for target in order:
             rate[target] = _exec_per_s(exes[target], RUNS[(build, target)],
                                        timeout)
-        parse_rates.append(rate["parse"])
-        empty_rates.append(rate["empty"])
+            rates[target].append(rate[target])
         ratios.append(rate["parse"] / rate["empty"])
+        walk_ratios.append(rate["walk"] / rate["empty"])
     key = "fuzz_parse_vs_empty" if build == "plain" else \
         "fuzz_parse_asan_vs_empty_asan"
     sub = "plain" if build == "plain" else "asan"
-    return {key: round(common.median(ratios), 4),
-            "fuzz_%s_parse_exec_per_s" % sub: int(common.median(parse_rates)),
-            "fuzz_%s_empty_exec_per_s" % sub: int(common.median(empty_rates)),
-            "fuzz_%s_rounds" % sub: rounds,
-            "fuzz_corpus_files": len(os.listdir(CORPUS))}
+    out = {key: round(common.median(ratios), 4),
+           "fuzz_%s_bare_walk_vs_empty" % sub:
+               round(common.median(walk_ratios), 4),
+           "fuzz_%s_rounds" % sub: rounds,
+           "fuzz_corpus_files": len(os.listdir(CORPUS))}
+    for t, name in (("parse", "parse"), ("empty", "empty"),
+                    ("walk", "bare_walk")):
+        out["fuzz_%s_%s_exec_per_s" % (sub, name)] = \
+            int(round(common.median(rates[t])))
+    return out

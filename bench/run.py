@@ -10,6 +10,8 @@ a missed target is reported, never a failure; `make check` runs none of it.
 
 Figures and targets (issue 5):
   1 fuzz_parse_vs_empty, fuzz_parse_asan_vs_empty_asan   >= 0.8
+    (beside them, no target: fuzz_{plain,asan}_bare_walk_vs_empty, the
+    most a target that walks the library at all reaches; fig_fuzz.py)
   2 recv_vs_raw                                           <= 1.1
   3 conformance_vs_testsuite (lowest over interpreters)   >= 20
     conformance_matrix_seconds                            <  60
@@ -259,6 +261,21 @@ def run_matrix(b, cap):
     _say("  conformance matrix %.1fs (exit %s: %s)" % (secs, code, last))
 
 
+def fuzz_line(got, build):
+    """One line of figure 1's rates for a build, from fig_fuzz.measure's
+    dict: the target, the bare walk (the floor of any target walking the
+    library) and the empty target, exec/s, with the two ratios."""
+    sub = "plain" if build == "plain" else "asan"
+    main = "fuzz_parse_vs_empty" if build == "plain" else \
+        "fuzz_parse_asan_vs_empty_asan"
+    return ("    %-5s cmsg_parse %d/s (%.3g)  bare one-model walk %d/s "
+            "(%.3g)  empty %d/s" % (
+                sub, got["fuzz_%s_parse_exec_per_s" % sub], got[main],
+                got["fuzz_%s_bare_walk_exec_per_s" % sub],
+                got["fuzz_%s_bare_walk_vs_empty" % sub],
+                got["fuzz_%s_empty_exec_per_s" % sub]))
+
+
 def table(data):
     """The figure table as text: figure, measured, target, met?"""
     rows = [("figure", "measured", "target", "met?")]
@@ -299,10 +316,12 @@ def main(argv=None):
     _say("make bench: budget %.0fs, stages %s" % (args.budget,
                                                   ", ".join(only)))
     if "fuzz" in only:
-        b.stage(["fuzz_parse_vs_empty"], 15, fig_fuzz.measure, "plain",
-                args.fuzz_rounds)
-        b.stage(["fuzz_parse_asan_vs_empty_asan"], 15, fig_fuzz.measure,
-                "asan", args.fuzz_rounds)
+        for build, key in (("plain", "fuzz_parse_vs_empty"),
+                           ("asan", "fuzz_parse_asan_vs_empty_asan")):
+            got = b.stage([key], 20, fig_fuzz.measure, build,
+                          args.fuzz_rounds)
+            if got:
+                _say(fuzz_line(got, build))
     if "native" in only:
         b.stage(["recv_vs_raw"], 5, fig_native.recv_vs_raw)
         b.stage(["cli_rss_over_input"], 10, fig_native.cli_rss)

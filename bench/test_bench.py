@@ -155,6 +155,53 @@ class Report(unittest.TestCase):
         with self.assertRaises(common.Missing):
             fig_oracle.reference_rate([bad])
 
+    def test_fuzz_figure_rotates_three_targets_and_takes_median_ratios(self):
+        # _one replaced by a fake engine: parse runs at 100/s, the bare
+        # walk at 300/s, the empty target at 400/s, each startup 1 s; the
+        # third round's parse is slow (50/s): the medians must ignore it.
+        from bench import fig_fuzz
+        rate = {"parse": 100.0, "walk": 300.0, "empty": 400.0}
+        calls = []
+
+        def fake_one(exe, runs, timeout):
+            target = [t for t in fig_fuzz.TARGETS
+                      if fig_fuzz.BINARIES[("plain", t)] in exe][0]
+            calls.append((target, runs))
+            r = rate[target]
+            if target == "parse" and len(calls) > 12:
+                r = 50.0
+            inited = 10
+            return (1.0 + (runs - inited) / r if runs > 1 else 1.0,
+                    runs, inited)
+
+        saved = fig_fuzz._one
+        fig_fuzz._one = fake_one
+        try:
+            got = fig_fuzz.measure("plain", rounds=3)
+        finally:
+            fig_fuzz._one = saved
+        firsts = [calls[i][0] for i in (0, 6, 12)]
+        self.assertEqual(firsts, ["parse", "empty", "walk"])
+        self.assertEqual(got["fuzz_parse_vs_empty"], 0.25)
+        self.assertEqual(got["fuzz_plain_bare_walk_vs_empty"], 0.75)
+        self.assertEqual(got["fuzz_plain_parse_exec_per_s"], 100)
+        self.assertEqual(got["fuzz_plain_bare_walk_exec_per_s"], 300)
+        self.assertEqual(got["fuzz_plain_empty_exec_per_s"], 400)
+        line = run.fuzz_line(got, "plain")
+        self.assertIn("cmsg_parse 100/s (0.25)", line)
+        self.assertIn("bare one-model walk 300/s (0.75)", line)
+
+    def test_fuzz_figure_is_missing_when_libfuzzer_does_not_confirm(self):
+        from bench import fig_fuzz
+        saved = fig_fuzz._one
+        fig_fuzz._one = lambda exe, runs, timeout: (2.0, runs - 1, 10)
+        try:
+            with self.assertRaises(common.Missing) as cm:
+                fig_fuzz.measure("asan", rounds=1)
+        finally:
+            fig_fuzz._one = saved
+        self.assertIn("not -runs=", str(cm.exception))
+
     def test_driver_bad_argument_is_one_line_and_exit_2(self):
         code, out, err = _run([sys.executable, "-m", "bench.run", "--only",
                                "nonsense"])
