@@ -410,8 +410,10 @@ def _parser():
                     "SUBSTR (default: all)")
     ap.add_argument("--pythons", default=None, metavar="LIST",
                     help="interpreters to run: paths or names on PATH, "
-                    "separated by spaces, commas or colons (default: "
-                    "$PYTHONS, else every CPython 3.6+ and PyPy found)")
+                    "separated by spaces, commas or colons; a value that "
+                    "is one existing file's path is that interpreter alone, "
+                    "separators and all (default: $PYTHONS, else every "
+                    "CPython 3.6+ and PyPy found)")
     ap.add_argument("--lib", default=None, metavar="PATH",
                     help="the reference library (default: "
                     "build/libcmsgref.so in the repo)")

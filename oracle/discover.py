@@ -36,7 +36,11 @@ _NAME_RE = re.compile(r"^(python3(\.\d+)?|pypy3(\.\d+)?)$")
 
 
 def split_list(text):
-    """PYTHONS is a list separated by ':', ',' or whitespace."""
+    """PYTHONS is a list separated by ':', ',' or whitespace; a value that
+    names an existing file as a whole is that one interpreter, so a path
+    holding a separator (a space, a comma, a colon) can be given alone."""
+    if os.path.isfile(text):
+        return [text]
     return [p for p in re.split(r"[:,\s]+", text) if p]
 
 

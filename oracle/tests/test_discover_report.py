@@ -23,6 +23,23 @@ class Discover(unittest.TestCase):
         got = discover.discover("%s:%s" % (sys.executable, sys.executable))
         self.assertEqual(len(got), 1)
 
+    def test_a_path_holding_separators_is_one_interpreter(self):
+        d = tempfile.mkdtemp()
+        try:
+            odd = os.path.join(d, "a b,c:d")
+            os.mkdir(odd)
+            exe = os.path.join(odd, "python3")
+            os.symlink(sys.executable, exe)
+            self.assertEqual(discover.split_list(exe), [exe])
+            got = discover.discover(exe)
+            self.assertEqual([e["status"] for e in got], ["ok"])
+            self.assertEqual(got[0]["executable"], exe)
+            # A list is still split.
+            self.assertEqual(discover.split_list("a b,c:d"),
+                             ["a", "b", "c", "d"])
+        finally:
+            shutil.rmtree(d)
+
     def test_broken_interpreter(self):
         d = tempfile.mkdtemp()
         try:
