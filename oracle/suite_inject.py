@@ -11,7 +11,12 @@ captures, fuzz finds) in one warning mode:
   record  warnings.simplefilter("always"): the call returns, the warning is
           recorded, nothing is closed;
   error   warnings.simplefilter("error"): the call raises, and exactly the
-          error path's descriptors are closed.
+          error path's descriptors are closed;
+and the spec seeds also in the two other filters §12 asks for:
+  default warnings.simplefilter("default"): as record for one call (each
+          case enters its own catch_warnings, which resets the registry);
+  ignore  warnings.simplefilter("ignore"): the call returns its items, no
+          warning is shown, nothing is closed.
 The native side runs recvmsg(1, C) (the spec seeds also recvmsg_into with one
 1-byte bytearray) on a real AF_UNIX stream socketpair that carries the 1-byte
 payload b"x": the data and the call stay real, only the control bytes are
@@ -100,7 +105,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO_SHIM = os.path.join(REPO, "build", "inject", "libcrinject.so")
 CORPUS = os.path.join(REPO, "corpus")
 PAYLOAD = b"x"
-MODES = ("record", "error")
+MODES = ("record", "error")                     # every buffer
+SPEC_MODES = MODES + ("default", "ignore")      # the spec seeds (§12)
+# The warnings filter each mode's call runs under.
+FILTERS = {"record": "always", "error": "error", "default": "default",
+           "ignore": "ignore"}
 WARNING_TEXT = "received malformed or improperly-truncated ancillary data"
 MAX_CONTROL = 65536      # the shim's CR_INJECT_MAX
 # The close() log holds every slot the error path can close: one per whole
@@ -309,18 +318,19 @@ def _ensure():
 
 
 def iter_cases():
-    """(family, case_id) for every corpus control buffer through recvmsg,
-    and the spec seeds also through recvmsg_into, in both warning modes.
-    Families: spec-<mode>, spec-into-<mode> (the §12 K/F seeds),
+    """(family, case_id) for every corpus control buffer through recvmsg
+    in the record and error modes, and the spec seeds in every mode of
+    SPEC_MODES, through recvmsg and recvmsg_into.  Families:
+    spec-<mode>, spec-into-<mode> (the §12 K/F seeds),
     corpus-<dir>-<mode> (everything else)."""
     files = corpus_files()
     for rel in files:
-        for mode in MODES:
+        for mode in (SPEC_MODES if spec_seed(rel) else MODES):
             yield family_of(rel, "recvmsg", mode), "corpus:%s@%s" % (rel,
                                                                      mode)
     for rel in files:
         if spec_seed(rel):
-            for mode in MODES:
+            for mode in SPEC_MODES:
                 yield (family_of(rel, "recvmsg_into", mode),
                        "corpus-into:%s@%s" % (rel, mode))
 
@@ -337,7 +347,7 @@ def _split_case(case_id):
     """(corpus path, mode, method) of a case id; ValueError if bad."""
     src, _, mode = case_id.rpartition("@")
     kind, _, rel = src.partition(":")
-    if mode not in MODES or kind not in ("corpus", "corpus-into") \
+    if mode not in SPEC_MODES or kind not in ("corpus", "corpus-into") \
             or not rel or ".." in rel.split(os.sep):
         raise ValueError("bad case id %r" % case_id)
     return rel, mode, "recvmsg_into" if kind == "corpus-into" else "recvmsg"
@@ -446,7 +456,7 @@ def reference_result(parsed, mode, method):
                 "fds_closed": list(parsed["close_on_error"]),
                 "fds_received": []}
     warns = []
-    if parsed["warning"]:
+    if parsed["warning"] and mode in ("record", "default"):
         warns = [{"category": "RuntimeWarning", "message": WARNING_TEXT,
                   "filename": CALL_FILE, "lineno": CALL_LINES[method]}]
     return {"data": PAYLOAD.hex() if method == "recvmsg" else None,
@@ -463,7 +473,7 @@ def _call(sock, mode, method, clen):
     (return value or None, exception or None, recorded warnings)."""
     ret = exc = None
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always" if mode == "record" else "error")
+        warnings.simplefilter(FILTERS[mode])
         try:
             ret = CALLS[method](sock, clen)
         except BaseException as e:  # the exception is the observation
@@ -726,9 +736,9 @@ def _reference(buf, libc):
 def complete_records(records, lib=None):
     """The driver's half of a case (oracle.conformance calls it on every
     record of this suite): adds "reference", leaked_fds["reference"] and,
-    in record mode when the reference warns, "error_path_fds" (the list the
-    error path would have closed; in error mode it is the reference's
-    fds_closed already: oracle.expect's fds_closed_is).  Loads lib (else
+    in every mode but error when the reference warns, "error_path_fds"
+    (the list the error path would have closed; in error mode it is the
+    reference's fds_closed already: oracle.expect's fds_closed_is).  Loads lib (else
     CMSGREF_LIB or the default path) once; needs no shim.  A record the
     worker marked as an error is left as it is; one whose corpus file is
     unreadable or changed since the worker read it gets an "error"."""
@@ -764,7 +774,7 @@ def complete_records(records, lib=None):
             continue
         rec["reference"] = reference_result(parsed, mode, method)
         rec["leaked_fds"]["reference"] = ref_leaks
-        if mode == "record" and parsed["warning"]:
+        if mode != "error" and parsed["warning"]:
             rec["error_path_fds"] = parsed["close_on_error"]
     return records
 

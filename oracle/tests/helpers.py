@@ -36,6 +36,6 @@ def record(native=None, reference=None, **kw):
            "native": native if native is not None else copy.deepcopy(ref),
            "reference": ref,
            "leaked_fds": {"native": [], "reference": []},
-           "repro": "r", "error_path_fds": []}
+           "repro": "r"}
     rec.update(kw)
     return rec

@@ -172,7 +172,7 @@ class Usage(unittest.TestCase):
         self.assertEqual(out.split(), [
             cid for fam, cid in suite_inject.iter_cases()
             if "seed-k08" in fam + "/" + cid])
-        self.assertEqual(len(out.split()), 4)
+        self.assertEqual(len(out.split()), 8)   # 2 methods x 4 filters
         code, out, err = run(["oracle.suite_inject", "--help"])
         self.assertEqual((code, err), (0, ""))
         self.assertIn("--list [SUBSTRING]", out)

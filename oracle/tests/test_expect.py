@@ -91,6 +91,21 @@ class Classify(unittest.TestCase):
         self.assertEqual(expect.classify(rec, [entry(id="*@error")])[0],
                          "FAIL")
 
+    def test_a_walk_that_warns_under_ignore_still_warns(self):
+        # Filter "ignore": the reference result shows no warning, but the
+        # walk warned (the driver added error_path_fds), so an entry for
+        # warning walks applies and one for quiet walks does not.
+        quiet_ref = result(ancdata=[[1, 1, "41424344"]])
+        rec = record(id="corpus:x@ignore", reference=quiet_ref,
+                     native=result(exception=PYPY_EXC, fds_closed=["fd7"]),
+                     error_path_fds=["fd7"])
+        warn_entry = entry(id="*@ignore", fds_closed_is="error_path")
+        self.assertEqual(expect.classify(rec, [warn_entry])[0], "XFAIL")
+        self.assertEqual(expect.classify(
+            rec, [dict(warn_entry, reference_warns=False)])[0], "FAIL")
+        del rec["error_path_fds"]        # a walk that did not warn
+        self.assertEqual(expect.classify(rec, [warn_entry])[0], "FAIL")
+
     def test_errors_and_expected_errors(self):
         rec = record(error="RuntimeError: boom")
         self.assertEqual(expect.classify(rec, [])[0], "ERROR")

@@ -75,9 +75,21 @@ class Worker(unittest.TestCase):
                             "--lib", LIB, "--no-progress"], LD_PRELOAD=SHIM)
         self.assertEqual(rc, 0, err)
         recs = [json.loads(l) for l in out.splitlines()]
-        self.assertEqual(len(recs), 2)  # record and error mode
+        self.assertEqual(sorted(r["id"].rpartition("@")[2] for r in recs),
+                         ["default", "error", "ignore", "record"])
         self.assertNotIn("reference", recs[0])  # the driver's part
         suite_inject.complete_records(recs, LIB)
+        by_mode = dict((r["id"].rpartition("@")[2], r) for r in recs)
+        # F9 warns: shown under always and default, hidden under ignore;
+        # all three return the items and close nothing.
+        for mode, shown in (("record", 1), ("default", 1), ("ignore", 0)):
+            got = by_mode[mode]
+            self.assertEqual(got["native"], got["reference"], mode)
+            self.assertEqual(len(got["native"]["warnings"]), shown, mode)
+            self.assertEqual(len(got["native"]["ancdata"]), 3, mode)
+            self.assertEqual(got["native"]["fds_closed"], [], mode)
+            self.assertEqual(got["error_path_fds"],
+                             [100, 101, 102, 103, 104], mode)
         rec = [r for r in recs if r["id"].endswith("@error")][0]
         self.assertNotIn("error", rec)
         # scripts/make-seeds names F9's fds a..e as ints 100..104 (spec §12)
@@ -231,7 +243,8 @@ class Driver(unittest.TestCase):
         rc, out, err, rep = self.conformance()
         self.assertEqual(rc, 0, out + err)
         self.assertEqual(rep["totals"]["FAIL"], 0)
-        self.assertEqual(rep["totals"]["PASS"] + rep["totals"]["XFAIL"], 20)  # K10-K19 x 2 modes
+        # K10-K19 x 4 warning filters
+        self.assertEqual(rep["totals"]["PASS"] + rep["totals"]["XFAIL"], 40)
 
     def test_deliberately_wrong_reference_fails(self):
         # The musl model drops K14's and K15's trailing items and reads

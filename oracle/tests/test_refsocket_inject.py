@@ -62,7 +62,24 @@ CASES = [
     ("K01-ok", hdr(20, 1, 1) + b"ABCD" + b"\xee" * 4, "error",
      {"items": [[1, 1, b"ABCD".hex()]], "warned": 0, "raised": None,
       "closed": []}),
+    # §2 step 5: shown once per call site under "default", once per call
+    # under "always" (two calls from one line, "*2"); never under "ignore".
+    ("K08-default-twice", hdr(40, 1, 1) + b"ABCD" + b"\xee" * 4,
+     "default*2",
+     {"items": [[1, 1, (b"ABCD" + b"\xee" * 4).hex()]], "warned": 1,
+      "raised": None, "closed": []}),
+    ("K08-always-twice", hdr(40, 1, 1) + b"ABCD" + b"\xee" * 4, "always*2",
+     {"items": [[1, 1, (b"ABCD" + b"\xee" * 4).hex()]], "warned": 2,
+      "raised": None, "closed": []}),
+    ("K08-ignore", hdr(40, 1, 1) + b"ABCD" + b"\xee" * 4, "ignore",
+     {"items": [[1, 1, (b"ABCD" + b"\xee" * 4).hex()]], "warned": 0,
+      "raised": None, "closed": []}),
 ]
+
+
+def calls(filt):
+    """How many calls a case's filter asks for ("default*2": 2)."""
+    return int(filt.partition("*")[2] or 1)
 
 CHILD = r'''
 import ctypes, json, os, socket, sys, warnings
@@ -102,11 +119,10 @@ def hook(*a, **k):
 
 for name, ctl_hex, filt in cases:
     ctl = bytes.fromhex(ctl_hex)
+    filt, _, times = filt.partition("*")
     a, b = socket.socketpair()
-    b.send(b"x")
     a.settimeout(5)
     planted = plant()
-    shim.cr_inject_arm(a.fileno(), ctl, len(ctl))
     before = shim.cr_inject_count()
     out = {"case": name, "items": None, "raised": None}
     saved = warnings.showwarning
@@ -117,8 +133,11 @@ for name, ctl_hex, filt in cases:
         else:
             warnings.simplefilter(filt)
         try:
-            res = a.recvmsg(1, len(ctl))  # CALL LINE
-            out["items"] = [[l, t, d.hex()] for l, t, d in res[1]]
+            for _ in range(int(times or 1)):
+                b.send(b"x")
+                shim.cr_inject_arm(a.fileno(), ctl, len(ctl))
+                res = a.recvmsg(1, len(ctl))  # CALL LINE
+                out["items"] = [[l, t, d.hex()] for l, t, d in res[1]]
         except Exception as e:
             out["raised"] = [type(e).__name__, [str(x) for x in e.args]]
     warnings.showwarning = saved
@@ -180,8 +199,8 @@ class ReferenceOnInjectedBytes(unittest.TestCase):
         cls.ref = run_child("reference")
 
     def test_every_case_was_injected(self):
-        for name, _, _, _ in CASES:
-            self.assertEqual(self.ref[name]["injected"], 1, name)
+        for name, _, filt, _ in CASES:
+            self.assertEqual(self.ref[name]["injected"], calls(filt), name)
 
     def test_items_warning_raise_and_closed_fds(self):
         for name, _, _, want in CASES:
