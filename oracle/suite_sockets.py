@@ -233,6 +233,17 @@ CMSG_CALLS = [
     ("space-max+1", "2147483624"), ("2e31", "2**31"),
 ] + [("n%d" % n, str(n)) for n in range(0, 41)]
 
+def _family_calls(p):
+    """The calls of the argerr-family family for p's method."""
+    if p["method"] == "recvmsg":
+        return [("ok", "1"), ("anc--1", "1, -1"), ("anc-2e31", "1, 2**31"),
+                ("bufsize--1", "-1"), ("bufsize-2e62", "2**62"),
+                ("float-anc", "1, 1.5")]
+    return [("ok", "[bytearray(4)]"), ("ok-then-anc--1", "[bytearray(1)], -1"),
+            ("bytes-then-anc--1", "[b'x'], -1"),
+            ("iov-max+1", "[bytearray(1) for _ in range(1025)]")]
+
+
 MATRIX = [
     {"family": "rights",
      "doc": "SCM_RIGHTS with 0..3 fds, ancbufsize swept byte by byte "
@@ -334,6 +345,20 @@ MATRIX = [
      "base": {"method": "recvmsg_into", "nfds": 1, "anc": None},
      "axes": [("call", [c for c in RECVMSG_INTO_CALLS]),
               ("closed", [False, True])]},
+    {"family": "argerr-family",
+     "doc": "a socket of an unknown family (99): OSError('getsockaddrlen: "
+            "bad family') after bufsize's and the buffers' checks, before "
+            "ancbufsize's and the wait (§5 steps 2-5), open and closed",
+     "base": {"kind": "stream-badfamily", "nfds": 1, "anc": None},
+     "axes": [("method", METHODS), ("call", _family_calls),
+              ("closed", [False, True])]},
+    {"family": "iov-after-wait",
+     "doc": "more than IOV_MAX buffers fail in the kernel (EMSGSIZE), so "
+            "with a timeout and nothing queued the wait times out first; "
+            "non-blocking, the call fails at once (§5 recvmsg_into step 6)",
+     "base": {"method": "recvmsg_into", "pending": False, "anc": None,
+              "call": ("iov-max+1", "[bytearray(1) for _ in range(1025)]")},
+     "axes": [("kind", PAIRS), ("timeout", ["0", "0.01"])]},
     {"family": "cmsg-macros",
      "doc": "CMSG_LEN / CMSG_SPACE values, ranges and argument errors (§8)",
      "base": {"pending": False},
@@ -573,6 +598,11 @@ def _make_sockets(p, st):
             st.peer.bind("")
             st.addr_labels[st.peer.getsockname()] = "autobind"
         st.dest = rpath
+    elif kind == "stream-badfamily":
+        # A real AF_UNIX stream socket whose socket object says family 99,
+        # which CPython cannot size an address for (§5 step 4).
+        r, st.peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        st.rsock = socket.socket(99, socket.SOCK_STREAM, 0, r.detach())
     elif kind == "tcp4-accepted":
         lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         lsock.bind(("127.0.0.1", 0))
