@@ -130,7 +130,8 @@ def _sweep(lo, hi):
 #             "0.001" ...; pending: send the message before the call;
 #   eof       close the peer before the call; closed: close the receiver
 #   room      EMFILE: RLIMIT_NOFILE leaves this many free descriptors
-#   eintr     "" | "returns" (handler sends the message) | "raises"
+#   eintr     "" | "returns" (handler sends the message) | "raises" |
+#             "storm" (a handler that returns, every 10 ms: §7's deadline)
 #   warn      warnings filter for the call ("always", "error", ...)
 #   call      argument-error cases: the argument list as Python source,
 #             evaluated per side (fresh buffers each time)
@@ -322,6 +323,13 @@ MATRIX = [
      "base": {"pending": False, "nfds": 1, "anc": 64},
      "axes": [("kind", PAIRS), ("method", METHODS),
               ("timeout", ["none", "5"]), ("eintr", ["returns", "raises"])]},
+    {"family": "eintr-deadline",
+     "doc": "a 0.1 s timeout under a storm of signals whose handler "
+            "returns: each EINTR retries with the time left, so the call "
+            "times out on time (§7: the deadline is not extended)",
+     "base": {"pending": False, "nfds": 1, "anc": 64, "eintr": "storm",
+              "timeout": "0.1"},
+     "axes": [("kind", ["stream", "dgram"]), ("method", METHODS)]},
     {"family": "emfile",
      "doc": "EMFILE through RLIMIT_NOFILE: room for 0, 1, 2 fds of 3",
      "base": {"nfds": 3, "anc": 64},
@@ -755,7 +763,11 @@ def _blocked_in_wait(path):
 class _Eintr(object):
     """SIGALRM delivered to the main thread once it is blocked in the call:
     the handler sends the setup's message (mode "returns") or raises
-    ZeroDivisionError ("raises"), once.
+    ZeroDivisionError ("raises"), once.  In mode "storm" the signal comes
+    every STORM seconds for at most STORM_CAP seconds and the handler only
+    counts it; result() then says whether the call ended within
+    ON_TIME of its start (a call that restarted its timeout at every EINTR
+    would wait out the storm first) and was interrupted more than once.
 
     A helper thread (_Watcher) watches the main thread's
     /proc/self/task/<tid>/syscall and sends SIGALRM (signal.pthread_kill)
@@ -772,6 +784,9 @@ class _Eintr(object):
     FIRST = 0.01        # the latest first signal (the former timer)
     AGAIN = 0.05        # the safety net's period
     POLL = 0.0001
+    STORM = 0.01        # "storm": the period of the signals
+    STORM_CAP = 0.6     # "storm": no signal after this (the call must end)
+    ON_TIME = 0.45      # "storm": a 0.1 s timeout ends well before this
 
     def __init__(self, mode, st):
         self.mode, self.st, self.fired, self.old = mode, st, False, None
@@ -779,8 +794,13 @@ class _Eintr(object):
         self.sent = 0
         self.seen_blocked = False   # the first signal found it blocked
         self.main_ident = self.main_tid = None
+        self.handled = 0            # "storm": handler runs
+        self.started = self.ended = None
 
     def handler(self, signum, frame):
+        if self.mode == "storm":
+            self.handled += 1
+            return
         if self.fired:
             return
         self.fired = True
@@ -791,6 +811,9 @@ class _Eintr(object):
     def watch(self):
         """The watcher thread's work for this call (see the class doc);
         returns once stop is set."""
+        if self.mode == "storm":
+            self._storm()
+            return
         path = "/proc/self/task/%d/syscall" % self.main_tid
         next_kill = time.monotonic() + self.FIRST
         watch = True
@@ -811,14 +834,39 @@ class _Eintr(object):
                     watch = False
             time.sleep(self.POLL)
 
+    def _storm(self):
+        """Mode "storm": a signal every STORM seconds until stop is set or
+        STORM_CAP seconds have passed."""
+        start = time.monotonic()
+        next_kill = start + self.STORM
+        while not self.stop:
+            now = time.monotonic()
+            if now >= next_kill and now - start < self.STORM_CAP:
+                signal.pthread_kill(self.main_ident, signal.SIGALRM)
+                self.sent += 1
+                next_kill = now + self.STORM
+            time.sleep(self.POLL)
+
+    def result(self):
+        """What the canonical result records of a "storm" call (equal on
+        both sides when both keep the deadline): {} in other modes."""
+        if self.mode != "storm":
+            return {}
+        took = self.ended - self.started
+        return {"deadline": "kept" if took < self.ON_TIME else "extended",
+                "interrupted": "repeatedly" if self.handled >= 2 else
+                "%d time(s)" % self.handled}
+
     def __enter__(self):
         self.old = signal.signal(signal.SIGALRM, self.handler)
         self.main_ident = threading.get_ident()
         self.main_tid = os.getpid()     # the main thread's tid is the pid
         _WATCHER.arm(self)
+        self.started = time.monotonic()
         return self
 
     def __exit__(self, *exc):
+        self.ended = time.monotonic()
         _WATCHER.disarm(self)
         signal.signal(signal.SIGALRM, self.old)
         return False
@@ -920,7 +968,9 @@ _CODE = {}
 
 def _invoke(p, st):
     """Makes the call of p on st.rsock (the method as the socket class has
-    it now).  Returns (ret, exc, caught warnings, bufs)."""
+    it now).  Returns (ret, exc, caught warnings, bufs, extra): extra is
+    what the call's EINTR storm adds to the canonical result ({} when
+    there is none)."""
     sock = st.rsock
     ret = exc = None
     bufs = None
@@ -957,7 +1007,8 @@ def _invoke(p, st):
         finally:
             if limit_saved is not None:
                 resource.setrlimit(resource.RLIMIT_NOFILE, limit_saved)
-    return ret, exc, list(caught), bufs
+    return ret, exc, list(caught), bufs, \
+        (eintr.result() if eintr is not None else {})
 
 
 def run_side(side, p, shared, pair=None):
@@ -972,7 +1023,7 @@ def run_side(side, p, shared, pair=None):
         if side == "reference":
             refsocket.install()
         try:
-            ret, exc, caught, bufs = _invoke(p, st)
+            ret, exc, caught, bufs, extra = _invoke(p, st)
         finally:
             if side == "reference":
                 refsocket.uninstall()
@@ -989,6 +1040,7 @@ def run_side(side, p, shared, pair=None):
                                  addr_labels=st.addr_labels)
         if bufs is not None and ret is not None:
             res["data"] = canon._hex(b"".join(bytes(b) for b in bufs))
+        res.update(extra)
         return res
     finally:
         st.close()
