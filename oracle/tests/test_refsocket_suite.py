@@ -81,6 +81,35 @@ class Running(unittest.TestCase):
         self.assertNotEqual(canon.diff(rec["native"], rec["reference"]), [])
         self.assertEqual(rec["leaked_fds"]["reference"], [])
 
+    def test_a_reference_that_extends_its_deadline_is_a_difference(self):
+        # Under the signal storm a 0.1 s timeout must end on time; a side
+        # that waits again after timing out (as an implementation that
+        # restarts its timeout at every EINTR ends up doing) must differ.
+        import time
+        cid = "eintr-deadline/kind=stream,method=recvmsg"
+        rec = suite_sockets.run_case(cid)
+        self.assertEqual(canon.diff(rec["native"], rec["reference"]), [])
+        self.assertEqual((rec["native"]["deadline"],
+                          rec["native"]["interrupted"]),
+                         ("kept", "repeatedly"))
+        good = refsocket.recvmsg
+
+        def waits_again(sock, *args, **kwargs):
+            start = time.monotonic()
+            while True:
+                try:
+                    return good(sock, *args, **kwargs)
+                except OSError:
+                    if time.monotonic() - start > 0.7:
+                        raise
+        refsocket.recvmsg = waits_again
+        try:
+            rec = suite_sockets.run_case(cid)
+        finally:
+            refsocket.recvmsg = good
+        self.assertEqual(canon.diff(rec["native"], rec["reference"]),
+                         ["deadline: 'kept' != 'extended'"])
+
     def test_a_worker_exits_with_nothing_left_to_finalise(self):
         # The pooled socketpair is closed at exit, not finalised at
         # shutdown, where ResourceWarning (when shown) names it.
