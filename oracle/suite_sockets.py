@@ -137,13 +137,16 @@ def _sweep(lo, hi):
 #             evaluated per side (fresh buffers each time)
 #   isolate   run the native side in a forked child (bool, or a function
 #             of the parameters)
+#   probe     record what the call left queued (queue_after: a peek at the
+#             receiver after the call; §5: recvmsg_into([]) consumes nothing
+#             on a stream but discards a datagram; MSG_PEEK consumes nothing)
 
 DEFAULTS = {
     "kind": "stream", "data": 6, "nfds": 0, "sendfd": "distinct",
     "passcred": False, "timestamp": "", "method": "recvmsg", "bufsize": 16,
     "bufs": None, "anc": 0, "flags": None, "timeout": "5", "pending": True,
     "eof": False, "closed": False, "room": None, "eintr": "",
-    "warn": "always", "call": None, "isolate": False,
+    "warn": "always", "call": None, "isolate": False, "probe": False,
 }
 
 PAIRS = ["stream", "dgram", "seqpacket"]
@@ -269,6 +272,7 @@ MATRIX = [
      "skip": lambda p: p["combo"] == "ts" and p["anc"] > 48},
     {"family": "flags",
      "doc": "MSG_PEEK, MSG_DONTWAIT, MSG_CMSG_CLOEXEC and combinations",
+     "base": {"probe": True},
      "axes": [("kind", PAIRS), ("nfds", [0, 1, 2]), ("method", METHODS),
               ("flags", [0, MSG_PEEK, MSG_DONTWAIT, MSG_CMSG_CLOEXEC,
                          MSG_PEEK | MSG_CMSG_CLOEXEC]),
@@ -283,17 +287,18 @@ MATRIX = [
      "skip": lambda p: p["flags"] == 0 and p["timeout"] != "0"},
     {"family": "trunc",
      "doc": "truncated datagram / SEQPACKET reads and MSG_TRUNC in flags",
-     "base": {"isolate": _truncating_recvmsg, "data": 6},
+     "base": {"isolate": _truncating_recvmsg, "data": 6, "probe": True},
      "axes": [("kind", ["dgram", "seqpacket", "udp4"]), ("method", METHODS),
               ("bufsize", [0, 1, 3, 5, 6, 7]),
               ("flags", [0, MSG_TRUNC, MSG_TRUNC | MSG_PEEK])]},
     {"family": "bufsize",
      "doc": "bufsize 0 / short / exact / long on each socket kind",
+     "base": {"probe": True},
      "axes": [("kind", PAIRS), ("method", METHODS), ("data", [1, 6, 100]),
               ("bufsize", [0, 1, 5, 6, 7, 100, 4096]), ("nfds", [0, 1])]},
     {"family": "into-bufs",
      "doc": "recvmsg_into with one and several buffers, and []",
-     "base": {"method": "recvmsg_into", "data": 10},
+     "base": {"method": "recvmsg_into", "data": 10, "probe": True},
      "axes": [("kind", PAIRS),
               ("bufs", ["none", "0", "1", "10", "32", "3-7", "3-3-3-3",
                         "0-10", "10-0", "1-1-1", "4-4", "2-0-2-0-8"]),
@@ -1041,9 +1046,30 @@ def run_side(side, p, shared, pair=None):
         if bufs is not None and ret is not None:
             res["data"] = canon._hex(b"".join(bytes(b) for b in bufs))
         res.update(extra)
+        if p["probe"]:
+            res["queue_after"] = _queue_after(st.rsock)
         return res
     finally:
         st.close()
+
+
+def _queue_after(sock):
+    """What the receiver has queued now, without consuming it: the next
+    message's bytes (a stream's whole backlog) in hex, "empty", or
+    "OSError <errno>".  A peek without a control buffer installs no fds.
+    The socket is made non-blocking for the peek (with a timeout, CPython
+    would wait for data first) and given its timeout back."""
+    timeout = sock.gettimeout()
+    sock.setblocking(False)
+    try:
+        data = socket.socket.recv(sock, 65536, MSG_PEEK)
+    except BlockingIOError:
+        return "empty"
+    except OSError as e:
+        return "OSError %s" % e.errno
+    finally:
+        sock.settimeout(timeout)
+    return canon._hex(data)
 
 
 def _crash_result(status):

@@ -110,6 +110,33 @@ class Running(unittest.TestCase):
         self.assertEqual(canon.diff(rec["native"], rec["reference"]),
                          ["deadline: 'kept' != 'extended'"])
 
+    def test_what_a_call_leaves_queued_is_compared(self):
+        # §5: recvmsg_into([]) consumes nothing on a stream (the 10 bytes
+        # stay queued) and discards a datagram.  A reference that reads
+        # the stream's data must differ in queue_after.
+        stream = "into-bufs/kind=stream,bufs=none,nfds=0"
+        dgram = "into-bufs/kind=dgram,bufs=none,nfds=0"
+        rec = suite_sockets.run_case(stream)
+        self.assertEqual(canon.diff(rec["native"], rec["reference"]), [])
+        self.assertEqual(rec["native"]["queue_after"], b"abcdefghij".hex())
+        rec = suite_sockets.run_case(dgram)
+        self.assertEqual(canon.diff(rec["native"], rec["reference"]), [])
+        self.assertEqual(rec["native"]["queue_after"], "empty")
+        good = refsocket.recvmsg_into
+
+        def consumes(sock, buffers, *args, **kwargs):
+            got = good(sock, buffers, *args, **kwargs)
+            sock.recv(64)           # the same answer, the data gone
+            return got
+        refsocket.recvmsg_into = consumes
+        try:
+            rec = suite_sockets.run_case(stream)
+        finally:
+            refsocket.recvmsg_into = good
+        self.assertEqual([l.split(":")[0] for l in
+                          canon.diff(rec["native"], rec["reference"])],
+                         ["queue_after"])
+
     def test_a_worker_exits_with_nothing_left_to_finalise(self):
         # The pooled socketpair is closed at exit, not finalised at
         # shutdown, where ResourceWarning (when shown) names it.
