@@ -37,8 +37,11 @@ def short(label):
 def control_hex(rec):
     """The control bytes of an inject record, as hex: the record names
     its corpus file ("control_file", relative to the repo) rather than
-    carrying the bytes, so only listed cases pay for reading it.  None
-    for other records or a file that is gone."""
+    carrying the bytes, so only listed cases pay for reading it; an
+    address case carries its few bytes ("control_hex").  None for other
+    records or a file that is gone."""
+    if "control_hex" in rec:
+        return rec["control_hex"]
     rel = rec.get("control_file")
     if not rel:
         return None

@@ -121,6 +121,24 @@ CONTROL_DIRS = ("cmsg_parse", "cmsg_diff", "inject")
 SKIP_EXT = (".md", ".txt", ".json", ".py", ".c", ".h", ".sh", ".html")
 
 _SPEC_SEED = re.compile(r"cmsg_parse/seed-[kf]\d")
+
+# Address cases (§6): the control bytes and the address length a real call
+# gets, the name bytes being the kernel's.  name -> (target, namelen,
+# control bytes): target "named" is an AF_UNIX datagram from a sender bound
+# to an abstract name (the kernel writes AF_UNIX and a name starting with a
+# NUL), "pair" the session's socketpair (the kernel writes no name, so the
+# family stays the AF_UNSPEC CPython preset).  The reference side is
+# oracle.refsocket on the same injected call (the library decodes and runs
+# its error path), in the worker; ints 100 and 101 are F10's fds a and b.
+ADDR_CASES = {
+    "f10-abstract-namelen-1": ("named", 1, struct.pack(
+        "<Qii", 24, socket.SOL_SOCKET, socket.SCM_RIGHTS) +
+        struct.pack("<ii", 100, 101)),
+    "abstract-namelen-2": ("named", 2, b""),
+    "abstract-namelen-3": ("named", 3, b""),
+    "no-family-namelen-16": ("pair", 16, b""),
+    "no-family-namelen-1": ("pair", 1, b""),
+}
 _ready = False
 _shim = None
 _libc_name = None        # the worker's model (CMSGREF_LIBC or detected)
@@ -333,6 +351,9 @@ def iter_cases():
             for mode in SPEC_MODES:
                 yield (family_of(rel, "recvmsg_into", mode),
                        "corpus-into:%s@%s" % (rel, mode))
+    for name in sorted(ADDR_CASES):
+        for mode in MODES:
+            yield "addr-%s" % mode, "addr:%s@%s" % (name, mode)
 
 
 def family_of(rel, method, mode):
@@ -497,7 +518,9 @@ class _Session(object):
     # fd, len, watch, delivered, nclosed: the first 24 bytes of the state.
     HEAD = struct.Struct("=iIiiq")
     DISARM = struct.Struct("=iIi")          # fd = -1, len = 0, watch = 0
-    BYTES = 32                              # offsetof(.., bytes)
+    NAMELEN = struct.Struct("=i")           # at offsetof(.., namelen)
+    NAMELEN_AT = 32
+    BYTES = 40                              # offsetof(.., bytes)
     CTL_SIZE = BYTES + MAX_CONTROL          # sizeof(struct cr_inject_ctl)
     LOG = CTL_SIZE                          # LOG_CAP native ints
     SIZE = CTL_SIZE + 4 * LOG_CAP
@@ -525,6 +548,7 @@ class _Session(object):
         self.sock.settimeout(5.0)
         self._fd = self.sock.fileno()
         self._loaded = None
+        self._named = None      # (receiver, sender, receiver's name)
         self.table = canon.fd_snapshot()
         atexit.register(self.close)
 
@@ -536,39 +560,71 @@ class _Session(object):
         _shim.cr_inject_log_area(0, 0)
         self.peer.close()
         self.sock.close()
+        if self._named is not None:
+            self._named[0].close()
+            self._named[1].close()
 
-    def call(self, buf, mode, method):
+    def named(self):
+        """(receiver, send) of an AF_UNIX datagram pair whose sender is
+        bound to an abstract name, so the kernel writes an AF_UNIX address
+        that starts with a NUL (§6; the F10 setup).  Made at its first use,
+        then the fd table is re-taken (its two fds are the session's)."""
+        if self._named is None:
+            tag = b"cmsgref-inject-%d" % os.getpid()
+            rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            tx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            rx.bind(b"\0" + tag + b"-rx")
+            tx.bind(b"\0" + tag + b"-tx")
+            rx.settimeout(5.0)
+            self._named = (rx, tx, b"\0" + tag + b"-rx")
+            self.table = canon.fd_snapshot()
+        rx, tx, name = self._named
+        return rx, lambda: tx.sendto(PAYLOAD, name)
+
+    def call(self, buf, mode, method, target=None, namelen=-1):
         """The mechanism alone: inject buf into one call of the
         interpreter's method under the mode's warning filter, with the
-        close() watch open.  Returns (return value or None, exception or
-        None, recorded warnings, delivered?, close() calls logged)."""
+        close() watch open.  target: (socket, send) to use instead of the
+        session's socketpair (named()); namelen >= 0: the call's
+        msg_namelen is forced to it too.  Returns (return value or None,
+        exception or None, recorded warnings, delivered?, close() calls
+        logged)."""
         mm = self.mm
+        sock, fd = self.sock, self._fd
+        if target is not None:
+            sock, send = target
+            fd = sock.fileno()
         if self._loaded is not buf:
             if len(buf) > MAX_CONTROL:
                 raise ValueError("a control buffer of %d bytes (at most %d "
                                  "fit the shim)" % (len(buf), MAX_CONTROL))
             mm[self.BYTES:self.BYTES + len(buf)] = buf
             self._loaded = buf
-        self.peer.send(PAYLOAD)
+        if target is None:
+            self.peer.send(PAYLOAD)
+        else:
+            send()
         paused = gc.isenabled()
         gc.disable()
-        self.HEAD.pack_into(mm, 0, self._fd, len(buf), 1, 0, 0)
+        self.HEAD.pack_into(mm, 0, fd, len(buf), 1, 0, 0)
+        self.NAMELEN.pack_into(mm, self.NAMELEN_AT, namelen)
         try:
-            ret, exc, caught = _call(self.sock, mode, method, len(buf))
+            ret, exc, caught = _call(sock, mode, method, len(buf))
         finally:
             delivered, nclosed = self.HEAD.unpack_from(mm, 0)[3:]
             self.DISARM.pack_into(mm, 0, -1, 0, 0)
             if paused:
                 gc.enable()
         if not delivered:
-            self._drain()
+            self._drain(sock)
         return ret, exc, caught, delivered, nclosed
 
-    def observe(self, buf, mode, method):
+    def observe(self, buf, mode, method, target=None, namelen=-1):
         """call() and what the record needs of it.  Returns (canonical
         result, leaks as "fd -> target", fds that vanished, True if the
         shim delivered the buffer)."""
-        ret, exc, caught, delivered, nclosed = self.call(buf, mode, method)
+        ret, exc, caught, delivered, nclosed = self.call(
+            buf, mode, method, target, namelen)
         mm = self.mm
         res = canon.canon_result(ret, exc, caught, method, rights="raw",
                                  shapes=False)
@@ -600,10 +656,12 @@ class _Session(object):
         if canon.fd_snapshot((self.table[0], {}))[1]:
             self.table = canon.fd_snapshot()
 
-    def _drain(self):
-        """Read whatever the call left queued (it did not read PAYLOAD)."""
+    @staticmethod
+    def _drain(sock):
+        """Read whatever the call left queued on sock (it did not read
+        PAYLOAD)."""
         try:
-            while self.sock.recv(4096, socket.MSG_DONTWAIT):
+            while sock.recv(4096, socket.MSG_DONTWAIT):
                 pass
         except OSError:
             pass
@@ -691,10 +749,55 @@ def _buffer(rel):
     return got
 
 
+def _run_addr_case(case_id):
+    """An address case (ADDR_CASES), both sides in this worker: the
+    interpreter's call, then oracle.refsocket's, on the same socket with the
+    same control bytes and forced msg_namelen, each with the close()
+    watch.  Returns the complete record."""
+    src, _, mode = case_id.rpartition("@")
+    name = src[len("addr:"):]
+    if mode not in MODES or name not in ADDR_CASES:
+        raise ValueError("bad case id %r" % case_id)
+    where, namelen, buf = ADDR_CASES[name]
+    session = _get_session()
+    target = session.named() if where == "named" else None
+    sides, leaks, errors = {}, {}, []
+    for side in ("native", "reference"):
+        if side == "reference":
+            refsocket.install()
+        try:
+            res, leaked, lost, delivered = session.observe(
+                buf, mode, "recvmsg", target, namelen)
+        finally:
+            if side == "reference":
+                refsocket.uninstall()
+        sides[side], leaks[side] = res, leaked
+        if not delivered:
+            errors.append("the shim did not rewrite the %s call" % side)
+        elif lost:
+            errors.append("descriptor(s) %s vanished during the %s call "
+                          "without a close() the shim saw" % (lost, side))
+    rec = {"family": "addr-%s" % mode, "id": case_id,
+           "native": sides["native"], "reference": sides["reference"],
+           "leaked_fds": leaks, "libc": _libc_name,
+           "control_hex": buf.hex(), "namelen": namelen,
+           "repro": "address case %s, warnings %s: %smake -C %s conformance "
+                    "ORACLE_ARGS=\"%s %s %s\"" % (
+                        name, mode, _repro_parts()[2], _REPO_Q,
+                        _repro_parts()[0], _make_word(case_id),
+                        _repro_parts()[1])}
+    if errors:
+        rec["error"] = "; ".join(errors)
+    return rec
+
+
 def run_case(case_id):
     """One case, native side only: the interpreter's call in this worker
-    (_Session.observe).  The driver adds the reference (complete_records)."""
+    (_Session.observe).  The driver adds the reference (complete_records).
+    An address case (addr:...) is run whole here (_run_addr_case)."""
     _ensure()
+    if case_id.startswith("addr:"):
+        return _run_addr_case(case_id)
     rel, mode, method = _split_case(case_id)
     session = _get_session()
     buf, crc = _buffer(rel)
@@ -746,8 +849,8 @@ def complete_records(records, lib=None):
         refsocket.load(lib)
     files = {}
     for rec in records:
-        if rec.get("error") or "native" not in rec:
-            continue
+        if rec.get("error") or "native" not in rec or "reference" in rec:
+            continue        # an error, or complete already (address cases)
         try:
             rel, mode, method = _split_case(rec["id"])
         except (KeyError, ValueError) as e:

@@ -27,6 +27,11 @@
  *  - cr_inject_watch(fd, bytes, len): the same, and opens a watch: from
  *    now on close() is logged, not performed, until cr_inject_unwatch().
  *    The log goes to the area given to cr_inject_log_area().
+ *  - cr_inject_namelen(n): the armed call's msg_namelen is also set to n
+ *    (at most the caller's buffer) after the real call, so an interpreter
+ *    decodes an address length the kernel never gives (spec §6: 1 makes
+ *    CPython's AF_UNIX decoder fail, F10; a length with no family written
+ *    decodes as (0, 14 zero bytes)).  cr_inject_arm() resets it.
  *  - cr_inject_ctl_area(area): the shim's state (armed fd and bytes, the
  *    watch flag, the counts: struct cr_inject_ctl in inject.h) moves into
  *    the caller's memory, so the oracle arms, watches and reads the count
@@ -58,10 +63,11 @@ typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
 typedef int (*close_fn)(int);
 
 _Static_assert(offsetof(struct cr_inject_ctl, nclosed) == 16 &&
-                   offsetof(struct cr_inject_ctl, bytes) == 32,
+                   offsetof(struct cr_inject_ctl, namelen) == 32 &&
+                   offsetof(struct cr_inject_ctl, bytes) == 40,
                "inject.h documents this layout to the oracle");
 
-static struct cr_inject_ctl own = { .fd = -1 };
+static struct cr_inject_ctl own = { .fd = -1, .namelen = -1 };
 static struct cr_inject_ctl *ctl = &own; /* own, or the caller's area */
 static int *log_area; /* the caller's, set by cr_inject_log_area */
 static size_t log_cap;
@@ -77,8 +83,20 @@ int cr_inject_arm(int fd, const void *bytes, size_t len)
     if (len > 0)
         memmove(ctl->bytes, bytes, len);
     ctl->len = (uint32_t)len;
+    ctl->namelen = -1;
     ctl->fd = fd;
     ctl->delivered = 0;
+    return 0;
+}
+
+/* After cr_inject_arm(): the armed call's msg_namelen becomes namelen (at
+ * most the caller's msg_namelen on entry).  Returns 0, or -1 if namelen is
+ * negative. */
+int cr_inject_namelen(int namelen)
+{
+    if (namelen < 0)
+        return -1;
+    ctl->namelen = namelen;
     return 0;
 }
 
@@ -115,6 +133,8 @@ int cr_inject_ctl_area(struct cr_inject_ctl *area)
     ctl->fd = -1;
     ctl->len = 0;
     ctl->watch = 0;
+    ctl->namelen = -1;
+    ctl->reserved = 0;
     ctl->delivered = 0;
     ctl->nclosed = 0;
     ctl->injected = 0;
@@ -177,6 +197,7 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
     static recvmsg_fn real;
     size_t cap, len;
+    socklen_t name_cap;
     ssize_t n;
 
     if (real == NULL)
@@ -194,6 +215,7 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
         errno = EMSGSIZE;
         return -1;
     }
+    name_cap = msg->msg_name == NULL ? 0 : msg->msg_namelen;
     n = real(fd, msg, flags);
     if (n < 0)
         return n; /* stays armed: EINTR / EAGAIN retries get the bytes */
@@ -201,6 +223,12 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
     if (len > 0)
         memcpy(msg->msg_control, ctl->bytes, len);
     msg->msg_controllen = len;
+    if (ctl->namelen >= 0) {
+        msg->msg_namelen = (socklen_t)ctl->namelen < name_cap
+                               ? (socklen_t)ctl->namelen
+                               : name_cap;
+        ctl->namelen = -1;
+    }
     ctl->injected++;
     ctl->delivered = 1;
     return n;

@@ -16,9 +16,10 @@
  * may move it into its own memory (cr_inject_ctl_area) and then arm, watch
  * and read the log by writing and reading these fields directly, with no
  * foreign call per case.  Layout (native byte order, no padding): fd at 0,
- * len 4, watch 8, delivered 12, nclosed 16, injected 24, bytes 32.  The
- * shim only reads fd, len, watch and bytes, and writes fd (-1 once used),
- * delivered, nclosed and injected. */
+ * len 4, watch 8, delivered 12, nclosed 16, injected 24, namelen 32,
+ * reserved 36, bytes 40.  The shim only reads fd, len, watch, namelen and
+ * bytes, and writes fd (-1 once used), namelen (-1 once used), delivered,
+ * nclosed and injected. */
 struct cr_inject_ctl {
     int32_t fd;        /* the next recvmsg() on this fd gets bytes; -1: none */
     uint32_t len;      /* armed byte count, at most CR_INJECT_MAX */
@@ -26,10 +27,14 @@ struct cr_inject_ctl {
     int32_t delivered; /* 1 once the armed bytes went out */
     int64_t nclosed;   /* close() calls logged while watch was set */
     int64_t injected;  /* calls rewritten since the state was set up */
+    int32_t namelen;   /* >= 0: the armed call's msg_namelen becomes this
+                          (at most what the caller gave); -1: untouched */
+    int32_t reserved;  /* 0 */
     unsigned char bytes[CR_INJECT_MAX];
 };
 
 int cr_inject_arm(int fd, const void *bytes, size_t len);
+int cr_inject_namelen(int namelen);
 void cr_inject_disarm(void);
 long cr_inject_count(void);
 int cr_inject_log_area(int *area, size_t cap);
