@@ -135,3 +135,37 @@ class TableChecks(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+NAMELEN = r'''
+import ctypes, json, socket
+shim = ctypes.CDLL(None)
+shim.cr_inject_arm.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t]
+a, b = socket.socketpair()
+out = {}
+for forced in (None, 16, 1 << 20, -1):
+    a.send(b"x")
+    shim.cr_inject_arm(b.fileno(), b"", 0)
+    if forced is not None:
+        out["set %s" % forced] = shim.cr_inject_namelen(forced)
+    out[str(forced)] = repr(b.recvmsg(1, 16)[3])
+print(json.dumps(out))
+'''
+
+
+class ForcedNameLength(unittest.TestCase):
+
+    def test_the_armed_call_decodes_the_length_given(self):
+        # A socketpair's kernel writes no name: unforced, None; forced to
+        # 16, CPython decodes the AF_UNSPEC it preset as (0, 14 zeros); a
+        # length past the buffer is cut to the buffer's (AF_UNIX: 110, the
+        # same decoding); a negative one is refused and changes nothing.
+        out = run_snippet(NAMELEN)
+        self.assertEqual(out["None"], "None")
+        self.assertEqual(out["set 16"], 0)
+        self.assertEqual(out["set -1"], -1)
+        self.assertEqual(out["-1"], "None")
+        if "PyPy" not in sys.version:
+            zeros = repr((0, b"\0" * 14))
+            self.assertEqual(out["16"], zeros)
+            self.assertEqual(out[str(1 << 20)], zeros)
