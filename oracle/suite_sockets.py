@@ -131,7 +131,7 @@ def _sweep(lo, hi):
 #   eof       close the peer before the call; closed: close the receiver
 #   room      EMFILE: RLIMIT_NOFILE leaves this many free descriptors
 #   eintr     "" | "returns" (handler sends the message) | "raises" |
-#             "storm" (a handler that returns, every 10 ms: §7's deadline)
+#             "storm" (a handler that returns, every 5 ms: §7's deadline)
 #   warn      warnings filter for the call ("always", "error", ...)
 #   call      argument-error cases: the argument list as Python source,
 #             evaluated per side (fresh buffers each time)
@@ -339,11 +339,11 @@ MATRIX = [
      "axes": [("kind", PAIRS), ("method", METHODS),
               ("timeout", ["none", "5"]), ("eintr", ["returns", "raises"])]},
     {"family": "eintr-deadline",
-     "doc": "a 0.1 s timeout under a storm of signals whose handler "
+     "doc": "a 0.05 s timeout under a storm of signals whose handler "
             "returns: each EINTR retries with the time left, so the call "
             "times out on time (§7: the deadline is not extended)",
      "base": {"pending": False, "nfds": 1, "anc": 64, "eintr": "storm",
-              "timeout": "0.1"},
+              "timeout": "0.05"},
      "axes": [("kind", ["stream", "dgram"]), ("method", METHODS)]},
     {"family": "emfile",
      "doc": "EMFILE through RLIMIT_NOFILE: room for 0, 1, 2 fds of 3",
@@ -799,9 +799,9 @@ class _Eintr(object):
     FIRST = 0.01        # the latest first signal (the former timer)
     AGAIN = 0.05        # the safety net's period
     POLL = 0.0001
-    STORM = 0.01        # "storm": the period of the signals
-    STORM_CAP = 0.6     # "storm": no signal after this (the call must end)
-    ON_TIME = 0.45      # "storm": a 0.1 s timeout ends well before this
+    STORM = 0.005       # "storm": the period of the signals
+    STORM_CAP = 0.3     # "storm": no signal after this (the call must end)
+    ON_TIME = 0.25      # "storm": a 0.05 s timeout ends well before this
 
     def __init__(self, mode, st):
         self.mode, self.st, self.fired, self.old = mode, st, False, None
@@ -860,7 +860,10 @@ class _Eintr(object):
                 signal.pthread_kill(self.main_ident, signal.SIGALRM)
                 self.sent += 1
                 next_kill = now + self.STORM
-            time.sleep(self.POLL)
+            # Asleep until the next signal is due (not a busy poll: this
+            # runs beside the call for its whole timeout).
+            time.sleep(min(max(next_kill - time.monotonic(), self.POLL),
+                           self.STORM))
 
     def result(self):
         """What the canonical result records of a "storm" call (equal on
@@ -1530,8 +1533,10 @@ class _Prefetch(object):
     directory and exits; its stdout is /dev/null, so the worker's output
     never sees it.  The worker holds no fd of it meanwhile (nothing added
     to its fd snapshots).  The worker's run_case for such a case takes
-    the child's record (at the first one it waits for the child and reads
-    the file); a record the child did not give (it died) is run here as
+    the child's record, reading the file as far as the child has written
+    it (open, read from where it stopped, close: no fd is held between
+    cases) and waiting only until that record is there or the child has
+    exited; a record the child did not give (it died) is run here as
     usual.  Cases
     that use filesystem names are never prefetched (the two processes
     would share them); none of the prefetched kinds does (socketpairs and
@@ -1542,7 +1547,9 @@ class _Prefetch(object):
         self.pid = None
         self.path = None
         self.ids = frozenset()
-        self.records = None     # case id -> record, once read
+        self.records = {}       # case id -> record, as read so far
+        self.pos = 0            # bytes of the file read so far
+        self.exited = False
 
     def start(self):
         order, table = cases()
@@ -1567,28 +1574,57 @@ class _Prefetch(object):
             os.close(w)
         pid = _fork(child)
         self.pid, self.path, self.ids = pid, path, frozenset(ids)
-        self.records = None
+        self.records, self.pos, self.exited = {}, 0, False
+
+    POLL = 0.0005       # between two looks at a child still writing
 
     def take(self, case_id):
         """The child's record of case_id, or None (run it here)."""
         if case_id not in self.ids:
             return None
-        if self.records is None:
-            self.records = {}
-            os.waitpid(self.pid, 0)
+        while case_id not in self.records and not self.exited:
+            # Whether it has exited is asked before the last read, so a
+            # record written just before the exit is not missed.
+            self.exited = os.waitpid(self.pid, os.WNOHANG)[0] != 0
+            self._read()
+            if case_id not in self.records and not self.exited:
+                time.sleep(self.POLL)
+        if self.exited and self.path is not None:
             try:
-                with open(self.path, "rb") as f:
-                    data = f.read()
                 os.unlink(self.path)
-            except (IOError, OSError):
-                data = b""
-            for line in data.split(b"\n"):
-                try:
-                    rec = json.loads(line.decode("utf-8"))
-                except ValueError:
-                    continue        # empty, or cut short by a dying child
-                self.records[rec["id"]] = rec
+            except OSError:
+                pass
+            self.path = None
         return self.records.pop(case_id, None)
+
+    def _read(self):
+        """Adds the whole lines the child has written since the last read
+        to records (a line cut short by a dying child is dropped)."""
+        if self.path is None:
+            return
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.lseek(fd, self.pos, os.SEEK_SET)
+            chunks = []
+            while True:
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        finally:
+            os.close(fd)
+        data = b"".join(chunks)
+        end = data.rfind(b"\n") + 1
+        self.pos += end
+        for line in data[:end].split(b"\n"):
+            try:
+                rec = json.loads(line.decode("utf-8"))
+            except ValueError:
+                continue        # the empty tail
+            self.records[rec["id"]] = rec
 
 
 _PREFETCH = _Prefetch()
