@@ -268,12 +268,17 @@ def fuzz_line(got, build):
     sub = "plain" if build == "plain" else "asan"
     main = "fuzz_parse_vs_empty" if build == "plain" else \
         "fuzz_parse_asan_vs_empty_asan"
-    return ("    %-5s cmsg_parse %d/s (%.3g)  bare one-model walk %d/s "
-            "(%.3g)  empty %d/s" % (
+    walk = got.get("fuzz_%s_bare_walk_vs_empty" % sub)
+    if walk is None:
+        walk_text = "MISSING (%s)" % got.get(
+            "fuzz_%s_bare_walk_missing" % sub, "not measured")
+    else:
+        walk_text = "%d/s (%.3g)" % (
+            got["fuzz_%s_bare_walk_exec_per_s" % sub], walk)
+    return ("    %-5s cmsg_parse %d/s (%.3g)  bare one-model walk %s  "
+            "empty %d/s" % (
                 sub, got["fuzz_%s_parse_exec_per_s" % sub], got[main],
-                got["fuzz_%s_bare_walk_exec_per_s" % sub],
-                got["fuzz_%s_bare_walk_vs_empty" % sub],
-                got["fuzz_%s_empty_exec_per_s" % sub]))
+                walk_text, got["fuzz_%s_empty_exec_per_s" % sub]))
 
 
 def table(data):

@@ -191,6 +191,25 @@ class Report(unittest.TestCase):
         self.assertIn("cmsg_parse 100/s (0.25)", line)
         self.assertIn("bare one-model walk 300/s (0.75)", line)
 
+    def test_a_failing_bare_walk_leaves_the_figure_measured(self):
+        from bench import fig_fuzz
+
+        def fake_one(exe, runs, timeout):
+            if fig_fuzz.BINARIES[("plain", "walk")] in exe:
+                raise common.Missing("walk crashed")
+            return (1.0 + runs / 100.0 if runs > 1 else 1.0, runs, 0)
+        saved = fig_fuzz._one
+        fig_fuzz._one = fake_one
+        try:
+            got = fig_fuzz.measure("plain", rounds=3)
+        finally:
+            fig_fuzz._one = saved
+        self.assertEqual(got["fuzz_parse_vs_empty"], 1.0)
+        self.assertIsNone(got["fuzz_plain_bare_walk_vs_empty"])
+        self.assertEqual(got["fuzz_plain_bare_walk_missing"], "walk crashed")
+        self.assertIn("bare one-model walk MISSING (walk crashed)",
+                      run.fuzz_line(got, "plain"))
+
     def test_fuzz_figure_is_missing_when_libfuzzer_does_not_confirm(self):
         from bench import fig_fuzz
         saved = fig_fuzz._one

@@ -31,8 +31,9 @@ close_on_error list, in walk order.  Comparing the sequences catches too
 few, too many, wrong order and repeats, for every int including those no
 real descriptor could sit at.  Because nothing is really closed, an int that
 names one of the worker's own fds (0-2, the socketpair) is harmless, so
-every case runs in the worker on one reused socketpair, with no fork and no
-descriptors planted.  The worker's fd table is still checked after every
+every case runs in the worker on one reused socketpair (the address cases
+on one AF_UNIX datagram pair, below), with no fork and no descriptors
+planted.  The worker's fd table is still checked after every
 call (a count, and a full listing only when it changed): a descriptor the
 call opened is a leak; one that vanished (closed behind the shim's back) is
 an error of the case.  The cyclic garbage collector is paused during the
@@ -56,6 +57,11 @@ Limits and facts encoded:
 - msg_flags of the reference is 0 and the address None: the kernel's answer
   for a socketpair message that carries no ancillary data; the shim changes
   only the control bytes and msg_controllen.
+- Address cases (ADDR_CASES, families addr-<mode>): the shim also forces
+  msg_namelen (§6's short lengths, F10), on the socketpair or on an AF_UNIX
+  datagram pair whose sender has an abstract name; their reference side is
+  oracle.refsocket on the same injected call, in the worker, so the record
+  comes complete and complete_records leaves it alone.
 - The libc model is detected by behaviour (detect_model: K14 and K18, as
   §3 advises) unless CMSGREF_LIBC names one; every record carries it.
 - Corpus files are taken from corpus/{cmsg_parse,cmsg_diff,inject}/ as raw
@@ -337,10 +343,11 @@ def _ensure():
 
 def iter_cases():
     """(family, case_id) for every corpus control buffer through recvmsg
-    in the record and error modes, and the spec seeds in every mode of
-    SPEC_MODES, through recvmsg and recvmsg_into.  Families:
-    spec-<mode>, spec-into-<mode> (the §12 K/F seeds),
-    corpus-<dir>-<mode> (everything else)."""
+    in the record and error modes, the spec seeds in every mode of
+    SPEC_MODES through recvmsg and recvmsg_into, and the address cases
+    (ADDR_CASES) in the record and error modes.  Families: spec-<mode>,
+    spec-into-<mode> (the §12 K/F seeds), corpus-<dir>-<mode> (every other
+    buffer), addr-<mode> (ids addr:<name>@<mode>)."""
     files = corpus_files()
     for rel in files:
         for mode in (SPEC_MODES if spec_seed(rel) else MODES):

@@ -28,7 +28,11 @@ struct cr_inject_ctl {
     int64_t nclosed;   /* close() calls logged while watch was set */
     int64_t injected;  /* calls rewritten since the state was set up */
     int32_t namelen;   /* >= 0: the armed call's msg_namelen becomes this
-                          (at most what the caller gave); -1: untouched */
+                          (at most what the caller gave); -1: untouched.
+                          Stay within the family's sockaddr size, as a
+                          kernel does: PyPy 7.3 declares a msg_namelen
+                          larger than its buffer and corrupts its heap
+                          past 110 bytes for AF_UNIX */
     int32_t reserved;  /* 0 */
     unsigned char bytes[CR_INJECT_MAX];
 };

@@ -82,16 +82,18 @@ class Running(unittest.TestCase):
         self.assertEqual(rec["leaked_fds"]["reference"], [])
 
     def test_a_reference_that_extends_its_deadline_is_a_difference(self):
-        # Under the signal storm a 0.05 s timeout must end on time; a side
+        # Under the signal storm a 0.1 s timeout must end on time; a side
         # that waits again after timing out (as an implementation that
         # restarts its timeout at every EINTR ends up doing) must differ.
         import time
         cid = "eintr-deadline/kind=stream,method=recvmsg"
         rec = suite_sockets.run_case(cid)
-        self.assertEqual(canon.diff(rec["native"], rec["reference"]), [])
-        self.assertEqual((rec["native"]["deadline"],
-                          rec["native"]["interrupted"]),
+        self.assertEqual((rec["reference"]["deadline"],
+                          rec["reference"]["interrupted"]),
                          ("kept", "repeatedly"))
+        if "PyPy" not in sys.version:   # PyPy extends it: pypy.json
+            self.assertEqual(canon.diff(rec["native"], rec["reference"]),
+                             [])
         good = refsocket.recvmsg
 
         def waits_again(sock, *args, **kwargs):
@@ -107,8 +109,10 @@ class Running(unittest.TestCase):
             rec = suite_sockets.run_case(cid)
         finally:
             refsocket.recvmsg = good
-        self.assertEqual(canon.diff(rec["native"], rec["reference"]),
-                         ["deadline: 'kept' != 'extended'"])
+        self.assertEqual(rec["reference"]["deadline"], "extended")
+        if "PyPy" not in sys.version:
+            self.assertEqual(canon.diff(rec["native"], rec["reference"]),
+                             ["deadline: 'kept' != 'extended'"])
 
     def test_what_a_call_leaves_queued_is_compared(self):
         # §5: recvmsg_into([]) consumes nothing on a stream (the 10 bytes
@@ -191,6 +195,36 @@ class PrefetchReader(unittest.TestCase):
             self.assertIsNone(pre.take("d"))        # never written
             self.assertIsNone(pre.take("z"))        # not the child's
             self.assertFalse(os.path.exists(path))  # removed once done
+        finally:
+            if not pre.exited:
+                open(gate, "w").close()     # never leave it waiting
+                os.waitpid(pid, 0)
+            shutil.rmtree(d)
+
+
+    def test_the_child_is_reaped_once_every_record_is_in(self):
+        import json
+        import shutil
+        import tempfile
+        import time
+        d = tempfile.mkdtemp()
+        path = os.path.join(d, "prefetch")
+        open(path, "wb").close()
+        pid = os.fork()
+        if pid == 0:    # writes x, lingers a little, exits
+            try:
+                with open(path, "ab", buffering=0) as f:
+                    f.write(json.dumps({"id": "x"}).encode() + b"\n")
+                time.sleep(0.05)
+            finally:
+                os._exit(0)
+        pre = suite_sockets._Prefetch()
+        pre.pid, pre.path, pre.ids = pid, path, frozenset(["x"])
+        try:
+            self.assertEqual(pre.take("x"), {"id": "x"})
+            self.assertTrue(pre.exited)
+            self.assertFalse(os.path.exists(path))
+            self.assertRaises(ChildProcessError, os.waitpid, pid, 0)
         finally:
             if not pre.exited:
                 os.waitpid(pid, 0)
