@@ -804,8 +804,10 @@ class _Eintr(object):
     # ON_TIME; one that restarts its timeout can only look "kept" if the
     # watcher leaves a gap of a whole timeout (0.1 s) between two signals.
     STORM = 0.01        # "storm": the period of the signals
-    STORM_CAP = 0.6     # "storm": no signal after this (the call must end)
-    ON_TIME = 0.45      # "storm": a 0.1 s timeout ends well before this
+    STORM_CAP = 0.35    # "storm": no signal after this (the call must end)
+    ON_TIME = 0.3       # "storm": a 0.1 s timeout ends well before this;
+                        # one restarted by every signal ends after
+                        # STORM_CAP + 0.1
 
     def __init__(self, mode, st):
         self.mode, self.st, self.fired, self.old = mode, st, False, None
