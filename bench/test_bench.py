@@ -155,6 +155,30 @@ class Report(unittest.TestCase):
         with self.assertRaises(common.Missing):
             fig_oracle.reference_rate([bad])
 
+    def _measure_with(self, fake_one, build="plain", rounds=3,
+                      targets=("parse", "empty", "walk")):
+        """fig_fuzz.measure(build, rounds) with _one replaced by fake_one
+        and the binaries of `targets` present (empty files in a temporary
+        directory: a fresh clone has built none), the others absent."""
+        import shutil
+        import tempfile
+        from bench import fig_fuzz
+        d = tempfile.mkdtemp()
+        saved = fig_fuzz._one, dict(fig_fuzz.BINARIES)
+        try:
+            for key in list(fig_fuzz.BINARIES):
+                path = os.path.join(d, "%s-%s" % key)
+                if key[1] in targets:
+                    open(path, "w").close()
+                fig_fuzz.BINARIES[key] = path
+            fig_fuzz._one = fake_one
+            return fig_fuzz.measure(build, rounds=rounds)
+        finally:
+            fig_fuzz._one = saved[0]
+            fig_fuzz.BINARIES.clear()
+            fig_fuzz.BINARIES.update(saved[1])
+            shutil.rmtree(d)
+
     def test_fuzz_figure_rotates_three_targets_and_takes_median_ratios(self):
         # _one replaced by a fake engine: parse runs at 100/s, the bare
         # walk at 300/s, the empty target at 400/s, each startup 1 s; the
@@ -164,8 +188,7 @@ class Report(unittest.TestCase):
         calls = []
 
         def fake_one(exe, runs, timeout):
-            target = [t for t in fig_fuzz.TARGETS
-                      if fig_fuzz.BINARIES[("plain", t)] in exe][0]
+            target = exe.rsplit("-", 1)[1]
             calls.append((target, runs))
             r = rate[target]
             if target == "parse" and len(calls) > 12:
@@ -174,12 +197,7 @@ class Report(unittest.TestCase):
             return (1.0 + (runs - inited) / r if runs > 1 else 1.0,
                     runs, inited)
 
-        saved = fig_fuzz._one
-        fig_fuzz._one = fake_one
-        try:
-            got = fig_fuzz.measure("plain", rounds=3)
-        finally:
-            fig_fuzz._one = saved
+        got = self._measure_with(fake_one)
         firsts = [calls[i][0] for i in (0, 6, 12)]
         self.assertEqual(firsts, ["parse", "empty", "walk"])
         self.assertEqual(got["fuzz_parse_vs_empty"], 0.25)
@@ -192,34 +210,32 @@ class Report(unittest.TestCase):
         self.assertIn("bare one-model walk 300/s (0.75)", line)
 
     def test_a_failing_bare_walk_leaves_the_figure_measured(self):
-        from bench import fig_fuzz
-
         def fake_one(exe, runs, timeout):
-            if fig_fuzz.BINARIES[("plain", "walk")] in exe:
+            if exe.endswith("-walk"):
                 raise common.Missing("walk crashed")
             return (1.0 + runs / 100.0 if runs > 1 else 1.0, runs, 0)
-        saved = fig_fuzz._one
-        fig_fuzz._one = fake_one
-        try:
-            got = fig_fuzz.measure("plain", rounds=3)
-        finally:
-            fig_fuzz._one = saved
+        got = self._measure_with(fake_one)
         self.assertEqual(got["fuzz_parse_vs_empty"], 1.0)
         self.assertIsNone(got["fuzz_plain_bare_walk_vs_empty"])
         self.assertEqual(got["fuzz_plain_bare_walk_missing"], "walk crashed")
         self.assertIn("bare one-model walk MISSING (walk crashed)",
                       run.fuzz_line(got, "plain"))
+        # A bare walk that was never built: the same, with the reason.
+        got = self._measure_with(fake_one, targets=("parse", "empty"))
+        self.assertEqual(got["fuzz_parse_vs_empty"], 1.0)
+        self.assertIn("bare-walk libFuzzer binary",
+                      got["fuzz_plain_bare_walk_missing"])
 
     def test_fuzz_figure_is_missing_when_libfuzzer_does_not_confirm(self):
-        from bench import fig_fuzz
-        saved = fig_fuzz._one
-        fig_fuzz._one = lambda exe, runs, timeout: (2.0, runs - 1, 10)
-        try:
-            with self.assertRaises(common.Missing) as cm:
-                fig_fuzz.measure("asan", rounds=1)
-        finally:
-            fig_fuzz._one = saved
+        with self.assertRaises(common.Missing) as cm:
+            self._measure_with(lambda exe, runs, timeout: (2.0, runs - 1, 10),
+                               build="asan", rounds=1)
         self.assertIn("not -runs=", str(cm.exception))
+        # And without the target binary at all, Missing says which.
+        with self.assertRaises(common.Missing) as cm:
+            self._measure_with(lambda exe, runs, timeout: (2.0, runs, 0),
+                               targets=("empty", "walk"))
+        self.assertIn("parse libFuzzer binary", str(cm.exception))
 
     def test_driver_bad_argument_is_one_line_and_exit_2(self):
         code, out, err = _run([sys.executable, "-m", "bench.run", "--only",
