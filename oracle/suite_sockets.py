@@ -339,13 +339,6 @@ MATRIX = [
      "base": {"pending": False, "nfds": 1, "anc": 64},
      "axes": [("kind", PAIRS), ("method", METHODS),
               ("timeout", ["none", "5"]), ("eintr", ["returns", "raises"])]},
-    {"family": "eintr-deadline",
-     "doc": "a 0.1 s timeout under a storm of signals whose handler "
-            "returns: each EINTR retries with the time left, so the call "
-            "times out on time (§7: the deadline is not extended)",
-     "base": {"pending": False, "nfds": 1, "anc": 64, "eintr": "storm",
-              "timeout": "0.1"},
-     "axes": [("kind", ["stream", "dgram"]), ("method", METHODS)]},
     {"family": "emfile",
      "doc": "EMFILE through RLIMIT_NOFILE: room for 0, 1, 2 fds of 3",
      "base": {"nfds": 3, "anc": 64},
@@ -388,6 +381,17 @@ MATRIX = [
      "base": {"pending": False},
      "axes": [("method", ["CMSG_LEN", "CMSG_SPACE"]),
               ("call", [c for c in CMSG_CALLS])]},
+    # Last: its cases wait 0.1 s a side and run ahead in the prefetch
+    # child (_Prefetch), which the worker should not catch up with.
+    {"family": "eintr-deadline",
+     "doc": "a 0.1 s timeout under a storm of signals whose handler "
+            "returns: each EINTR retries with the time left, so the call "
+            "times out on time (§7: the deadline is not extended)",
+     "base": {"pending": False, "nfds": 1, "anc": 64, "eintr": "storm",
+              "timeout": "0.1"},
+     "axes": [("kind", ["stream", "dgram"]), ("method", METHODS)],
+     # two of the four: 0.2 s each, and the rule is the same for all
+     "skip": lambda p: (p["kind"] == "stream") != (p["method"] == "recvmsg")},
 ]
 
 
