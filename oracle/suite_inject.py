@@ -784,15 +784,15 @@ def _run_addr_case(case_id):
         elif lost:
             errors.append("descriptor(s) %s vanished during the %s call "
                           "without a close() the shim saw" % (lost, side))
+    head, tail, env = _repro_parts()
     rec = {"family": "addr-%s" % mode, "id": case_id,
            "native": sides["native"], "reference": sides["reference"],
            "leaked_fds": leaks, "libc": _libc_name,
            "control_hex": buf.hex(), "namelen": namelen,
            "repro": "address case %s, warnings %s: %smake -C %s conformance "
                     "ORACLE_ARGS=\"%s %s %s\"" % (
-                        name, mode, _repro_parts()[2], _REPO_Q,
-                        _repro_parts()[0], _make_word(case_id),
-                        _repro_parts()[1])}
+                        name, mode, env, _REPO_Q, head, _make_word(case_id),
+                        tail)}
     if errors:
         rec["error"] = "; ".join(errors)
     return rec
