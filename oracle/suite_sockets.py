@@ -1628,15 +1628,9 @@ class _Prefetch(object):
             return
         try:
             os.lseek(fd, self.pos, os.SEEK_SET)
-            chunks = []
-            while True:
-                chunk = os.read(fd, 1 << 16)
-                if not chunk:
-                    break
-                chunks.append(chunk)
+            data = _read_all(fd)
         finally:
             os.close(fd)
-        data = b"".join(chunks)
         end = data.rfind(b"\n") + 1
         self.pos += end
         for line in data[:end].split(b"\n"):
@@ -1757,11 +1751,10 @@ def repro(case_id):
     head = _REPRO_HEADS.get(key)
     if head is None:
         q = shlex.quote
-        exe = key[1]
         env = ""
         if lib and os.path.abspath(lib) != refsocket.REPO_LIB:
             env = "CMSGREF_LIB=%s " % q(os.path.abspath(lib))
-        exe = os.path.abspath(exe) if exe else "python3"
+        exe = os.path.abspath(sys.executable) if sys.executable else "python3"
         head = "cd %s && %sPYTHONPATH=. %s -m oracle.suite_sockets " % (
             q(REPO), env, q(exe))
         _REPRO_HEADS[key] = head
