@@ -180,7 +180,7 @@ static void model_line(FILE *out, const struct cr_model *m)
 }
 
 int cli_explain(FILE *out, const char *name, const unsigned char *buf,
-                size_t len, enum cr_libc libc, int full)
+                size_t len, enum cr_libc libc, uint64_t base, int full)
 {
     struct cr_walk w;
     struct cr_item it;
@@ -188,11 +188,17 @@ int cli_explain(FILE *out, const char *name, const unsigned char *buf,
     int rc = cr_walk_init(&w, buf, len, libc), first = 1;
     size_t covered = 0;
 
+    if (rc == 0)
+        rc = cr_walk_set_base(&w, base);
     if (rc < 0)
         return rc;
     m = w.model;
     fprintf(out, "%s: C = %zu control bytes\n", name, len);
     model_line(out, m);
+    if (m->next == CR_NEXT_LEGACY)
+        fprintf(out, "buffer at 0x%llx: the next-header sum wraps at 2^64 "
+                     "as a pointer\n",
+                (unsigned long long)base);
     while (cr_walk_next(&w, &it)) {
         const char *nm = cmsg_name(m, it.level, it.type);
         size_t k = cr_item_fd_count(m, &it), hdr_end = it.offset + m->len0;
@@ -244,12 +250,17 @@ int cli_explain(FILE *out, const char *name, const unsigned char *buf,
                 w.nitems - 1, w.next_candidate, len, why_text(w.why));
     else
         fprintf(out, " @%zu: %s\n", w.stop_offset, why_text(w.why));
+    if (w.base_threshold != 0)
+        fprintf(out, "the address decides: a next header counted above is "
+                     "visited iff the buffer sits at or above 0x%llx\n",
+                (unsigned long long)w.base_threshold);
     if (w.warning)
         fprintf(out, "RuntimeWarning: %s\n", CR_WARNING_TEXT);
     else
         fprintf(out, "no warning\n");
     fprintf(out, "ancdata: [");
     cr_walk_init(&w, buf, len, libc);
+    cr_walk_set_base(&w, base);
     while (cr_walk_next(&w, &it)) {
         fprintf(out, "%s(%d, %d, ", w.nitems > 1 ? ", " : "", it.level,
                 it.type);
@@ -260,7 +271,7 @@ int cli_explain(FILE *out, const char *name, const unsigned char *buf,
     {
         size_t count = 0;
         int32_t fds[16];
-        cr_close_on_error(buf, len, libc, fds, 16, &count);
+        cr_close_on_error_at(buf, len, libc, base, fds, 16, &count);
         for (size_t i = 0; i < count && i < 16; i++)
             fprintf(out, " %d", fds[i]);
         fprintf(out, "%s%s\n", count == 0 ? " nothing" : "",

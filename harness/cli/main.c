@@ -12,8 +12,8 @@
 #include "cli.h"
 
 static const char usage[] =
-    "usage: cmsgref parse [--libc MODEL|all] [--] FILE|-\n"
-    "       cmsgref explain [--libc MODEL] [--full] [--] FILE|-\n"
+    "usage: cmsgref parse [--libc MODEL|all] [--base ADDR] [--] FILE|-\n"
+    "       cmsgref explain [--libc MODEL] [--base ADDR] [--full] [--] FILE|-\n"
     "       cmsgref models\n"
     "       cmsgref --help | -h | help | --version\n"
     "\n"
@@ -34,6 +34,11 @@ static const char usage[] =
     "file name; parse/explain --help (or -h) print this.\n"
     "MODEL: glibc (>= 2.36, with BZ#28846; the default on this host when\n"
     "it is glibc), glibc-legacy (also legacy-glibc), musl, freebsd, darwin.\n"
+    "ADDR: the address of msg_control, decimal or 0x-hex (default\n"
+    "0x7f0000000000, an x86-64 mmap address).  Only glibc-legacy reads it:\n"
+    "its CMSG_NXTHDR sum wraps at 2^64 as a pointer; its JSON adds \"base\"\n"
+    "and \"base_threshold\" (from which address the first step the\n"
+    "address decides visits its header, or null).\n"
     "Exit status: 0 on success, 2 on bad usage, unreadable input or a\n"
     "failed write (one line on stderr).  A reader that goes away (| head)\n"
     "ends it by SIGPIPE, silently, as for any filter.\n";
@@ -113,9 +118,39 @@ static int cmd_models(void)
     return finish_output(0);
 }
 
+/* Reads an address: decimal digits, or 0x / 0X and hex digits, nothing
+ * else, below 2^64.  Returns 0 with *ret_addr, or -1. */
+static int parse_addr(const char *s, uint64_t *ret_addr)
+{
+    int hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+    const char *p = hex ? s + 2 : s;
+    unsigned radix = hex ? 16u : 10u;
+    uint64_t v = 0;
+
+    if (*p == '\0')
+        return -1;
+    for (; *p != '\0'; p++) {
+        unsigned d;
+        if (*p >= '0' && *p <= '9')
+            d = (unsigned)(*p - '0');
+        else if (hex && *p >= 'a' && *p <= 'f')
+            d = (unsigned)(*p - 'a') + 10u;
+        else if (hex && *p >= 'A' && *p <= 'F')
+            d = (unsigned)(*p - 'A') + 10u;
+        else
+            return -1;
+        if (v > (UINT64_MAX - d) / radix)
+            return -1;
+        v = v * radix + d;
+    }
+    *ret_addr = v;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    const char *cmd, *file = NULL, *libc_name = NULL;
+    const char *cmd, *file = NULL, *libc_name = NULL, *base_text = NULL;
+    uint64_t base = CR_BASE_DEFAULT;
     enum cr_libc libc = cr_model_host();
     int all = 0, full = 0, explain;
     unsigned char *buf = NULL;
@@ -160,6 +195,12 @@ int main(int argc, char **argv)
             libc_name = argv[++i];
         } else if (strncmp(a, "--libc=", 7) == 0) {
             libc_name = a + 7;
+        } else if (strcmp(a, "--base") == 0) {
+            if (i + 1 >= argc)
+                return fail("--base needs an address", NULL);
+            base_text = argv[++i];
+        } else if (strncmp(a, "--base=", 7) == 0) {
+            base_text = a + 7;
         } else if (strcmp(a, "--full") == 0 && explain) {
             full = 1;
         } else if (is_help(a)) {
@@ -183,14 +224,22 @@ int main(int argc, char **argv)
                         "takes all)",
                         libc_name);
     }
+    if (base_text != NULL && parse_addr(base_text, &base) < 0)
+        return fail("--base takes an address, decimal or 0x-hex, below 2^64",
+                    base_text);
     if (cli_read_input(file, &buf, &len, err, sizeof(err)) < 0)
         return fail_input(file, err);
+    if (base > UINT64_MAX - 32u - (uint64_t)len) {
+        free(buf);
+        return fail("--base leaves no room below 2^64 for this buffer", base_text);
+    }
     if (explain) {
-        rc = cli_explain(stdout, file, buf, len, libc, full);
+        rc = cli_explain(stdout, file, buf, len, libc, base, full);
     } else {
         for (int m = all ? 0 : (int)libc;
              m <= (all ? CR_LIBC_COUNT - 1 : (int)libc); m++) {
-            rc = cr_json_parse(buf, len, (enum cr_libc)m, file_sink, stdout);
+            rc = cr_json_parse_at(buf, len, (enum cr_libc)m, base, file_sink,
+                                  stdout);
             if (rc < 0)
                 break;
             fputc('\n', stdout);

@@ -74,8 +74,17 @@ enum cr_libc {
 enum cr_next_rule {
     CR_NEXT_FITS,        /* N + S' <= C (G36, FB, MAC; S' = align(S)) */
     CR_NEXT_FITS_STRICT, /* N + S' <  C (musl) */
-    CR_NEXT_LEGACY       /* N + S' <= C and (N + align(L_next)) mod 2^64 <= C */
+    CR_NEXT_LEGACY       /* N + S' <= C and the pointer base + N +
+                            align(L_next), modulo 2^64, <= base + C */
 };
+
+/* The address of msg_control a walk assumes when the caller gives none
+ * (cr_walk_set_base).  Only the legacy glibc rule reads it: that
+ * CMSG_NXTHDR adds the next header's aligned length to a pointer, so the
+ * sum wraps at the buffer's address (§3).  This value lies in the x86-64
+ * Linux mmap region, where CPython's small-object allocator places control
+ * buffers of up to 512 bytes. */
+#define CR_BASE_DEFAULT UINT64_C(0x7f0000000000)
 
 /* A libc model: the header layout and the macros' arithmetic, as data. */
 struct cr_model {
@@ -157,12 +166,21 @@ struct cr_walk {
     size_t stop_offset;    /* where the walk ended (header or C) */
     enum cr_why why;       /* why it ended */
     size_t next_candidate; /* N after the last ok item (SIZE_MAX: none) */
+    uint64_t base;         /* address of buf the model assumes */
+    uint64_t base_threshold; /* legacy rule: the first next-header step
+                                that depended on base visits its header iff
+                                base >= this; 0: no step depended on it */
 };
 
 /* Start a walk over buf[0, len) under a model.  buf may be NULL only if
  * len is 0.  Returns 0, or CR_EMODEL / CR_EINVAL. Allocates nothing. */
 int cr_walk_init(struct cr_walk *w, const void *buf, size_t len,
                  enum cr_libc libc);
+/* Set the address the model assumes for buf (default CR_BASE_DEFAULT)
+ * before the first cr_walk_next().  Returns 0, or CR_EINVAL for a NULL w,
+ * a walk already started, or a base where no buffer of this length can
+ * sit (base + len + 32 past 2^64 - 1). */
+int cr_walk_set_base(struct cr_walk *w, uint64_t base);
 /* Produce the next item.  Returns 1 and fills *ret_item, or 0 when the walk
  * has ended (then w->stop tells why).  Never reads outside buf[0, len). */
 int cr_walk_next(struct cr_walk *w, struct cr_item *ret_item);
@@ -179,6 +197,10 @@ int32_t cr_item_fd_at(const void *buf, const struct cr_item *it, size_t i);
  * (*ret_count still says how many are needed), 0 otherwise. */
 int cr_close_on_error(const void *buf, size_t len, enum cr_libc libc,
                       int32_t *fds, size_t cap, size_t *ret_count);
+/* The same with buf assumed at address base (cr_walk_set_base). */
+int cr_close_on_error_at(const void *buf, size_t len, enum cr_libc libc,
+                         uint64_t base, int32_t *fds, size_t cap,
+                         size_t *ret_count);
 
 /* ------------------------------------------------------------------ JSON */
 
@@ -195,6 +217,13 @@ int cr_json_parse(const void *buf, size_t len, enum cr_libc libc,
  * the full length without the NUL. */
 int cr_json_parse_buf(const void *buf, size_t len, enum cr_libc libc, char *out,
                       size_t cap, size_t *ret_len);
+/* The two above with buf assumed at address base (cr_walk_set_base); an
+ * impossible base is CR_EINVAL. */
+int cr_json_parse_at(const void *buf, size_t len, enum cr_libc libc,
+                     uint64_t base, cr_sink_fn sink, void *ctx);
+int cr_json_parse_buf_at(const void *buf, size_t len, enum cr_libc libc,
+                         uint64_t base, char *out, size_t cap,
+                         size_t *ret_len);
 
 /* Write s[0, n) as a JSON string body (no quotes), escaping as needed.
  * Returns 0, CR_ESINK, or CR_EINVAL for a NULL sink (or a NULL s with

@@ -8,7 +8,7 @@
  * control buffer, and the fd list is produced by the error path's own
  * second walk rather than stored.
  */
-#include <stdio.h> /* snprintf for cr_json_escape only */
+#include <stdio.h> /* snprintf for escapes and addresses */
 #include <string.h>
 
 #include "cmsgref.h"
@@ -112,14 +112,35 @@ static const char *stop_name(enum cr_stop s)
 int cr_json_parse(const void *buf, size_t len, enum cr_libc libc,
                   cr_sink_fn sink, void *ctx)
 {
+    return cr_json_parse_at(buf, len, libc, CR_BASE_DEFAULT, sink, ctx);
+}
+
+/* Writes an address as a JSON string of 0x-hex (a u64 is past what a JSON
+ * number holds exactly in most readers). */
+static void put_addr(struct writer *jw, uint64_t v)
+{
+    char t[24];
+
+    snprintf(t, sizeof(t), "\"0x%llx\"", (unsigned long long)v);
+    puts_(jw, t);
+}
+
+/* cr_json_parse() with buf assumed at address base.  A model that reads
+ * the address (legacy glibc) adds "base" and "base_threshold". */
+int cr_json_parse_at(const void *buf, size_t len, enum cr_libc libc,
+                     uint64_t base, cr_sink_fn sink, void *ctx)
+{
     struct writer jw;
     struct cr_walk w;
     struct cr_item it;
+    uint64_t threshold;
     int rc, first = 1;
 
     if (sink == NULL)
         return CR_EINVAL;
     rc = cr_walk_init(&w, buf, len, libc);
+    if (rc == 0)
+        rc = cr_walk_set_base(&w, base);
     if (rc < 0)
         return rc;
     jw.sink = sink;
@@ -150,9 +171,11 @@ int cr_json_parse(const void *buf, size_t len, enum cr_libc libc,
     puts_(&jw, stop_name(w.stop));
     puts_(&jw, w.warning ? "\",\"warning\":true" : "\",\"warning\":false");
     puts_(&jw, ",\"close_on_error\":[");
+    threshold = w.base_threshold;
     /* The error path's second walk, streamed. */
     first = 1;
     cr_walk_init(&w, buf, len, libc);
+    cr_walk_set_base(&w, base);
     while (cr_walk_next(&w, &it)) {
         size_t k = cr_item_fd_count(w.model, &it);
         for (size_t i = 0; i < k; i++) {
@@ -162,7 +185,17 @@ int cr_json_parse(const void *buf, size_t len, enum cr_libc libc,
             put_i64(&jw, cr_item_fd_at(buf, &it, i));
         }
     }
-    puts_(&jw, "]}");
+    puts_(&jw, "]");
+    if (w.model->next == CR_NEXT_LEGACY) {
+        puts_(&jw, ",\"base\":");
+        put_addr(&jw, base);
+        puts_(&jw, ",\"base_threshold\":");
+        if (threshold == 0)
+            puts_(&jw, "null");
+        else
+            put_addr(&jw, threshold);
+    }
+    puts_(&jw, "}");
     flush(&jw);
     return jw.err;
 }
@@ -191,8 +224,17 @@ static int buf_sink(void *ctx, const char *s, size_t n)
 int cr_json_parse_buf(const void *buf, size_t len, enum cr_libc libc, char *out,
                       size_t cap, size_t *ret_len)
 {
+    return cr_json_parse_buf_at(buf, len, libc, CR_BASE_DEFAULT, out, cap,
+                                ret_len);
+}
+
+/* cr_json_parse_buf() with buf assumed at address base. */
+int cr_json_parse_buf_at(const void *buf, size_t len, enum cr_libc libc,
+                         uint64_t base, char *out, size_t cap,
+                         size_t *ret_len)
+{
     struct bufsink b = {out, out == NULL ? 0 : cap, 0};
-    int rc = cr_json_parse(buf, len, libc, buf_sink, &b);
+    int rc = cr_json_parse_at(buf, len, libc, base, buf_sink, &b);
 
     if (rc < 0)
         return rc;

@@ -113,8 +113,9 @@ static void close_received(const struct cr_recv_args *a, const struct bufs *b,
         return;
     /* CR_ENOSPC cannot happen (see the file comment); if it did, the first
      * fds_cap ints are still the right prefix. */
-    (void)cr_close_on_error(b->control, controllen, a->libc, b->fds, b->fds_cap,
-                            &count);
+    (void)cr_close_on_error_at(b->control, controllen, a->libc,
+                               (uint64_t)(uintptr_t)b->control, b->fds,
+                               b->fds_cap, &count);
     if (count > b->fds_cap)
         count = b->fds_cap;
     for (size_t i = 0; i < count; i++)
@@ -178,6 +179,7 @@ int cr_recvmsg(const struct cr_recv_args *args, struct cr_recv_result *ret_res,
         controllen = (size_t)args->ancbufsize;
     memset(&res, 0, sizeof(res));
     (void)cr_walk_init(&w, b.control, controllen, args->libc);
+    (void)cr_walk_set_base(&w, (uint64_t)(uintptr_t)b.control);
     while (cr_walk_next(&w, &it))
         ;
     if (w.warning && args->policy == CR_WARN_ERROR) {

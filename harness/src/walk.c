@@ -36,12 +36,29 @@ int cr_walk_init(struct cr_walk *w, const void *buf, size_t len,
     w->warning = 0;
     w->stop_offset = 0;
     w->next_candidate = SIZE_MAX;
+    w->base = CR_BASE_DEFAULT;
+    w->base_threshold = 0;
     /* First-header rule: a header exists at 0 iff C >= sizeof(cmsghdr);
      * with C == 0 CPython does not start the walk at all (§2 steps 1-2). */
     w->done = len < m->hdr_size;
     w->why = len == 0  ? CR_WHY_EMPTY
              : w->done ? CR_WHY_NO_FIRST
                        : CR_WHY_RUNNING;
+    return 0;
+}
+
+/* Sets the address the model assumes for buf; see cmsgref.h.  The room
+ * asked beyond len covers the pointers the macros form past the last
+ * header (the aligned current length and the next header), so only the
+ * next length's sum can wrap. */
+int cr_walk_set_base(struct cr_walk *w, uint64_t base)
+{
+    if (w == NULL || w->nitems > 0 || w->off > 0)
+        return CR_EINVAL;
+    if ((uint64_t)w->len > UINT64_MAX - 32u ||
+        base > UINT64_MAX - 32u - (uint64_t)w->len)
+        return CR_EINVAL;
+    w->base = base;
     return 0;
 }
 
@@ -81,12 +98,21 @@ static enum cr_why next_header(struct cr_walk *w, size_t off, uint64_t L)
         return CR_WHY_NO_ROOM;
     }
     if (m->next == CR_NEXT_LEGACY) {
-        /* Legacy glibc reads the next header's length and wants the whole
-         * next item inside C; its align() wraps modulo 2^64, so a length
-         * in [2^64-7, 2^64-1] aligns to 0 (the infinite-loop bug). */
+        /* Legacy glibc reads the next header's length and compares the
+         * pointer base + N + align(L_next) with base + C.  align() wraps
+         * modulo 2^64, so a length in [2^64-7, 2^64-1] aligns to 0 (the
+         * infinite-loop bug), and the pointer sum wraps once it passes
+         * 2^64 - 1: the wrapped pointer lies below base + C, so the header
+         * is visited.  set_base keeps base + N from wrapping. */
         uint64_t ln = load_le(w->buf + n, m->len_width);
-        uint64_t end = (uint64_t)n + ((ln + 7u) & ~(uint64_t)7u);
-        if (end > (uint64_t)w->len)
+        uint64_t a = (ln + 7u) & ~(uint64_t)7u;
+        uint64_t at = w->base + (uint64_t)n;
+        int fits = a <= (uint64_t)w->len - (uint64_t)n;
+        /* Not fitting, but short of wrapping at base 0: the header is
+         * visited iff base >= 2^64 - N - a.  Keep the first such step. */
+        if (!fits && a <= UINT64_MAX - (uint64_t)n && w->base_threshold == 0)
+            w->base_threshold = UINT64_MAX - (uint64_t)n - a + 1u;
+        if (!fits && a <= UINT64_MAX - at)
             return CR_WHY_LEGACY_OVERRUN;
     }
     return CR_WHY_RUNNING;
@@ -165,11 +191,23 @@ int32_t cr_item_fd_at(const void *buf, const struct cr_item *it, size_t i)
 int cr_close_on_error(const void *buf, size_t len, enum cr_libc libc,
                       int32_t *fds, size_t cap, size_t *ret_count)
 {
+    return cr_close_on_error_at(buf, len, libc, CR_BASE_DEFAULT, fds, cap,
+                                ret_count);
+}
+
+/* cr_close_on_error() with buf assumed at address base: also CR_EINVAL
+ * for an impossible base. */
+int cr_close_on_error_at(const void *buf, size_t len, enum cr_libc libc,
+                         uint64_t base, int32_t *fds, size_t cap,
+                         size_t *ret_count)
+{
     struct cr_walk w;
     struct cr_item it;
     size_t n = 0;
     int rc = cr_walk_init(&w, buf, len, libc);
 
+    if (rc == 0)
+        rc = cr_walk_set_base(&w, base);
     if (rc < 0)
         return rc;
     if (fds == NULL)

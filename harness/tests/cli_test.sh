@@ -108,6 +108,23 @@ got=$(binabs=$(readlink -f "$bin"); cd "$tmp" && "$binabs" parse -- -k01)
 [ "$got" = "$want" ] && ok double_dash_ends_options || bad double_dash_ends_options "$got"
 "$bin" parse --libc legacy-glibc "$tmp/-k01" | grep -q '"libc":"glibc-legacy"' \
     && ok legacy_glibc_alias || bad legacy_glibc_alias "refused"
+# --base: legacy glibc's next-header sum wraps at the buffer's address.
+printf '\x10\0\0\0\0\0\0\0\x29\0\0\0\x32\0\0\0\0\0\0\0\xf9\xff\xff\xff\x29\0\0\0\x33\0\0\0' >"$tmp/wrap"
+lo=$("$bin" parse --libc glibc-legacy --base 30064771055 "$tmp/wrap")
+hi=$("$bin" parse --libc glibc-legacy --base=0x6fffffff0 "$tmp/wrap")
+case $lo$hi in
+*'"warning":false'*'"base":"0x6ffffffef","base_threshold":"0x6fffffff0"}'*'"warning":true'*'"base":"0x6fffffff0","base_threshold":"0x6fffffff0"}')
+    ok base_moves_the_legacy_wrap ;;
+*) bad base_moves_the_legacy_wrap "$lo / $hi" ;; esac
+got=$("$bin" parse --libc glibc-legacy "$tmp/wrap")
+case $got in *'"base":"0x7f0000000000"'*) ok base_default_is_documented ;; *) bad base_default_is_documented "$got" ;; esac
+"$bin" explain --libc glibc-legacy --base 0 "$tmp/wrap" | grep -q 'at or above 0x6fffffff0' \
+    && ok explain_says_where_the_address_decides || bad explain_says_where_the_address_decides "no line"
+expect_err base_needs_an_address parse "$tmp/wrap" --base
+expect_err base_rejects_octal_and_junk parse --base 0x1g "$tmp/wrap"
+expect_err base_rejects_overflow parse --base 18446744073709551616 "$tmp/wrap"
+expect_err base_rejects_negative parse --base -1 "$tmp/wrap"
+expect_err base_leaves_room_for_the_buffer parse --base 0xffffffffffffffe0 "$tmp/wrap"
 # An argument with a newline, or too long to quote, still gives one line
 # that ends with the reason.
 expect_err newline_in_file_name_is_one_line parse "$(printf 'new\nline')"
