@@ -86,11 +86,23 @@ static enum cr_why next_header(struct cr_walk *w, size_t off, uint64_t L)
     if (add_overflows((size_t)L, m->align - 1, &aligned))
         return CR_WHY_NO_ROOM;
     aligned &= ~(m->align - 1);
+#if CR_CANARY == 6 /* seeded bug: legacy glibc aligns N to 4, not 8 */
+    if (m->next == CR_NEXT_LEGACY)
+        aligned = ((size_t)L + 3u) & ~(size_t)3u;
+#endif
     if (add_overflows(off, aligned, &n))
         return CR_WHY_NO_ROOM;
     w->next_candidate = n;
     if (n > w->len)
         return CR_WHY_NO_ROOM;
+#if CR_CANARY == 1 /* seeded bug: glibc's N + 16 <= C taken as < */
+    if (m->libc == CR_LIBC_GLIBC && m->next_hdr == w->len - n)
+        return CR_WHY_NO_ROOM;
+#endif
+#if CR_CANARY == 5 /* seeded bug: musl's N + 16 < C taken as <= */
+    if (m->next == CR_NEXT_FITS_STRICT && m->next_hdr == w->len - n)
+        return CR_WHY_RUNNING;
+#endif
     if (m->next == CR_NEXT_FITS_STRICT) {
         if (m->next_hdr >= w->len - n)
             return CR_WHY_NO_ROOM;
@@ -151,7 +163,14 @@ int cr_walk_next(struct cr_walk *w, struct cr_item *ret_item)
         /* Truncated: the data runs to C, possibly 0 bytes (K09). */
         it.data_len = rem - m->len0;
         it.status = CR_STATUS_TRUNCATED;
+#if CR_CANARY == 2 /* seeded bug: a truncated item reported ok */
+        it.status = CR_STATUS_OK;
+#endif
         finish(w, CR_STOP_TRUNCATED, CR_WHY_LEN_PAST_END, off);
+#if CR_CANARY == 4 /* seeded bug: no warning for a truncated empty item */
+        if (rem == m->len0)
+            w->warning = 0;
+#endif
     } else {
         it.data_len = (size_t)L - m->len0;
         it.status = CR_STATUS_OK;
@@ -214,6 +233,10 @@ int cr_close_on_error_at(const void *buf, size_t len, enum cr_libc libc,
         cap = 0;
     while (cr_walk_next(&w, &it)) {
         size_t k = cr_item_fd_count(w.model, &it);
+#if CR_CANARY == 3 /* seeded bug: a truncated item's last int not closed */
+        if (it.status == CR_STATUS_TRUNCATED && k > 0)
+            k--;
+#endif
         /* The ints of this item that still fit: one test an int, not two. */
         size_t fit = n >= cap ? 0 : cap - n < k ? cap - n : k;
         for (size_t i = 0; i < fit; i++)
