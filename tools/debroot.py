@@ -439,6 +439,18 @@ def _tail(path, n=15):
     return lines[-n:]
 
 
+def _keep_inner_log(tmp, log_path):
+    """Appends debootstrap's own log (inside the build directory, which is
+    about to go) to log_path: the details its W: lines point at."""
+    inner = os.path.join(tmp, "debootstrap", "debootstrap.log")
+    try:
+        with open(inner, "rb") as src, open(log_path, "ab") as dst:
+            dst.write(b"--- debootstrap/debootstrap.log ---\n")
+            shutil.copyfileobj(src, dst)
+    except OSError:
+        pass
+
+
 def describe(path):
     """What a root holds: python3's path and version (asked of the root's
     python3, chrooted), the libc6 package's version and the glibc version
@@ -507,6 +519,7 @@ def build(rel, arch, rebuild=False, mirror=None):
                                     stdout=procs.PIPE, stderr=procs.STDOUT)
                 rc = _relay(child, Progress(name), log)
             if rc != 0:
+                _keep_inner_log(tmp, log_path)
                 for line in _tail(log_path):
                     sys.stderr.write("  " + line + "\n")
                 raise Failed("%s: debootstrap failed (%s); log: %s" % (

@@ -1,0 +1,184 @@
+"""sources/debian.py - the CPythons of other Debian releases, each run in a
+minimal root of its own (scripts/debian-root, tools/debroot.py).
+
+Which: the releases $CMSGREF_DEBIAN names (`make conformance DEBIAN="bullseye
+trixie"` sets it; REL or REL/ARCH, separated by spaces or commas), and every
+PYTHONS / --pythons item of the form debian:REL[/ARCH][/NAME], which is also
+each entry's "select" (NAME: python3.N, default the root's python3).  Each
+root is built once (debian-root build, a few minutes, progress on stderr)
+and reused.  The library and the injection shim are built inside the root
+for its libc, into build/debian-<rel>-<arch>/ (make VARIANT=...), and are the
+entry's lib and shim; the host's build/ is not touched.
+
+An entry: label debian:bullseye/python3.9, origin "Debian bullseye
+(amd64)", argv `debian-root run bullseye -- /usr/bin/python3.9` (the
+driver's interpreter runs debian-root: no PATH lookup on the way), libc
+glibc 2.31.  The model comes from the root's glibc version (the libc6
+package the root holds): glibc-legacy before 2.36 (the CMSG_NXTHDR that
+takes the buffer's base address, spec §3), glibc from 2.36 on.
+
+Without root nothing here can run: one line on stderr says so and the
+source offers nothing (the other sources' interpreters still run).
+"""
+
+import os
+import re
+import sys
+
+from oracle import REPO
+from oracle.sources import base
+from tools import debroot, procs
+
+ENV = "CMSGREF_DEBIAN"
+PREFIX = "debian:"
+TOOL = os.path.join(REPO, "scripts", "debian-root")
+# glibc 2.36 changed CMSG_NXTHDR to bound the next header by the control
+# buffer's end alone; before it, the rule involves the buffer's base
+# address (cmsgref.h's "glibc-legacy").
+LEGACY_BEFORE = (2, 36)
+BUILD_TIMEOUT = 1800
+MAKE_TIMEOUT = 600
+
+
+def model_for(glibc):
+    """The model name for a glibc version string ("2.31"), or None when it
+    is not one."""
+    m = re.match(r"^(\d+)\.(\d+)", glibc or "")
+    if not m:
+        return None
+    return "glibc-legacy" if (int(m.group(1)), int(m.group(2))) \
+        < LEGACY_BEFORE else "glibc"
+
+
+def parse_select(item):
+    """(release, arch, name or None) from "debian:REL[/ARCH][/NAME]"; raises
+    debroot.UsageError for an unknown release or architecture."""
+    parts = item[len(PREFIX):].split("/")
+    rel, arch, name = parts[0], None, None
+    rest = parts[1:]
+    if rest and not rest[0].startswith("python"):
+        arch = rest.pop(0)
+    if rest:
+        name = rest.pop(0)
+    if rest or (name is not None and not re.match(r"^python3(\.\d+)?$",
+                                                  name)):
+        raise debroot.UsageError("%r: not debian:REL[/ARCH][/python3.N]"
+                                 % item)
+    rel, arch = debroot.parse_target(rel + ("/" + arch if arch else ""))
+    return rel, arch, name
+
+
+def wanted(requested, environ=None):
+    """[(item, release, arch, name or None)] that $CMSGREF_DEBIAN and the
+    requested list ask for, in order, once each."""
+    environ = os.environ if environ is None else environ
+    items = [PREFIX + w for w in re.split(r"[\s,]+",
+                                          environ.get(ENV, "")) if w]
+    items += [r for r in (requested or ()) if r.startswith(PREFIX)]
+    out, seen = [], set()
+    for item in items:
+        try:
+            rel, arch, name = parse_select(item)
+        except debroot.UsageError as e:
+            out.append((item, None, None, str(e)))
+            continue
+        if (rel, arch, name) not in seen:
+            seen.add((rel, arch, name))
+            out.append((item, rel, arch, name))
+    return out
+
+
+def _tool(*args):
+    return [sys.executable, TOOL] + list(args)
+
+
+def _last_line(res):
+    lines = (res.text("stderr") + res.text()).strip().splitlines()
+    return lines[-1][-200:] if lines else res.status()
+
+
+def _variant(rel, arch):
+    return "debian-%s-%s" % (rel, arch)
+
+
+def prepare(rel, arch):
+    """Builds the root of rel/arch if it is not built (its progress on
+    stderr), then the library and shim inside it.  Returns (info dict,
+    None) or (None, reason)."""
+    root = debroot.root_path(rel, arch)
+    if not debroot.is_complete(root):
+        res = procs.run(_tool("build", "%s/%s" % (rel, arch)),
+                        BUILD_TIMEOUT, stdout=procs.DEVNULL, stderr=None)
+        if res.returncode != 0:
+            return None, "its root could not be built (%s): see " \
+                "scripts/debian-root build %s/%s" % (res.status(), rel, arch)
+    res = procs.run(_tool("run", "%s/%s" % (rel, arch), "--", "make", "-C",
+                          REPO, "VARIANT=" + _variant(rel, arch), "lib",
+                          "oracle-inject-shim"), MAKE_TIMEOUT)
+    if res.returncode != 0:
+        return None, "the library or shim did not build in the root " \
+            "(%s): %s" % (res.status(), _last_line(res))
+    return debroot.read_stamp(root), None
+
+
+class DebianSource(base.Source):
+    """Debian roots' CPythons (see the module doc)."""
+
+    name = "debian"
+
+    def entries(self, requested=None):
+        todo = wanted(requested)
+        if not todo:
+            return []
+        if os.geteuid() != 0:
+            sys.stderr.write(
+                "oracle: the Debian interpreters (%s) are not run: "
+                "scripts/debian-root needs root for chroot and mounts "
+                "(running as uid %d)\n" % (" ".join(t[0][len(PREFIX):] for t in todo),
+                                           os.geteuid()))
+            return []
+        out, prepared = [], {}
+        for item, rel, arch, name in todo:
+            if rel is None:
+                e = base.new_entry(self.name, item, origin="Debian")
+                e.update(status="missing", reason=name, identity=item)
+                out.append(e)
+                continue
+            if (rel, arch) not in prepared:
+                prepared[(rel, arch)] = prepare(rel, arch)
+            stamp, why = prepared[(rel, arch)]
+            out.append(self.entry(rel, arch, name, stamp, why))
+        return out
+
+    def entry(self, rel, arch, name, stamp, why):
+        """One probed entry for python `name` (None: python3) of rel/arch;
+        stamp: the root's stamp (debroot.read_stamp), why: the reason it
+        cannot run, or None."""
+        where = rel if arch == debroot.host_arch() else rel + "/" + arch
+        root = debroot.root_path(rel, arch)
+        exe = "/usr/bin/" + (name or os.path.basename(
+            (stamp or {}).get("python3", {}).get("path") or "python3"))
+        out_dir = os.path.join(REPO, "build", _variant(rel, arch))
+        glibc = (stamp or {}).get("glibc")
+        model = model_for(glibc)
+        tag = "%s/%s" % (where, os.path.basename(exe))
+        e = base.new_entry(
+            self.name, PREFIX + tag,
+            argv=_tool("run", where, "--", exe),
+            origin="Debian %s (%s)" % (rel, arch), select=PREFIX + tag,
+            lib=os.path.join(out_dir, "libcmsgref.so"),
+            shim=os.path.join(out_dir, "inject", "libcrinject.so"),
+            model=model)
+        e.update(tag=tag, identity="%s/%s:%s" % (rel, arch, exe))
+        if why:
+            return base._set(e, "broken", why)
+        if not os.path.exists(root + exe):
+            return base._set(e, "missing", "%s has no %s" % (root, exe))
+        if model is None:
+            return base._set(e, "broken", "the root's glibc version is "
+                             "unknown (%r)" % glibc)
+        e["model_how"] = "the root's glibc %s" % glibc
+        return base.probe(e)
+
+
+SOURCE = DebianSource()
