@@ -1,5 +1,6 @@
 """cpython_tests.py - `make cpython-tests`: each installed CPython's own
-test.test_socket recvmsg tests, natively and with oracle.refsocket installed.
+test.test_socket recvmsg tests, natively and with oracle.reference.refsocket
+installed.
 
 Why: CPython's test suite is the upstream's own statement of what recvmsg()
 and recvmsg_into() must do.  If the reference (libcmsgref through the
@@ -7,7 +8,7 @@ refsocket drop-in) passes everything the interpreter's native socket module
 passes, the reference is at least as faithful as the tests can tell.  Each
 interpreter runs its own copy of test.test_socket twice, in two processes:
   native     the interpreter's socket module;
-  reference  oracle.refsocket.install() first, so socket.socket.recvmsg,
+  reference  oracle.reference.refsocket.install() first, so socket.socket.recvmsg,
              recvmsg_into, socket.CMSG_LEN and CMSG_SPACE are the reference.
 The selection is the same in every version: the concrete (leaf) TestCase
 classes of test.test_socket, and of those the tests whose id contains
@@ -28,16 +29,16 @@ Usage: python3 -m oracle.cpython_tests [--pythons LIST] [--lib PATH]
        [--jobs N] [--timeout SECONDS] [--strict] [--verbose] [--out-dir D]
 Per-run logs and raw outcomes go to build/cpython-tests/.
 Each run is bounded by --timeout (default 900 s); a run that passes it is
-killed (its process group) and counted as a failure.
+killed (its whole tree, tools.procs) and counted as a failure.
 """
 
 import argparse
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
+
+from tools import procs
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SELECT = ("Recvmsg", "SCMRights", "CmsgMacro")
@@ -130,7 +131,7 @@ def child(mode, lib, out_path):
             "executable": sys.executable}
     if mode == "reference":
         sys.path.insert(0, REPO)
-        from oracle import refsocket
+        from oracle.reference import refsocket
         refsocket.load(lib)
         refsocket.install()
         info["lib"] = refsocket._State.path
@@ -159,7 +160,8 @@ def child(mode, lib, out_path):
 # ----------------------------------------------------------------- parent
 
 class Run(object):
-    """One child process: an interpreter in one mode."""
+    """One child process: an interpreter in one mode (tools.procs runs
+    it, bounded by timeout)."""
 
     def __init__(self, interp, mode, lib, tmpdir, timeout):
         self.interp, self.mode, self.timeout = interp, mode, timeout
@@ -167,37 +169,35 @@ class Run(object):
                                                         .replace("/", "_"),
                                                         mode))
         self.log = self.out[:-5] + ".log"
-        self.cmd = [interp["executable"], "-m", "oracle.cpython_tests",
-                    "--child", mode, "--lib", lib, "--out", self.out]
-        self.proc = None
-        self.started = None
+        self.cmd = list(interp.get("argv") or [interp["executable"]]) + [
+            "-m", "oracle.cpython_tests", "--child", mode, "--lib", lib,
+            "--out", self.out]
+        self.child = None
         self.result = None
         self.problem = None
 
     def start(self):
-        env = dict(os.environ)
+        from oracle.sources import base
+        env = base.environ(self.interp)
         env["PYTHONPATH"] = REPO + (os.pathsep + env["PYTHONPATH"]
                                     if env.get("PYTHONPATH") else "")
         env.pop("PYTHONHOME", None)
-        self.logf = open(self.log, "wb")
-        self.proc = subprocess.Popen(self.cmd, cwd=REPO, env=env,
-                                     stdout=self.logf, stderr=self.logf,
-                                     preexec_fn=os.setsid)
-        self.started = time.time()
+        try:
+            self.child = procs.start(self.cmd, timeout=self.timeout,
+                                     stdout=self.log, stderr=procs.STDOUT,
+                                     env=env, cwd=REPO)
+        except procs.UsageError as e:
+            self.problem = str(e)
 
     def poll(self):
         """True once the child has ended (or was killed for its time)."""
-        if self.proc.poll() is None:
-            if time.time() - self.started <= self.timeout:
-                return False
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            self.proc.wait()
+        if self.child is None:
+            return True
+        if not self.child.done():
+            return False
+        res = self.child.result()
+        if res.timed_out:
             self.problem = "timed out after %ds (killed)" % self.timeout
-        self.logf.close()
-        code = self.proc.returncode
         try:
             with open(self.out) as f:
                 self.result = json.load(f)
@@ -206,9 +206,9 @@ class Run(object):
         if self.problem is None:
             if self.result is not None and "missing" in self.result:
                 self.problem = "missing"
-            elif code != 0 or self.result is None:
-                self.problem = "crashed (exit status %s); log %s" % (code,
-                                                                     self.log)
+            elif res.returncode != 0 or self.result is None:
+                self.problem = "crashed (%s); log %s" % (res.status(),
+                                                         self.log)
         return True
 
 
@@ -270,6 +270,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv=None):
+    """The command line (see the module doc); a stop signal kills every
+    run's tree (tools.procs.guarded)."""
+    return procs.guarded("oracle.cpython_tests", lambda: _main(argv),
+                         what="run(s)")
+
+
+def _main(argv):
     ap = _Parser(prog="python3 -m oracle.cpython_tests")
     ap.add_argument("--pythons", default=None,
                     help="interpreters (default: PYTHONS, else discovery)")
@@ -298,9 +305,9 @@ def main(argv=None):
                          % lib)
         return 2
     sys.path.insert(0, REPO)
-    from oracle import discover
+    from oracle import sources
     explicit = bool(args.pythons or os.environ.get("PYTHONS"))
-    entries = discover.discover(args.pythons)
+    entries = sources.discover(args.pythons)
     out = sys.stdout
     interps = []
     notrun = []

@@ -1,19 +1,19 @@
 """worker.py - the per-interpreter process of the oracle.
 
-Why: each interpreter under test runs the suites in its own process (issue 4,
-item 4), so a crash, a leaked fd or a preloaded shim in one never touches
-another or the driver.  The driver (oracle.conformance) starts
+Why: each interpreter under test runs the suites in its own process, so a
+crash, a leaked fd or a preloaded shim in one never touches another or the
+driver.  The driver (oracle.judge.driver) starts
     PY -m oracle.worker --suite SUITE [--only SUBSTRING] [--lib PATH]
-        [--format json|frames]
+        [--libc MODEL] [--format json|frames]
 from the repo root with PYTHONPATH set, and reads one record per case from
 stdout.  Progress goes to stderr.
 
 Two encodings of the same records: "json" (the default, for people: one
 JSON object a line) and "frames" (what the driver asks for: per record the
 4 bytes FRAME_MAGIC, its length as 4 little-endian bytes, then
-marshal.dumps(record, 2)).  Why frames: a worker's record costs 100 us of
-pure-Python json on a cold PyPy, a tenth of that in marshal (built into
-every CPython and PyPy; version 2 is read by all of them).  A record that
+marshal.dumps(record, 2)).  Why frames: marshal is built into every
+CPython and PyPy (version 2 is read by all of them) and is much cheaper
+than pure-Python json on a cold PyPy.  A record that
 marshal refuses (an int or str subclass, say) is sent as its JSON round
 trip.  Otherwise the driver gets what the json encoding would give, except
 that a tuple stays a tuple and bytes or a set pass where json would refuse
@@ -22,14 +22,17 @@ str and ints; test_worker_frames compares the two encodings), and the
 report writes any that slip through as their repr.  read_frames() is the
 one decoder.
 
-Contract with the suites (oracle/suite_<SUITE>.py): iter_cases() yields
+Contract with the suites (the packages oracle.suites.<SUITE>): iter_cases() yields
 (family, case_id); run_case(case_id) returns a dict with "family", "id",
 "native", "reference", "leaked_fds", "repro" (see oracle/README.md).  The
 worker adds "suite" and "python"; an exception from run_case becomes a record
 with "error": "<type>: <msg>".  It never compares: the driver does.
 
 The library path is handed to the suites through the CMSGREF_LIB environment
-variable (and suite.configure(lib=...) if the suite defines it).
+variable and suite.configure(lib=..., libc=...), with the libc model the
+driver chose for this interpreter (--libc; oracle/sources/model.py).  The
+driver also names the interpreter's entry in CMSGREF_INTERP (JSON: argv,
+env, select, model, model_how), which repro_line() uses.
 
 Exit status: 0 when every case produced a record (failures included), 2 on
 bad arguments or a suite that cannot be imported, configured or list its
@@ -52,6 +55,53 @@ PROGRESS_EVERY = 0.2     # seconds between progress lines on stderr
 FORMATS = ("json", "frames")
 FRAME_MAGIC = b"CRr1"
 FRAME_MAX = 64 << 20     # a longer frame means a desynchronised stream
+INTERP_ENV = "CMSGREF_INTERP"
+
+
+def interp():
+    """The driver's entry for this interpreter (CMSGREF_INTERP: argv, env,
+    select, model, model_how), or one describing this process alone when
+    run by hand."""
+    got = _INTERP.get("entry")
+    if got is None:
+        text = os.environ.get(INTERP_ENV)
+        if text:
+            try:
+                got = json.loads(text)
+            except ValueError:
+                got = None
+        if not isinstance(got, dict) or not isinstance(got.get("argv"),
+                                                       list):
+            exe = os.path.abspath(sys.executable) if sys.executable \
+                else "python3"
+            got = {"argv": [exe], "env": {}, "select": exe}
+        _INTERP["entry"] = got
+    return got
+
+
+_INTERP = {}
+
+
+def repro_line(tail, env=None):
+    """A shell command running this interpreter with the arguments tail,
+    from the repo, as printed from any directory (sources.base.shell_line
+    on interp()).  env: variables the command needs ({name: value})."""
+    from oracle.sources import base
+    return base.shell_line(interp(), tail, env)
+
+
+def stdout_gone():
+    """After a BrokenPipeError on stdout (its reader, `head` say, went
+    away): point fd 1 at /dev/null so the interpreter's last flush cannot
+    raise again, and return 141, the status a shell shows for a process
+    killed by SIGPIPE.  The command lines of the oracle use it."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError, AttributeError):
+        pass
+    return 141
 
 
 def json_line(rec):
@@ -172,6 +222,9 @@ def main(argv=None):
     ap.add_argument("--only", default="",
                     help="run only cases whose family/id contains this")
     ap.add_argument("--lib", default="build/libcmsgref.so")
+    ap.add_argument("--libc", default=None, metavar="MODEL",
+                    help="the libc model of the reference (default: the "
+                    "suite's own choice)")
     ap.add_argument("--no-progress", action="store_true")
     ap.add_argument("--format", choices=FORMATS, default="json",
                     help="json lines (default) or the driver's frames")
@@ -182,14 +235,14 @@ def main(argv=None):
         return 2
     os.environ["CMSGREF_LIB"] = os.path.abspath(args.lib)
     try:
-        suite = importlib.import_module("oracle.suite_" + args.suite)
+        suite = importlib.import_module("oracle.suites." + args.suite)
     except Exception as e:
-        sys.stderr.write("oracle.worker: cannot import oracle.suite_%s: "
+        sys.stderr.write("oracle.worker: cannot import oracle.suites.%s: "
                          "%s: %s\n" % (args.suite, type(e).__name__, e))
         return 2
     if hasattr(suite, "configure"):
         try:
-            suite.configure(lib=os.path.abspath(args.lib))
+            suite.configure(lib=os.path.abspath(args.lib), libc=args.libc)
         except Exception as e:
             sys.stderr.write("oracle.worker: suite %s cannot start: %s: %s\n"
                              % (args.suite, type(e).__name__, e))
@@ -207,8 +260,7 @@ def main(argv=None):
     except BrokenPipeError:
         # The reader of the records (or of the progress) went away: stop
         # now, quietly; the driver counts the records it did not get.
-        from oracle import discover
-        return discover.stdout_gone()
+        return stdout_gone()
     return 0
 
 

@@ -9,7 +9,7 @@ import tempfile
 import unittest
 import warnings
 
-from oracle import canon
+from oracle.judge import canon
 
 # Linux's value; PyPy 3.9's socket module does not export the name.
 MSG_CMSG_CLOEXEC = getattr(socket, "MSG_CMSG_CLOEXEC", 0x40000000)

@@ -18,7 +18,10 @@ import sys
 import tempfile
 import unittest
 
-from oracle import discover, suite_inject, suite_sockets
+from oracle.sources import base
+from oracle.suites import inject as suite_inject
+from oracle.suites import sockets as suite_sockets
+from oracle.suites.inject import cases as inject_cases, corpus
 from oracle.tests import helpers
 
 TIMEOUT = 120
@@ -76,6 +79,11 @@ def script(d, name, body):
     return path
 
 
+def probe(path):
+    """The host source's probe of the interpreter at path."""
+    return base.probe(base.new_entry("host", path))
+
+
 class TmpDir(unittest.TestCase):
 
     def setUp(self):
@@ -91,15 +99,15 @@ class NotAPython(TmpDir):
         for body in ('echo "{}"', 'echo "[1,2]"', 'echo \'{"impl": 3}\'',
                      'echo \'{"impl": "x", "version": "1", '
                      '"version_info": ["a"], "executable": null}\''):
-            e = discover.probe(script(self.d, "py", body))
+            e = probe(script(self.d, "py", body))
             self.assertEqual(e["status"], "broken", body)
             self.assertIn("not a Python", e["reason"])
             self.assertNotIn("impl", e)
 
     def test_reason_is_short_and_not_the_probe_command(self):
         # Like /bin/ls: complains about its arguments, exits non-zero.
-        e = discover.probe(script(self.d, "py", 'echo "cannot access $2" >&2'
-                                  '; exit 2'))
+        e = probe(script(self.d, "py", 'echo "cannot access $2" >&2'
+                         '; exit 2'))
         self.assertEqual(e["status"], "broken")
         self.assertIn("status 2", e["reason"])
         self.assertLess(len(e["reason"]), 110, e["reason"])
@@ -121,11 +129,11 @@ class NotAPython(TmpDir):
         self.assertNotIn("Traceback", err)
         self.assertIn("broken", err)
 
-    def test_discover_help(self):
-        code, out, err = run(["oracle.discover", "--help"])
+    def test_sources_help(self):
+        code, out, err = run(["oracle.sources", "--help"])
         self.assertEqual((code, err), (0, ""))
-        self.assertTrue(out.startswith("usage: python3 -m oracle.discover"))
-        code, out, err = run(["oracle.discover", "--bogus"])
+        self.assertTrue(out.startswith("usage: python3 -m oracle.sources"))
+        code, out, err = run(["oracle.sources", "--bogus"])
         self.assertEqual(code, 2)
         self.assertEqual(len(err.splitlines()), 1, err)
 
@@ -139,14 +147,14 @@ class ReaderGone(unittest.TestCase):
         self.assertNotIn("BrokenPipe", err)
         self.assertIn(code, (0, 141), err)
 
-    def test_discover(self):
-        self.check(["oracle.discover"], PYTHONS=sys.executable)
+    def test_sources(self):
+        self.check(["oracle.sources"], PYTHONS=sys.executable)
 
     def test_sockets_list(self):
-        self.check(["oracle.suite_sockets", "--list"])
+        self.check(["oracle.suites.sockets", "--list"])
 
     def test_inject_list(self):
-        self.check(["oracle.suite_inject", "--list"])
+        self.check(["oracle.suites.inject", "--list"])
 
     def test_worker_stops(self):
         code, err = run_reader_gone(
@@ -159,25 +167,25 @@ class ReaderGone(unittest.TestCase):
 class Usage(unittest.TestCase):
 
     def test_sockets_help_and_bad_usage(self):
-        code, out, err = run(["oracle.suite_sockets", "--help"])
+        code, out, err = run(["oracle.suites.sockets", "--help"])
         self.assertEqual((code, err), (0, ""))
         self.assertIn("--list [SUBSTRING]", out)
-        code, out, err = run(["oracle.suite_sockets"])
+        code, out, err = run(["oracle.suites.sockets"])
         self.assertEqual(code, 2)
         self.assertEqual(len(err.splitlines()), 1, err)
 
     def test_inject_list_help_and_bad_usage(self):
-        code, out, err = run(["oracle.suite_inject", "--list", "seed-k08"])
+        code, out, err = run(["oracle.suites.inject", "--list", "seed-k08"])
         self.assertEqual(code, 0, err)
         self.assertEqual(out.split(), [
             cid for fam, cid in suite_inject.iter_cases()
             if "seed-k08" in fam + "/" + cid])
         self.assertEqual(len(out.split()), 8)   # 2 methods x 4 filters
-        code, out, err = run(["oracle.suite_inject", "--help"])
+        code, out, err = run(["oracle.suites.inject", "--help"])
         self.assertEqual((code, err), (0, ""))
         self.assertIn("--list [SUBSTRING]", out)
         for bad in ([], ["--frob"], ["--list", "a", "b"]):
-            code, out, err = run(["oracle.suite_inject"] + bad)
+            code, out, err = run(["oracle.suites.inject"] + bad)
             self.assertEqual((code, out), (2, ""), bad)
             self.assertEqual(len(err.splitlines()), 1, err)
 
@@ -228,9 +236,9 @@ class Corpus(TmpDir):
                       str(cm.exception))
 
     def test_oversize_is_listed_as_skipped(self):
-        big = b"\0" * (suite_inject.MAX_CONTROL + 1)
+        big = b"\0" * (corpus.MAX_CONTROL + 1)
         self.corpus(ok=b"\0" * 16, big=big,
-                    edge=b"\0" * suite_inject.MAX_CONTROL)
+                    edge=b"\0" * corpus.MAX_CONTROL)
         self.assertEqual(suite_inject.corpus_files(self.d),
                          ["cmsg_parse/edge", "cmsg_parse/ok"])
         got = suite_inject.skipped_files(self.d)
@@ -281,7 +289,7 @@ class Reproducers(TmpDir):
         self.assertEqual(words[:3], ["cd", helpers.REPO, "&&"])
         self.assertEqual(words[3], "PYTHONPATH=.")
         self.assertTrue(os.path.isabs(words[4]))
-        self.assertEqual(words[5:], ["-m", "oracle.suite_sockets",
+        self.assertEqual(words[5:], ["-m", "oracle.suites.sockets",
                                      "a b'c$d"])
 
 
@@ -332,8 +340,7 @@ class Reproducers(TmpDir):
 
     def test_inject_repro_names_interpreter_and_own_out_dir(self):
         case = "corpus:cmsg_parse/seed-k08-len-40-truncated@error"
-        rec_repro = suite_inject._repro("cmsg_parse/seed-k08-len-40-truncated",
-                                        "recvmsg", "error", case)
+        rec_repro = inject_cases.repro("corpus/cmsg_parse/seed-k08", case)
         self.assertEqual(self.inject_argv(rec_repro), [
             "--suites", "inject", "--pythons", os.path.abspath(
                 sys.executable), "--only", case, "--out",
@@ -343,24 +350,22 @@ class Reproducers(TmpDir):
         case = "corpus:cmsg_parse/x@record"
         saved = os.environ.get("CMSGREF_INJECT")
         os.environ["CMSGREF_INJECT"] = "/elsewhere/libcrinject.so"
-        del suite_inject._REPRO_CACHE[:]
+        del inject_cases._REPRO_CACHE[:]
         try:
-            rec_repro = suite_inject._repro("cmsg_parse/x", "recvmsg",
-                                            "record", case)
+            rec_repro = inject_cases.repro("corpus/cmsg_parse/x", case)
         finally:
             if saved is None:
                 del os.environ["CMSGREF_INJECT"]
             else:
                 os.environ["CMSGREF_INJECT"] = saved
-            del suite_inject._REPRO_CACHE[:]
+            del inject_cases._REPRO_CACHE[:]
         argv = self.inject_argv(rec_repro)
         self.assertEqual(argv[argv.index("--shim") + 1],
                          "/elsewhere/libcrinject.so")
 
     def test_inject_repro_survives_shell_and_make_quoting(self):
         case = "corpus:cmsg_parse/odd $(x) `y` \"q\" 'a' \\b$$@record"
-        got = self.inject_argv(suite_inject._repro("r", "recvmsg", "record",
-                                                   case))
+        got = self.inject_argv(inject_cases.repro("r", case))
         self.assertEqual(got[got.index("--only") + 1], case)
 
 
@@ -392,11 +397,11 @@ class SocketsTmpdir(TmpDir):
 
 
 def _read_main(path):
-    """`python -m oracle.tests.test_cli_edges read PATH`: suite_inject._read
+    """`python -m oracle.tests.test_cli_edges read PATH`: corpus.read
     of PATH in a process of its own (a blocking open hangs it, not the
     test run); prints what it got."""
     try:
-        print("read %d bytes" % len(suite_inject._read(path)))
+        print("read %d bytes" % len(corpus.read(path)))
     except OSError as e:
         print("%s: %s" % (type(e).__name__, e))
 

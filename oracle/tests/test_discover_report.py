@@ -1,4 +1,4 @@
-"""Self-tests of oracle/discover.py and oracle/report.py: requested but
+"""Self-tests of oracle/sources/ and oracle/judge/report.py: requested but
 missing interpreters are reported and fail the run; the matrix and the HTML
 show and link every non-PASS cell."""
 
@@ -8,7 +8,9 @@ import sys
 import tempfile
 import unittest
 
-from oracle import discover, report
+from oracle import sources as discover
+from oracle.judge import report
+from oracle.sources import base, host
 
 
 class Discover(unittest.TestCase):
@@ -22,6 +24,41 @@ class Discover(unittest.TestCase):
     def test_pythons_string_and_dedupe(self):
         got = discover.discover("%s:%s" % (sys.executable, sys.executable))
         self.assertEqual(len(got), 1)
+
+    def test_two_names_of_one_interpreter_are_merged_and_said(self):
+        d = tempfile.mkdtemp()
+        try:
+            alias = os.path.join(d, "python3")
+            os.symlink(sys.executable, alias)
+            got = discover.discover([sys.executable, alias])
+            self.assertEqual(len(got), 1)
+            self.assertEqual(got[0]["merged"], [alias])
+            self.assertIn(alias, discover.merged_lines(got)[0])
+        finally:
+            shutil.rmtree(d)
+
+    def test_entries_of_two_sources_with_one_path_stay_two(self):
+        # A root's interpreter resolves, seen from the host, to a host
+        # file: the identity is per source, so neither is dropped.
+        class Other(base.Source):
+            name = "root"
+
+            def entries(self, requested=None):
+                e = base.new_entry("root", sys.executable,
+                                   origin="a root")
+                base.probe(e)
+                e["identity"] = os.path.realpath(sys.executable)
+                return [e]
+        mod = type(sys)("oracle.sources.root_test")
+        mod.SOURCE = Other()
+        saved = discover.source_modules
+        discover.source_modules = lambda: saved() + [mod]
+        try:
+            got = discover.discover([sys.executable])
+        finally:
+            discover.source_modules = saved
+        self.assertEqual(sorted(e["source"] for e in got), ["host", "root"])
+        self.assertEqual(len(set(e["label"] for e in got)), 2)
 
     def test_a_path_holding_separators_is_one_interpreter(self):
         d = tempfile.mkdtemp()
@@ -47,8 +84,9 @@ class Discover(unittest.TestCase):
             with open(fake, "w") as f:
                 f.write("#!/bin/sh\nexit 3\n")
             os.chmod(fake, 0o755)
-            self.assertEqual(discover.probe(fake)["status"], "broken")
-            self.assertEqual(discover.path_candidates(d), [fake])
+            self.assertEqual(base.probe(base.new_entry("host", fake))
+                             ["status"], "broken")
+            self.assertEqual(host.path_candidates(d), [fake])
         finally:
             shutil.rmtree(d)
 

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 import unittest
 
-from oracle import expect
+from oracle.judge import expect
 from oracle.tests.helpers import WARN, record, result
 
 PYPY_EXC = {"type": "OSError",

@@ -13,7 +13,8 @@ import tempfile
 import unittest
 import zlib
 
-from oracle import report, suite_inject
+from oracle.judge import report
+from oracle.suites import inject as suite_inject
 from oracle.tests.helpers import LIB, REPO, SHIM
 
 
@@ -128,7 +129,7 @@ class Worker(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         recs = dict((r["id"], r) for r in
                     (json.loads(l) for l in out.splitlines()))
-        self.assertEqual(len(recs), 2 * len(suite_inject.ADDR_CASES))
+        self.assertEqual(len(recs), 2 * len(suite_inject.cases.ADDR_CASES))
         f10 = recs["addr:f10-abstract-namelen-1@record"]
         self.assertEqual(f10["reference"]["exception"]["type"],
                          "SystemError")

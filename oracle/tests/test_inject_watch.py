@@ -1,4 +1,4 @@
-"""Self-tests of the inject suite's close() log (suite_inject._Session and
+"""Self-tests of the inject suite's close() log (suites.inject.session._Session and
 the shim's watch): the error path's close() calls are logged in order and
 not performed, so a buffer naming the worker's own fds harms nothing; a
 descriptor the call opens is a leak and one closed behind the shim's back
@@ -30,12 +30,14 @@ def run_snippet(code):
 
 PRELUDE = r'''
 import ctypes, gc, json, os, struct, sys
-from oracle import canon, suite_inject as s
+from oracle.judge import canon
+from oracle.suites import inject as s
+from oracle.suites.inject import reference, session
 s.configure(lib=%(lib)r)
 k01 = [f for f in os.listdir(s.CORPUS + "/cmsg_parse")
        if f.startswith("seed-k01-")][0]
 s.run_case("corpus:cmsg_parse/" + k01 + "@record")
-ses = s._get_session()
+ses = s.get_session()
 
 def truncated_rights(*fds):
     # cmsg_len claims one int more than the buffer holds: truncated (§2).
@@ -48,7 +50,7 @@ OWN_FDS = PRELUDE + r'''
 mine = ses.sock.fileno()
 fds = [0, 1, 2, mine, ses.peer.fileno(), -5, 0x7fffffff, 1, mine]
 buf = truncated_rights(*fds)
-out["ref"] = s.reference_parse(buf)["close_on_error"]
+out["ref"] = reference.reference_parse(buf)["close_on_error"]
 table = canon.fd_table()
 res, leaks, lost, delivered = ses.observe(buf, "error", "recvmsg")
 out["closed"] = res["fds_closed"]
@@ -64,7 +66,7 @@ print(json.dumps(out))
 
 MISBEHAVING = PRELUDE + r'''
 buf = truncated_rights(40)
-real = s.CALLS["recvmsg"]
+real = session.CALLS["recvmsg"]
 null = []
 def opens(sock, clen):
     null.append(os.open("/dev/null", os.O_RDONLY))
@@ -79,11 +81,11 @@ def never_receives(sock, clen):
     return (sock.recv(1), [], 0, None)
 for name, fn in (("opens", opens), ("closes_behind", closes_behind),
                  ("never_receives", never_receives)):
-    s.CALLS["recvmsg"] = fn
+    session.CALLS["recvmsg"] = fn
     res, leaks, lost, delivered = ses.observe(buf, "error",
                                               "recvmsg")
     out[name] = {"leaks": leaks, "lost": lost, "delivered": delivered}
-s.CALLS["recvmsg"] = real
+session.CALLS["recvmsg"] = real
 out["null"] = null[0]
 out["victim"] = victim
 res, leaks, lost, delivered = ses.observe(buf, "error", "recvmsg")

@@ -19,7 +19,7 @@ import sys
 import time
 import unittest
 
-from oracle import refsocket
+from oracle.reference import refsocket
 from oracle.tests import helpers
 
 IS_CPYTHON = platform.python_implementation() == "CPython"

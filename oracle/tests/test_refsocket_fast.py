@@ -1,16 +1,15 @@
-"""test_refsocket_fast.py - the sockets suite's cheap machinery still sees
-what the expensive one saw.
+"""test_refsocket_fast.py - the sockets suite's cheap machinery sees what
+an expensive one would.
 
-Why: the suite was made faster by (1) diffing the fd table through
-canon.fd_snapshot (a count from stat(/proc/self/fd) plus fstat identities)
-instead of a listing and a readlink per descriptor, (2) running isolated
-native sides in one shared forked child instead of one fork each, and (3)
-sending the EINTR signal once the call is blocked instead of after a fixed
-10 ms.  Each of those could silently stop detecting something; these tests
-make each of them fail if it does: a new fd, an fd replaced at the same
-number (same count), leaks on either side of a real case, a crash in the
-shared child (reported, then a fresh child), and the signal really
-interrupting both sides' system calls.
+Why: the suite diffs the fd table through canon.fd_snapshot (a count from
+stat(/proc/self/fd) plus fstat identities) rather than a listing and a
+readlink per descriptor, runs isolated native sides in one shared forked
+child rather than one fork each, and sends the EINTR signal once the call
+is blocked rather than after a fixed delay.  Each of those could silently
+stop detecting something; these tests make each of them fail if it does:
+a new fd, an fd replaced at the same number (same count), leaks on either
+side of a real case, a crash in the shared child (reported, then a fresh
+child), and the signal really interrupting both sides' system calls.
 """
 
 import os
@@ -19,7 +18,10 @@ import socket
 import sys
 import unittest
 
-from oracle import canon, refsocket, suite_sockets
+from oracle.judge import canon
+from oracle.reference import refsocket
+from oracle.suites import sockets as suite_sockets
+from oracle.suites.sockets import eintr, fixtures, run as sk_run
 from oracle.tests import helpers
 
 COUNTING = canon._fd_count() > 0
@@ -163,29 +165,29 @@ class SharedChild(unittest.TestCase):
         suite_sockets.configure(helpers.LIB)
 
     def tearDown(self):
-        suite_sockets._ISOLATOR.stop()
+        sk_run._ISOLATOR.stop()
 
     def test_one_child_serves_many_cases_like_a_fork_each(self):
-        suite_sockets._ISOLATOR.stop()
+        sk_run._ISOLATOR.stop()
         order, table = suite_sockets.cases()
         p = table[TRUNC]
         self.assertTrue(p["isolate"](p))
         rec = suite_sockets.run_case(TRUNC)
-        pid = suite_sockets._ISOLATOR.pid
+        pid = sk_run._ISOLATOR.pid
         crashed = (rec["native"]["exception"] or {}).get("type") == \
             "process-crash"     # PyPy 7.3.11 aborts here (spec 11)
         self.assertEqual(pid is None, crashed)
         again = suite_sockets.run_case(TRUNC)
         if not crashed:
-            self.assertEqual(suite_sockets._ISOLATOR.pid, pid)
+            self.assertEqual(sk_run._ISOLATOR.pid, pid)
         self.assertEqual(rec["native"], again["native"])
-        forked = suite_sockets._run_isolated("native", p,
-                                             suite_sockets.make_shared(p))
-        self.assertEqual(forked, rec["native"])
+        sk_run._ISOLATOR.stop()
+        fresh = suite_sockets.run_case(TRUNC)
+        self.assertEqual(fresh["native"], rec["native"])
         self.assertEqual(rec["leaked_fds"], {"native": [], "reference": []})
 
     def test_crash_is_a_result_and_the_next_case_gets_a_new_child(self):
-        suite_sockets._ISOLATOR.stop()
+        sk_run._ISOLATOR.stop()
         own = "recvmsg" in socket.socket.__dict__
         good = socket.socket.recvmsg
 
@@ -202,13 +204,12 @@ class SharedChild(unittest.TestCase):
         self.assertEqual(rec["native"]["exception"]["type"], "process-crash")
         self.assertEqual(rec["native"]["exception"]["message"],
                          "signal %d" % signal.SIGABRT)
-        self.assertIsNone(suite_sockets._ISOLATOR.pid)
+        self.assertIsNone(sk_run._ISOLATOR.pid)
         self.assertEqual(rec["leaked_fds"], {"native": [], "reference": []})
         rec = suite_sockets.run_case(TRUNC)     # a fresh child, unpatched
-        forked = suite_sockets._run_isolated(
-            "native", suite_sockets.cases()[1][TRUNC], {"fds": [],
-                                                        "labels": {}})
-        self.assertEqual(rec["native"], forked)
+        sk_run._ISOLATOR.stop()
+        self.assertEqual(rec["native"],
+                         suite_sockets.run_case(TRUNC)["native"])
 
 
 class Eintr(unittest.TestCase):
@@ -223,14 +224,14 @@ class Eintr(unittest.TestCase):
         cid = ("eintr/kind=stream,method=recvmsg,timeout=%s,eintr=returns"
                % timeout)
         p = suite_sockets.cases()[1][cid]
-        shared = suite_sockets.make_shared(p)
-        st = suite_sockets.prepare(p, shared)
+        shared = fixtures.make_shared(p)
+        st = fixtures.prepare(p, shared)
         try:
             if side == "reference":
                 refsocket.install()
             before = refsocket.stats["eintr"]
             try:
-                with suite_sockets._Eintr("returns", st) as e:
+                with eintr._Eintr("returns", st) as e:
                     data, anc, flags, addr = st.rsock.recvmsg(16, 64)
             finally:
                 refsocket.uninstall()

@@ -83,7 +83,7 @@ def calls(filt):
 
 CHILD = r'''
 import ctypes, json, os, socket, sys, warnings
-from oracle import refsocket
+from oracle.reference import refsocket
 refsocket.load(sys.argv[1])
 shim = ctypes.CDLL(sys.argv[2])
 mode = sys.argv[3]

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import unittest
 
-from oracle import refsocket
+from oracle.reference import refsocket
 from oracle.tests import helpers
 
 CC = os.environ.get("CC", "cc")

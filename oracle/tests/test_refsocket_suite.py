@@ -1,4 +1,4 @@
-"""test_refsocket_suite.py - the real-socket suite (oracle.suite_sockets)
+"""test_refsocket_suite.py - the real-socket suite (oracle.suites.sockets)
 is big enough, well-formed, leak-free, and able to see a wrong reference.
 
 Why: the suite is the oracle's kernel-driven half; if its matrix shrank, if
@@ -13,7 +13,9 @@ import subprocess
 import sys
 import unittest
 
-from oracle import canon, refsocket, suite_sockets
+from oracle.judge import canon
+from oracle.reference import refsocket
+from oracle.suites import sockets as suite_sockets
 from oracle.tests import helpers
 
 SAMPLE = [
@@ -153,82 +155,6 @@ class Running(unittest.TestCase):
         out, err = p.communicate(timeout=120)
         self.assertEqual((p.returncode, err.decode()), (0, ""))
         self.assertEqual(len(out.splitlines()), 1)
-
-
-class PrefetchReader(unittest.TestCase):
-    """suite_sockets._Prefetch.take reads the child's records as they are
-    written, waits only for the one it needs, and drops a torn line."""
-
-    def test_records_are_taken_as_the_child_writes_them(self):
-        import json
-        import shutil
-        import tempfile
-        import time
-        d = tempfile.mkdtemp()
-        path = os.path.join(d, "prefetch")
-        open(path, "wb").close()
-        gate = os.path.join(d, "gate")
-        pid = os.fork()
-        if pid == 0:    # the child: a, then b in two writes, then torn c
-            try:
-                with open(path, "ab", buffering=0) as f:
-                    f.write(json.dumps({"id": "a"}).encode() + b"\n")
-                    while not os.path.exists(gate):
-                        time.sleep(0.001)
-                    line = json.dumps({"id": "b", "x": 1}).encode()
-                    f.write(line[:5])
-                    time.sleep(0.05)
-                    f.write(line[5:] + b"\n" + b'{"id": "c", "x')
-            finally:
-                os._exit(0)
-        pre = suite_sockets._Prefetch()
-        pre.pid, pre.path = pid, path
-        pre.ids = frozenset(["a", "b", "c", "d"])
-        try:
-            # a is there while the child still waits at the gate.
-            self.assertEqual(pre.take("a"), {"id": "a"})
-            self.assertFalse(pre.exited)
-            open(gate, "w").close()
-            self.assertEqual(pre.take("b"), {"id": "b", "x": 1})
-            self.assertIsNone(pre.take("c"))        # torn by the exit
-            self.assertTrue(pre.exited)
-            self.assertIsNone(pre.take("d"))        # never written
-            self.assertIsNone(pre.take("z"))        # not the child's
-            self.assertFalse(os.path.exists(path))  # removed once done
-        finally:
-            if not pre.exited:
-                open(gate, "w").close()     # never leave it waiting
-                os.waitpid(pid, 0)
-            shutil.rmtree(d)
-
-
-    def test_the_child_is_reaped_once_every_record_is_in(self):
-        import json
-        import shutil
-        import tempfile
-        import time
-        d = tempfile.mkdtemp()
-        path = os.path.join(d, "prefetch")
-        open(path, "wb").close()
-        pid = os.fork()
-        if pid == 0:    # writes x, lingers a little, exits
-            try:
-                with open(path, "ab", buffering=0) as f:
-                    f.write(json.dumps({"id": "x"}).encode() + b"\n")
-                time.sleep(0.05)
-            finally:
-                os._exit(0)
-        pre = suite_sockets._Prefetch()
-        pre.pid, pre.path, pre.ids = pid, path, frozenset(["x"])
-        try:
-            self.assertEqual(pre.take("x"), {"id": "x"})
-            self.assertTrue(pre.exited)
-            self.assertFalse(os.path.exists(path))
-            self.assertRaises(ChildProcessError, os.waitpid, pid, 0)
-        finally:
-            if not pre.exited:
-                os.waitpid(pid, 0)
-            shutil.rmtree(d)
 
 
 class CpythonTestsDriver(unittest.TestCase):

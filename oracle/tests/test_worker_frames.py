@@ -10,7 +10,8 @@ import subprocess
 import sys
 import unittest
 
-from oracle import conformance, worker
+from oracle import worker
+from oracle.judge import driver as conformance
 from oracle.tests.helpers import LIB, REPO, record
 
 

@@ -45,7 +45,7 @@ import json
 import os
 import re
 
-from oracle import canon
+from oracle.judge import canon
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXPECT_DIR = os.path.join(HERE, "expectations")
@@ -153,7 +153,7 @@ def walk_warns(rec):
     """True iff the reference walk of the record's case warns: its result
     carries the RuntimeWarning, or a filter that hides it ("ignore") ran
     and the driver gave the record the error path's list
-    (oracle.suite_inject.complete_records adds error_path_fds exactly when
+    (oracle.suites.inject.complete_records adds error_path_fds exactly when
     the walk warns and the mode is not "error")."""
     return reference_warns(rec.get("reference")) or "error_path_fds" in rec
 

@@ -1,8 +1,7 @@
 """report.py - the conformance matrix: terminal, report.json, report.html.
 
 Why: `make conformance` must tell a person, at a glance, where an
-interpreter departs from CPython's semantics and how to reproduce it (issue
-4, item 6).  Rows are scenario families (suite/family), columns are
+interpreter departs from CPython's semantics and how to reproduce it.  Rows are scenario families (suite/family), columns are
 interpreters, a cell counts the outcomes of its cases.  The JSON keeps every
 non-PASS case with its diff, expectation reason and reproducer; the HTML
 links each cell that is not all-PASS to those cases.
@@ -10,7 +9,7 @@ links each cell that is not all-PASS to those cases.
 Limits: PASS cases are counted, not listed (20k+ records would make the
 files unreadable); at most CELL_CASES cases are listed per cell in the HTML
 (the JSON has them all).  Stdlib only; nothing here decides outcomes
-(oracle.expect does).
+(oracle.judge.expect does).
 """
 
 import html
@@ -23,7 +22,7 @@ BAD = ("FAIL", "ERROR", "XPASS")
 ABBREV = {"FAIL": "F", "ERROR": "E", "XPASS": "XP", "XFAIL": "XF",
           "PASS": "ok"}
 CELL_CASES = 200
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from oracle import REPO
 
 
 def short(label):
@@ -50,6 +49,22 @@ def control_hex(rec):
             return f.read().hex()
     except OSError:
         return None
+
+
+def interp_line(e):
+    """One interpreter as the report shows it: label, source and origin,
+    libc and version, the reference's model and how it was chosen."""
+    libc = ("%s %s" % (e.get("libc", "unknown"),
+                       e.get("libc_version", ""))).strip()
+    return "%-20s %s/%s %s, libc %s, model %s (%s)" % (
+        e["label"], e.get("source", "?"), e.get("origin", "?"),
+        e.get("executable", ""), libc, e.get("model") or "none",
+        e.get("model_how") or "not chosen")
+
+
+def interp_lines(entries):
+    """interp_line() of every ok entry."""
+    return [interp_line(e) for e in entries if e.get("status") == "ok"]
 
 
 def build(rows, entries, suites, elapsed, explicit):
@@ -112,7 +127,9 @@ def terminal(rep):
                                                      .get(c)))
                                       for r in rows] or [1]))
               for c in cols]
-    lines = ["%-*s  %s" % (w0, "family", "  ".join(
+    lines = ["interpreters:"] + ["  " + l for l in
+                                 interp_lines(rep["interpreters"])] + [""]
+    lines += ["%-*s  %s" % (w0, "family", "  ".join(
         "%-*s" % (w, short(c)) for c, w in zip(cols, widths)))]
     for r in rows:
         lines.append("%-*s  %s" % (w0, r, "  ".join(
@@ -206,6 +223,20 @@ def to_html(rep):
                                                  e(n["status"]),
                                                  e(n["reason"])))
         out.append("</ul>")
+    out.append("<table><tr><th>interpreter</th><th>source / origin</th>"
+               "<th>executable</th><th>libc</th><th>model</th>"
+               "<th>model chosen</th></tr>")
+    for n in rep["interpreters"]:
+        if n.get("status") == "ok":
+            out.append("<tr>%s</tr>" % "".join("<td>%s</td>" % e(str(v))
+                                               for v in (
+                n["label"], "%s / %s" % (n.get("source", "?"),
+                                         n.get("origin", "?")),
+                n.get("executable", ""), ("%s %s" % (
+                    n.get("libc", "unknown"),
+                    n.get("libc_version", ""))).strip(),
+                n.get("model") or "none", n.get("model_how") or "")))
+    out.append("</table><p></p>")
     out.append("<table><tr><th>family</th>%s</tr>" % "".join(
         "<th>%s</th>" % e(short(c)) for c in cols))
     by_cell = {}

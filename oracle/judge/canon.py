@@ -1,7 +1,7 @@
 """canon.py - the one canonical form of a recvmsg()/recvmsg_into() result.
 
 Why: the oracle runs every scenario twice, once through the interpreter's own
-socket and once through the reference (oracle.refsocket or the library's JSON),
+socket and once through the reference (oracle.reference.refsocket or the library's JSON),
 on two identically prepared setups.  Raw results differ where they must not
 matter: received descriptors get different numbers, ephemeral ports differ,
 timestamps differ.  This module turns a result (or an exception) into a
@@ -238,6 +238,18 @@ def canon_result(ret=None, exc=None, caught=(), method="recvmsg",
         res["fds_received"] = received
         res["msg_flags"] = int(flags)
         res["address"] = canon_address(addr, addr_labels)
+    return res
+
+
+def crash_result(status):
+    """The canonical result of a call whose process died with waitpid
+    status `status` (a signal, or a non-zero exit): an exception of type
+    "process-crash" naming how."""
+    how = ("signal %d" % os.WTERMSIG(status) if os.WIFSIGNALED(status)
+           else "exit status %d" % os.WEXITSTATUS(status))
+    res = canon_result()
+    res["exception"] = {"type": "process-crash", "message": how,
+                        "args": [how], "errno": None}
     return res
 
 

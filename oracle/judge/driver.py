@@ -1,0 +1,339 @@
+"""judge/driver.py - runs the workers and decides: every (interpreter,
+suite) in its own worker process, records read as they come, the driver's
+half of each record added, every record classified.
+
+A worker is `ARGV -m oracle.worker --suite S --lib L --libc MODEL --format
+frames` (ARGV: the interpreter entry's argv, oracle/sources/base.py), with
+the entry's environment additions, its shim preloaded for the inject
+suite, a private TMPDIR and CMSGREF_INTERP naming the entry.  Children are
+started, bounded and killed through tools.procs (the one child-process
+runner): a worker past --timeout is killed with its whole tree and its
+unreported cases are one ERROR, as are the cases a worker that exited
+normally never reported.  It is the only place that decides outcomes
+(oracle.judge.expect).  The command line is judge/cli.py.
+"""
+
+import importlib
+import json
+import os
+import select
+import time
+
+from oracle import REPO, worker
+from oracle.judge import expect
+from oracle.sources import base
+from oracle.suites import suite_module
+from tools import procs
+
+
+def _reason(entry):
+    """The expectation's reason for the report, with its reproducer."""
+    if entry is None:
+        return ""
+    if entry.get("repro"):
+        return "%s [reproducer: %s]" % (entry["reason"], entry["repro"])
+    return entry["reason"]
+
+
+class Job(object):
+    """One worker: an interpreter running one suite.  error: why the
+    worker's part is broken (None while it is not), set by feed(),
+    finish() or a driver that could not start it."""
+
+    def __init__(self, interp, suite, cmd, env, log_path, expected=None):
+        self.interp = interp
+        self.suite = suite
+        self.cmd = cmd
+        self.env = env
+        self.log_path = log_path
+        self.expected = expected    # the case ids the worker owes, or None
+        self.child = None
+        self.buf = b""
+        self.records = []
+        self.error = None
+        self.ended = False
+
+    def start(self, timeout):
+        """Starts the worker, its deadline timeout seconds away."""
+        try:
+            self.child = procs.start(self.cmd, timeout=timeout,
+                                     stdout=procs.PIPE,
+                                     stderr=self.log_path, env=self.env,
+                                     cwd=REPO)
+        except procs.UsageError as e:
+            self.error = str(e)
+            self.ended = True
+
+    def running(self):
+        return self.child is not None and not self.ended
+
+    def feed(self, chunk):
+        """Decode the worker's record frames (oracle.worker.read_frames);
+        a stream that is not frames ends the decoding with an error."""
+        if self.buf is None:        # the stream already proved bad
+            return
+        self.buf += chunk
+        try:
+            recs, used = worker.read_frames(self.buf)
+        except ValueError as e:
+            self.error = "worker stdout is not record frames: %s" % e
+            self.buf = None
+            return
+        self.records.extend(recs)
+        self.buf = self.buf[used:]
+
+    def finish(self):
+        """After its stdout ended or its deadline passed: reaps (or kills)
+        the worker and says what went wrong, if anything."""
+        self.child.stdout.close()
+        if self.child.expired():
+            self.child.timed_out = True
+        if self.child.timed_out:
+            self.child.kill()
+        else:
+            self.child.wait()
+        self.ended = True
+        res = self.child.result()
+        if res.timed_out:
+            self.error = "worker killed after the %gs timeout (%d cases " \
+                "reported); log: %s" % (round(res.seconds, 1),
+                                        len(self.records), self.log_path)
+        elif res.returncode != 0 and self.error is None:
+            self.error = "worker %s: %s (log: %s)" % (
+                "exited with status %d" % res.returncode
+                if res.signal is None else res.status(),
+                _tail(self.log_path), self.log_path)
+        elif self.error is None and self.expected is not None:
+            self.error = self.unreported()
+
+    def unreported(self):
+        """None when the records are exactly the expected cases, else what
+        is wrong (a worker that exits 0 early, or reports other ids)."""
+        hint = "; or the corpus changed during the run" \
+            if self.suite == "inject" else ""
+        seen = [r.get("id") for r in self.records]
+        have = set(seen)
+        missing = [c for c in self.expected if c not in have]
+        extra = sorted(set(seen) - set(self.expected))
+        if not missing and not extra and len(seen) == len(self.expected):
+            return None
+        if missing:
+            return "worker exited with status 0 but reported %d of the %d " \
+                "selected cases (first missing: %s%s; log: %s)" % (
+                    len(self.expected) - len(missing), len(self.expected),
+                    missing[0], hint, self.log_path)
+        if extra:
+            return "worker reported cases it was not given (first: %s%s; " \
+                "log: %s)" % (extra[0], hint, self.log_path)
+        return "worker reported some cases more than once (log: %s)" % \
+            self.log_path
+
+    def repro(self):
+        """A shell command that reruns this worker by hand, with its
+        records as JSON lines (sources.base.shell_line)."""
+        env = dict((k, self.env[k]) for k in (
+            "PYTHONPATH", "CMSGREF_LIB", "LD_PRELOAD", "CMSGREF_INJECT",
+            "CMSGREF_INJECT_CORPUS") if self.env.get(k))
+        entry = {"argv": [], "env": self.interp.get("env") or {}}
+        cmd = list(self.cmd)
+        i = cmd.index("--format")
+        del cmd[i:i + 2]
+        return base.shell_line(entry, cmd, env)
+
+
+def _tail(path, n=300):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return ""
+    text = data.decode("utf-8", "replace").replace("\r", "\n")
+    lines = [l for l in text.splitlines() if l.strip()]
+    return (lines[-1] if lines else "")[-n:]
+
+
+def selected(suites, only):
+    """{suite: [case id]} that --only selects, listed by the driver from
+    the suite packages (oracle.worker.select_cases, as the workers do)."""
+    return dict((suite, [cid for _, cid in worker.select_cases(
+        suite_module(suite), only)]) for suite in suites)
+
+
+def worker_env(it, suite, pack=None, tmpdir=None):
+    """The environment of interpreter entry it's worker for suite."""
+    env = base.environ(it)
+    env["PYTHONPATH"] = REPO + (os.pathsep + env["PYTHONPATH"]
+                                if env.get("PYTHONPATH") else "")
+    env["CMSGREF_LIB"] = it["lib"]
+    env[worker.INTERP_ENV] = json.dumps(dict(
+        (k, it.get(k)) for k in ("argv", "env", "select", "model",
+                                 "model_how")))
+    env.pop("PYTHONSTARTUP", None)
+    if tmpdir is not None:
+        env["TMPDIR"] = tmpdir
+    if suite == "inject":
+        env["LD_PRELOAD"] = it["shim"]
+        env["CMSGREF_INJECT"] = it["shim"]
+        env["CMSGREF_INJECT_CORPUS"] = pack
+    return env
+
+
+def build_jobs(interps, suites, args, out_dir, expected=None, tmpdir=None):
+    """One Job per (interpreter, suite).  For the inject suite it also
+    writes the corpus pack its workers read (inject.write_pack) into
+    out_dir.  args.only: the --only selection; an entry without "lib" /
+    "shim" takes args.lib / args.shim.  expected: {suite: [case id]} each
+    worker must report (see selected()), or None; tmpdir: the workers'
+    TMPDIR, or None (inherit).  A job of an interpreter whose model could
+    not be chosen (oracle.sources.model) is born ended, with its error;
+    one whose model was never chosen lets its suites choose.  Raises OSError if out_dir cannot be
+    written."""
+    jobs = []
+    logs = os.path.join(out_dir, "logs")
+    if not os.path.isdir(logs):
+        os.makedirs(logs)
+    pack = None
+    if "inject" in suites and interps:
+        pack = os.path.join(out_dir, "inject-corpus.pack")
+        suite_module("inject").write_pack(pack)
+    for it in interps:
+        it.setdefault("lib", args.lib)
+        it.setdefault("shim", args.shim)
+        it.setdefault("argv", [it["executable"]])
+        for suite in suites:
+            cmd = list(it["argv"]) + ["-m", "oracle.worker", "--suite",
+                                      suite, "--lib", it["lib"]]
+            if it.get("model"):
+                cmd += ["--libc", it["model"]]
+            cmd += ["--format", "frames"]
+            if args.only:
+                cmd += ["--only", args.only]
+            name = "%s-%s.log" % (it["label"].replace("/", "_"), suite)
+            job = Job(it, suite, cmd, worker_env(it, suite, pack, tmpdir),
+                      os.path.join(logs, name),
+                      None if expected is None else expected[suite])
+            if not it.get("model") and \
+                    it.get("model_how", "").startswith("not chosen"):
+                job.error = "no libc model for the reference: %s" % \
+                    it.get("model_how", "")
+                job.ended = True
+            jobs.append(job)
+    return jobs
+
+
+def run_jobs(jobs, njobs, timeout, status):
+    """Run jobs, at most njobs at a time, each bounded by timeout seconds.
+    status(jobs) is called whenever progress changes."""
+    pending = [j for j in jobs if not j.ended]
+    running = []
+    while pending or running:
+        while pending and len(running) < njobs:
+            j = pending.pop(0)
+            j.start(timeout)
+            if j.running():
+                running.append(j)
+            status(jobs)
+        fds = dict((j.child.stdout.fileno(), j) for j in running)
+        ready = select.select(list(fds), [], [], 0.5)[0] if fds else []
+        for fd in ready:
+            j = fds[fd]
+            chunk = os.read(fd, 65536)
+            if chunk:
+                j.feed(chunk)
+            else:
+                j.finish()
+                running.remove(j)
+        for j in list(running):
+            if j.child.expired():
+                j.finish()
+                running.remove(j)
+        status(jobs)
+
+
+def make_status(stream):
+    """A live progress line (tty) or one line per finished worker."""
+    state = {"last": 0.0, "done": set()}
+    tty = hasattr(stream, "isatty") and stream.isatty()
+
+    def status(jobs):
+        now = time.monotonic()
+        for j in jobs:
+            key = (j.interp["label"], j.suite)
+            if j.ended and key not in state["done"]:
+                state["done"].add(key)
+                if tty:
+                    stream.write("\r\033[K")
+                took = j.child.seconds if j.child is not None and \
+                    j.child.seconds is not None else 0.0
+                stream.write("  %-22s %-8s %6d cases %6.1fs%s\n" % (
+                    key[0], key[1], len(j.records), took,
+                    "  ERROR: " + j.error if j.error else ""))
+        if tty and now - state["last"] > 0.2:
+            state["last"] = now
+            live = ["%s/%s %d" % (j.interp["label"], j.suite, len(j.records))
+                    for j in jobs if j.running()]
+            stream.write("\r\033[K[%d/%d] %s" % (len(state["done"]),
+                                                 len(jobs),
+                                                 " | ".join(live)[:150]))
+        stream.flush()
+    return status
+
+
+def complete_all(jobs, lib):
+    """The driver's half of each record: a suite package that defines
+    complete_records(records, lib) (the inject suite adds its reference
+    there, once per buffer for every interpreter) gets its jobs' records.
+    A suite whose completion fails marks its records as errors."""
+    mods = {}
+    for j in jobs:
+        if not j.records:
+            continue
+        if j.suite not in mods:
+            try:
+                mods[j.suite] = importlib.import_module(
+                    "oracle.suites." + j.suite)
+            except Exception as e:
+                mods[j.suite] = e
+        mod = mods[j.suite]
+        if isinstance(mod, Exception):
+            _mark(j.records, "the driver cannot import oracle.suites.%s: "
+                  "%s: %s" % (j.suite, type(mod).__name__, mod))
+            continue
+        done = getattr(mod, "complete_records", None)
+        if done is None:
+            continue
+        try:
+            done(j.records, lib)
+        except Exception as e:
+            _mark(j.records, "the driver's side of the case failed: %s: %s"
+                  % (type(e).__name__, e))
+
+
+def _mark(records, why):
+    for rec in records:
+        rec.setdefault("error", why)
+
+
+def classify_all(jobs):
+    """Records with their outcome, and interpreter-level errors."""
+    rows = []
+    cache = {}
+    for j in jobs:
+        impl = j.interp.get("impl")
+        if impl not in cache:
+            cache[impl] = expect.load(impl)
+        for rec in j.records:
+            outcome, lines, entry = expect.classify(rec, cache[impl])
+            rows.append({"interp": j.interp["label"], "suite": j.suite,
+                         "family": rec.get("family", "?"),
+                         "id": rec.get("id", "?"), "outcome": outcome,
+                         "details": lines,
+                         "reason": _reason(entry),
+                         "record": rec})
+        if j.error:
+            rows.append({"interp": j.interp["label"], "suite": j.suite,
+                         "family": "<worker>", "id": "<worker>",
+                         "outcome": "ERROR", "details": [j.error],
+                         "reason": "", "record": {"repro": j.repro()}})
+    return rows
+

@@ -1,0 +1,261 @@
+"""reference/lib.py - the ctypes binding of libcmsgref.so: its structs,
+its constants and the loaded library with the libc model the reference
+uses.
+
+Mirrors cmsgref.h by hand (oracle/tests/test_refsocket_layout.py compares
+every size and offset with the C compiler's).  One library and one model a
+process: load() chooses them, reference/refsocket.py and the suites call
+through them.  Stdlib only; runs on every interpreter the worker runs on.
+"""
+
+import ctypes
+import os
+
+from oracle import REPO_LIB
+
+# cmsgref.h constants (values published there; they never change).
+CR_EPY = -7
+CR_ERANGE = -4
+CR_WARN_RECORD = 0
+(CR_PY_NONE, CR_PY_TYPE_ERROR, CR_PY_VALUE_ERROR, CR_PY_OVERFLOW_ERROR,
+ CR_PY_MEMORY_ERROR, CR_PY_OS_ERROR, CR_PY_BLOCKING_IO_ERROR, CR_PY_TIMEOUT,
+ CR_PY_RUNTIME_WARNING, CR_PY_SYSTEM_ERROR, CR_PY_SIGNAL) = range(11)
+(CR_ADDR_NONE, CR_ADDR_INET, CR_ADDR_INET6, CR_ADDR_UNIX_STR,
+ CR_ADDR_UNIX_BYTES, CR_ADDR_OTHER, CR_ADDR_RAW) = range(7)
+CR_PYERR_MSG_MAX = 160
+
+
+
+# --------------------------------------------------------------- C structs
+# Mirrors of cmsgref.h; oracle/tests/test_refsocket_layout.py compares their
+# sizes and offsets with the C compiler's.
+
+class _IOVec(ctypes.Structure):
+    _fields_ = [("iov_base", ctypes.c_void_p), ("iov_len", ctypes.c_size_t)]
+
+
+_EINTR_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
+
+
+class _RecvArgs(ctypes.Structure):
+    _fields_ = [
+        ("fd", ctypes.c_int),
+        ("family", ctypes.c_int),
+        ("bufsize", ctypes.c_int64),
+        ("iov", ctypes.POINTER(_IOVec)),
+        ("iovcnt", ctypes.c_size_t),
+        ("ancbufsize", ctypes.c_int64),
+        ("flags", ctypes.c_int),
+        ("timeout_ns", ctypes.c_int64),
+        ("libc", ctypes.c_int),
+        ("policy", ctypes.c_int),
+        ("on_eintr", ctypes.c_void_p),
+        ("eintr_ctx", ctypes.c_void_p),
+        ("sys", ctypes.c_void_p),
+    ]
+
+
+class _Addr(ctypes.Structure):
+    _fields_ = [
+        ("kind", ctypes.c_int),
+        ("family", ctypes.c_int),
+        ("host", ctypes.c_char * 64),
+        ("port", ctypes.c_uint),
+        ("flowinfo", ctypes.c_uint32),
+        ("scope_id", ctypes.c_uint32),
+        ("bytes", ctypes.c_ubyte * 108),
+        ("nbytes", ctypes.c_size_t),
+    ]
+
+
+class _RecvResult(ctypes.Structure):
+    _fields_ = [
+        ("data", ctypes.c_void_p),
+        ("data_len", ctypes.c_size_t),
+        ("nbytes", ctypes.c_ssize_t),
+        ("control", ctypes.c_void_p),
+        ("controllen", ctypes.c_size_t),
+        ("msg_flags", ctypes.c_int),
+        ("addr", _Addr),
+        ("libc", ctypes.c_int),
+        ("stop", ctypes.c_int),
+        ("warning", ctypes.c_int),
+        ("nitems", ctypes.c_size_t),
+    ]
+
+
+class _PyErr(ctypes.Structure):
+    _fields_ = [
+        ("exc", ctypes.c_int),
+        ("sys_errno", ctypes.c_int),
+        ("msg", ctypes.c_char * CR_PYERR_MSG_MAX),
+    ]
+
+
+class _Walk(ctypes.Structure):
+    _fields_ = [
+        ("buf", ctypes.c_void_p),
+        ("len", ctypes.c_size_t),
+        ("model", ctypes.c_void_p),
+        ("off", ctypes.c_size_t),
+        ("done", ctypes.c_int),
+        ("stop", ctypes.c_int),
+        ("warning", ctypes.c_int),
+        ("nitems", ctypes.c_size_t),
+        ("stop_offset", ctypes.c_size_t),
+        ("why", ctypes.c_int),
+        ("next_candidate", ctypes.c_size_t),
+        ("base", ctypes.c_uint64),
+        ("base_threshold", ctypes.c_uint64),
+    ]
+
+
+class _Item(ctypes.Structure):
+    _fields_ = [
+        ("offset", ctypes.c_size_t),
+        ("cmsg_len", ctypes.c_uint64),
+        ("level", ctypes.c_int32),
+        ("type", ctypes.c_int32),
+        ("data_off", ctypes.c_size_t),
+        ("data_len", ctypes.c_size_t),
+        ("status", ctypes.c_int),
+    ]
+
+
+STRUCTS = {"iovec": _IOVec, "cr_recv_args": _RecvArgs, "cr_addr": _Addr,
+           "cr_recv_result": _RecvResult, "cr_pyerr": _PyErr,
+           "cr_walk": _Walk, "cr_item": _Item}
+
+
+# ------------------------------------------------------------ the library
+
+class _State(object):
+    """The loaded library and what the calls need from it (one per process)."""
+    lib = None
+    path = None
+    libc_model = None
+    stop_fn = None      # the C "return 1" used as on_eintr
+    stop_ctx = None     # its argument: a one-byte NUL-terminated string
+    stop_ctx_addr = None
+
+
+
+
+def default_lib_path():
+    """Returns $CMSGREF_LIB, else REPO_LIB."""
+    return os.environ.get("CMSGREF_LIB") or REPO_LIB
+
+
+def _bind(lib):
+    c_int, c_void_p, c_size_t = ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t
+    lib.cr_recvmsg.argtypes = [ctypes.POINTER(_RecvArgs),
+                               ctypes.POINTER(_RecvResult),
+                               ctypes.POINTER(_PyErr)]
+    lib.cr_recvmsg.restype = c_int
+    lib.cr_recv_result_free.argtypes = [ctypes.POINTER(_RecvResult)]
+    lib.cr_recv_result_free.restype = None
+    lib.cr_walk_init.argtypes = [ctypes.POINTER(_Walk), c_void_p, c_size_t,
+                                 c_int]
+    lib.cr_walk_init.restype = c_int
+    lib.cr_walk_next.argtypes = [ctypes.POINTER(_Walk), ctypes.POINTER(_Item)]
+    lib.cr_walk_next.restype = c_int
+    lib.cr_close_on_error.argtypes = [c_void_p, c_size_t, c_int,
+                                      ctypes.POINTER(ctypes.c_int32), c_size_t,
+                                      ctypes.POINTER(c_size_t)]
+    lib.cr_close_on_error.restype = c_int
+    for name in ("cr_cmsg_len", "cr_cmsg_space"):
+        fn = getattr(lib, name)
+        fn.argtypes = [c_int, ctypes.c_int64, ctypes.POINTER(ctypes.c_int64)]
+        fn.restype = c_int
+    lib.cr_model_host.argtypes = []
+    lib.cr_model_host.restype = c_int
+    lib.cr_model_by_name.argtypes = [ctypes.c_char_p, ctypes.POINTER(c_int)]
+    lib.cr_model_by_name.restype = c_int
+    lib.cr_json_parse_buf.argtypes = [c_void_p, c_size_t, c_int,
+                                      ctypes.c_char_p, c_size_t,
+                                      ctypes.POINTER(c_size_t)]
+    lib.cr_json_parse_buf.restype = c_int
+
+
+def load(path=None, libc=None):
+    """Loads the library (path, else default_lib_path()) and selects the
+    libc model (a name such as "glibc" / "musl", else $CMSGREF_LIBC, else the
+    library's host model).  Returns the ctypes library.  Raises OSError if
+    the library cannot be loaded, ValueError for an unknown model name.
+    Calling it again with another path switches libraries."""
+    path = path or default_lib_path()
+    lib = ctypes.CDLL(path)
+    _bind(lib)
+    libc = libc or os.environ.get("CMSGREF_LIBC")
+    model = _model_by_name(lib, libc) if libc else lib.cr_model_host()
+    # The process's own symbols (libc among them): no ldconfig lookup.
+    libc_so = ctypes.CDLL(None)
+    stop_ctx = ctypes.create_string_buffer(b"\x01")
+    stop_fn = ctypes.cast(libc_so.strlen, ctypes.c_void_p).value
+    _State.lib, _State.path, _State.libc_model = lib, path, model
+    _State.stop_fn, _State.stop_ctx = stop_fn, stop_ctx
+    _State.libc_so = libc_so
+    _State.stop_ctx_addr = ctypes.addressof(stop_ctx)
+    return lib
+
+
+def _model_by_name(lib, name):
+    out = ctypes.c_int()
+    if lib.cr_model_by_name(name.encode("ascii"), ctypes.byref(out)) < 0:
+        raise ValueError("unknown libc model %r" % (name,))
+    return out.value
+
+
+def model_by_name(name):
+    """The libc model number (cmsgref.h enum cr_libc) of a model name such
+    as "glibc" or "musl".  Raises ValueError for an unknown name."""
+    return _model_by_name(_lib(), name)
+
+
+def loaded():
+    """True once load() has succeeded in this process."""
+    return _State.lib is not None
+
+
+def _lib():
+    if _State.lib is None:
+        load()
+    return _State.lib
+
+
+def libc_model():
+    """The libc model number the reference uses (cmsgref.h enum cr_libc)."""
+    _lib()
+    return _State.libc_model
+
+
+def json_parse(control, libc=None):
+    """The library's one JSON for a control buffer (cr_json_parse_buf),
+    returned as a str; control is bytes.  For the injection reference."""
+    lib = _lib()
+    model = _State.libc_model if libc is None else libc
+    need = ctypes.c_size_t(0)
+    cap = 4096 + 4 * len(control)
+    while True:
+        out = ctypes.create_string_buffer(cap)
+        rc = lib.cr_json_parse_buf(control, len(control), model, out, cap,
+                                   ctypes.byref(need))
+        if rc == 0:
+            return out.value.decode("ascii")
+        if need.value < cap:
+            raise ValueError("cr_json_parse_buf failed: %d" % rc)
+        cap = need.value + 1
+
+
+# enum cr_libc of cmsgref.h, by value (published there; they never change).
+MODEL_NAMES = ("glibc", "glibc-legacy", "musl", "freebsd", "darwin")
+
+
+def model_name(number):
+    """The name of libc model number (enum cr_libc), e.g. 0 -> "glibc"."""
+    return MODEL_NAMES[number]
+
+
+def host_model():
+    """The name of the library's compiled-in host model."""
+    return model_name(_lib().cr_model_host())

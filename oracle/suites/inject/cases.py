@@ -1,0 +1,141 @@
+"""suites/inject/cases.py - the inject suite's case ids, families and
+reproducers.
+
+A case is one control buffer in one warning mode through one method:
+  corpus:<path>@<mode>        recvmsg, every corpus buffer (record, error)
+  corpus-into:<path>@<mode>   recvmsg_into, the spec seeds only
+  addr:<name>@<mode>          an address case (ADDR_CASES)
+and the spec seeds in every mode of SPEC_MODES.  Families: spec-<mode>,
+spec-into-<mode> (the §12 K/F seeds), corpus-<dir>-<mode> (every other
+buffer), addr-<mode>.
+"""
+
+import os
+import re
+import shlex
+import socket
+import struct
+
+from oracle import worker
+from oracle.suites.inject import corpus
+from oracle.suites.inject.corpus import spec_seed
+
+MODES = ("record", "error")                     # every buffer
+SPEC_MODES = MODES + ("default", "ignore")      # the spec seeds (§12)
+
+# Address cases (§6): the control bytes and the address length a real call
+# gets, the name bytes being the kernel's.  name -> (target, namelen,
+# control bytes): target "named" is an AF_UNIX datagram from a sender bound
+# to an abstract name (the kernel writes AF_UNIX and a name starting with a
+# NUL), "pair" the session's socketpair (the kernel writes no name, so the
+# family stays the AF_UNSPEC CPython preset).  The reference side is
+# oracle.reference.refsocket on the same injected call (the library decodes and runs
+# its error path), in the worker; ints 100 and 101 are F10's fds a and b.
+ADDR_CASES = {
+    "f10-abstract-namelen-1": ("named", 1, struct.pack(
+        "<Qii", 24, socket.SOL_SOCKET, socket.SCM_RIGHTS) +
+        struct.pack("<ii", 100, 101)),
+    "abstract-namelen-2": ("named", 2, b""),
+    "abstract-namelen-3": ("named", 3, b""),
+    "no-family-namelen-16": ("pair", 16, b""),
+    "no-family-namelen-1": ("pair", 1, b""),
+}
+
+
+def iter_cases():
+    """(family, case_id) for every corpus control buffer through recvmsg
+    in the record and error modes, the spec seeds in every mode of
+    SPEC_MODES through recvmsg and recvmsg_into, and the address cases
+    (ADDR_CASES) in the record and error modes.  Families: spec-<mode>,
+    spec-into-<mode> (the §12 K/F seeds), corpus-<dir>-<mode> (every other
+    buffer), addr-<mode> (ids addr:<name>@<mode>)."""
+    files = corpus.corpus_files()
+    for rel in files:
+        for mode in (SPEC_MODES if spec_seed(rel) else MODES):
+            yield family_of(rel, "recvmsg", mode), "corpus:%s@%s" % (rel,
+                                                                     mode)
+    for rel in files:
+        if spec_seed(rel):
+            for mode in SPEC_MODES:
+                yield (family_of(rel, "recvmsg_into", mode),
+                       "corpus-into:%s@%s" % (rel, mode))
+    for name in sorted(ADDR_CASES):
+        for mode in MODES:
+            yield "addr-%s" % mode, "addr:%s@%s" % (name, mode)
+
+
+def family_of(rel, method, mode):
+    """The matrix row of a corpus file for a method and warning mode."""
+    if spec_seed(rel):
+        return "spec-%s%s" % ("into-" if method == "recvmsg_into" else "",
+                              mode)
+    return "corpus-%s-%s" % (rel.split(os.sep)[0], mode)
+
+
+def split_case(case_id):
+    """(corpus path, mode, method) of a case id; ValueError if bad."""
+    src, _, mode = case_id.rpartition("@")
+    kind, _, rel = src.partition(":")
+    if mode not in SPEC_MODES or kind not in ("corpus", "corpus-into") \
+            or not rel or ".." in rel.split(os.sep):
+        raise ValueError("bad case id %r" % case_id)
+    return rel, mode, "recvmsg_into" if kind == "corpus-into" else "recvmsg"
+
+
+REPRO_OUT = "build/conformance-repro"
+
+
+def repro(what, case_id):
+    """What reruns one case, native and reference, classified: the driver
+    through make, from any directory, on this interpreter only (the
+    --pythons value its entry gives), into its own output directory
+    (REPRO_OUT, so the matrix's report stays), with the library, shim and
+    a forced libc model of this run when they are not the defaults; what
+    names the case for people.  ORACLE_ARGS is split by the recipe's
+    shell, so each word is quoted for it (shlex.quote), "$" doubled for
+    make, and the whole escaped for the double quotes around it.
+    Everything but the case id is the same for the whole process and built
+    once (repro_parts)."""
+    head, tail, env = repro_parts()
+    return "%s: %smake -C %s conformance ORACLE_ARGS=\"%s %s %s\"" % (
+        what, env, _REPO_Q, head, make_word(case_id), tail)
+
+
+_REPRO_CACHE = []
+_REPO_Q = shlex.quote(corpus.REPO)
+# What shlex.quote leaves as it is (so do make and the double quotes).
+_PLAIN_WORD = re.compile(r"[\w@%+=:,./-]+\Z", re.ASCII)
+
+
+def make_word(word):
+    """word quoted for the recipe's shell, "$" doubled for make, escaped
+    for the double quotes around ORACLE_ARGS (a word of plain characters,
+    as case ids are, is itself: one regex match)."""
+    if _PLAIN_WORD.match(word):
+        return word
+    return re.sub(r'([\\"`$])', r"\\\1", shlex.quote(word).replace("$", "$$"))
+
+
+def repro_parts():
+    """(the words before the case id, the words after it, the environment
+    prefix) of repro(), for this process."""
+    if not _REPRO_CACHE:
+        me = worker.interp()
+        words = ["--suites", "inject", "--pythons", me["select"]]
+        lib = os.environ.get("CMSGREF_LIB")
+        if lib and os.path.abspath(lib) != corpus.REPO_LIB:
+            words += ["--lib", os.path.abspath(lib)]
+        shim = os.environ.get("CMSGREF_INJECT")
+        if shim and os.path.abspath(shim) != corpus.REPO_SHIM:
+            words += ["--shim", os.path.abspath(shim)]
+        words += ["--only"]
+        env = ""
+        forced = os.environ.get("CMSGREF_LIBC")
+        if me.get("model_how", "").startswith("forced"):
+            forced = me.get("model")
+        if forced:
+            env = "CMSGREF_LIBC=%s " % shlex.quote(forced)
+        _REPRO_CACHE.append((" ".join(make_word(w) for w in words),
+                             " ".join(make_word(w) for w in
+                                      ("--out", REPRO_OUT)), env))
+    return _REPRO_CACHE[0]
