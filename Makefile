@@ -300,7 +300,7 @@ ORACLE_ENV := PYTHONPATH=$(CURDIR)
 .PHONY: conformance check-oracle oracle-inject-shim
 oracle-inject-shim: $(ORACLE_SHIM)
 # The LD_PRELOAD shim is not library code: plain cc, the project's warnings.
-$(ORACLE_SHIM): oracle/inject/inject.c oracle/inject/inject.h
+$(ORACLE_SHIM): oracle/suites/inject/shim/inject.c oracle/suites/inject/shim/inject.h
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CFLAGS) -fPIC -shared -o $@ $(filter %.c,$^) -ldl
 
