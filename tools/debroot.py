@@ -646,6 +646,23 @@ def info(rel, arch):
     return out
 
 
+def _locked(name):
+    """True while a build or clean holds the lock of root name
+    ("<rel>-<arch>")."""
+    try:
+        fd = os.open(os.path.join(cache_dir(), ".lock-" + name),
+                     os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+
+
 def listing():
     """Lines: each complete root and each unfinished build."""
     d = cache_dir()
@@ -654,8 +671,11 @@ def listing():
     for n in names:
         path = os.path.join(d, n)
         if n.startswith(".build-"):
-            lines.append("unfinished  %s (removed by the next build or "
-                         "clean of that root)" % path)
+            if _locked(n[len(".build-"):].rsplit("-", 1)[0]):
+                lines.append("building    %s" % path)
+            else:
+                lines.append("unfinished  %s (removed by the next build "
+                             "or clean of that root)" % path)
         elif os.path.isdir(path) and is_complete(path):
             s = read_stamp(path)
             lines.append("%-16s python %-8s glibc %-5s %s" % (

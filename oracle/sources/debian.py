@@ -11,9 +11,8 @@ for its libc, into build/debian-<rel>-<arch>/ (make VARIANT=...), and are the
 entry's lib and shim; the host's build/ is not touched.
 
 An entry: label debian:bullseye/python3.9, origin "Debian bullseye
-(amd64)", argv `debian-root run bullseye -- /usr/bin/python3.9` (the
-driver's interpreter runs debian-root: no PATH lookup on the way), libc
-glibc 2.31.  The model comes from the root's glibc version (the libc6
+(amd64)", argv `REPO/scripts/debian-root run bullseye -- /usr/bin/python3.9`,
+libc glibc 2.31.  The model comes from the root's glibc version (the libc6
 package the root holds): glibc-legacy before 2.36 (the CMSG_NXTHDR that
 takes the buffer's base address, spec §3), glibc from 2.36 on.
 
@@ -89,7 +88,7 @@ def wanted(requested, environ=None):
 
 
 def _tool(*args):
-    return [sys.executable, TOOL] + list(args)
+    return [TOOL] + list(args)
 
 
 def _last_line(res):

@@ -347,6 +347,7 @@ class BuildTest(Base):
             time.sleep(0.02)
         self.assertEqual(len(self.leftovers()), 1)
         self.assertTrue(self.fakes())
+        self.assertIn("building", self.tool("list").stdout.decode())
         return p
 
     def fakes(self):
