@@ -66,17 +66,6 @@ def _kind(mode):
     return "other"
 
 
-def fd_key(fd):
-    """(st_dev, st_ino) of an open fd, or None if fd is not open.
-
-    Takes an int; never closes or keeps it."""
-    try:
-        st = os.fstat(fd)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)
-
-
 def describe_fd(fd, labels=None):
     """What fd refers to: {"ref": label or "dev:ino", "kind", "cloexec"}.
 
@@ -251,107 +240,6 @@ def crash_result(status):
     res["exception"] = {"type": "process-crash", "message": how,
                         "args": [how], "errno": None}
     return res
-
-
-# --------------------------------------------------------------- fd table
-
-def fd_table():
-    """{fd: target} for /proc/self/fd, without the listing's own fd."""
-    table = {}
-    for name in os.listdir("/proc/self/fd"):
-        try:
-            table[int(name)] = os.readlink("/proc/self/fd/" + name)
-        except OSError:
-            continue
-    return table
-
-
-def fd_leaks(before, after):
-    """Descriptors open in `after` that were not open (on the same target)
-    in `before`, as sorted "fd -> target" strings."""
-    out = []
-    for fd in sorted(after):
-        if before.get(fd) != after[fd]:
-            out.append("%d -> %s" % (fd, after[fd]))
-    return out
-
-
-# A cheaper fd-table snapshot for callers that diff thousands of times (the
-# sockets suite diffs three times per scenario).  fd_table() costs a
-# directory listing plus one readlink per descriptor (about 40 us here);
-# a snapshot is {fd: (st_dev, st_ino)}.  Since Linux 6.2, stat() of
-# /proc/self/fd reports the number of open descriptors as st_size (0 on
-# older kernels).  When that count equals the previous snapshot's and every
-# descriptor of the previous snapshot still fstat()s to the same object,
-# the table is exactly the previous one (same count, all old members
-# present): no listing is needed.  Otherwise, and always on kernels that
-# report 0, the table is listed again.  (dev, ino) equality is at least as
-# strict as readlink-target equality, so every leak fd_leaks() would name is
-# named by fd_snapshot_leaks(), in the same "fd -> target" form.
-
-def _fd_count():
-    try:
-        return os.stat("/proc/self/fd").st_size
-    except OSError:
-        return 0
-
-
-def _fd_listed():
-    table = {}
-    fstat = os.fstat
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
-        try:
-            st = fstat(fd)
-        except OSError:     # the listing's own descriptor, closed by now
-            continue
-        table[fd] = (st.st_dev, st.st_ino)
-    return table
-
-
-def fd_snapshot(prev=None):
-    """The open descriptors as (count, {fd: (st_dev, st_ino)}).
-
-    prev: an earlier snapshot of this process, or a guess at the table
-    (count, {fd: key}), or None.  When prev is exact (see above) it is
-    returned itself, unchanged; otherwise a new snapshot is listed, so a
-    wrong guess costs a listing, never a wrong table.  Opens nothing that
-    outlives the call."""
-    count = _fd_count()
-    if prev is not None and count and count == prev[0]:
-        fstat = os.fstat
-        same = True
-        for fd, key in prev[1].items():
-            try:
-                st = fstat(fd)
-            except OSError:
-                same = False
-                break
-            if (st.st_dev, st.st_ino) != key:
-                same = False
-                break
-        if same:
-            return prev
-    table = _fd_listed()
-    return (len(table) if count else 0, table)
-
-
-def fd_snapshot_leaks(before, after):
-    """Descriptors open in snapshot `after` that were not open on the same
-    object in `before`, as sorted "fd -> target" strings (fd_leaks()'s
-    form; the target is read now, so the leaked fd must still be open)."""
-    if after is before:
-        return []
-    out = []
-    old = before[1]
-    for fd, key in sorted(after[1].items()):
-        if old.get(fd) != key:
-            try:
-                target = os.readlink("/proc/self/fd/%d" % fd)
-            except OSError:
-                target = "?"
-            out.append("%d -> %s" % (fd, target))
-    return out
 
 
 # ------------------------------------------------------------- comparison

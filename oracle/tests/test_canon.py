@@ -10,6 +10,7 @@ import unittest
 import warnings
 
 from oracle.judge import canon
+from tools import fdtable
 
 # Linux's value; PyPy 3.9's socket module does not export the name.
 MSG_CMSG_CLOEXEC = getattr(socket, "MSG_CMSG_CLOEXEC", 0x40000000)
@@ -43,7 +44,7 @@ class CanonFds(unittest.TestCase):
         return self.b.recvmsg(1, socket.CMSG_SPACE(8), flags)
 
     def test_received_fds_compare_by_inode_not_number(self):
-        labels = {canon.fd_key(self.f1): "file"}
+        labels = {fdtable.identity(self.f1): "file"}
         send_fds(self.a, [self.f1])
         one = canon.canon_result(self.recv(), rights="fds", labels=labels)
         send_fds(self.a, [self.f2])
@@ -68,16 +69,16 @@ class CanonFds(unittest.TestCase):
                          ["[0].cloexec: False != True"])
 
     def test_received_fds_are_closed_so_nothing_leaks(self):
-        before = canon.fd_table()
+        before = fdtable.snapshot()
         send_fds(self.a, [self.f1, self.p])
         canon.canon_result(self.recv(), rights="fds")
-        self.assertEqual(canon.fd_leaks(before, canon.fd_table()), [])
+        self.assertEqual(fdtable.leaks(before, fdtable.snapshot()), [])
 
     def test_leak_is_seen(self):
-        before = canon.fd_table()
+        before = fdtable.snapshot()
         fd = os.dup(self.f1)
         try:
-            leaks = canon.fd_leaks(before, canon.fd_table())
+            leaks = fdtable.leaks(before, fdtable.snapshot())
             self.assertEqual(len(leaks), 1)
             self.assertTrue(leaks[0].startswith("%d -> " % fd), leaks)
         finally:

@@ -32,6 +32,7 @@ PRELUDE = r'''
 import ctypes, gc, json, os, struct, sys
 from oracle.judge import canon
 from oracle.suites import inject as s
+from tools import fdtable
 from oracle.suites.inject import reference, session
 s.configure(lib=%(lib)r)
 k01 = [f for f in os.listdir(s.CORPUS + "/cmsg_parse")
@@ -51,12 +52,12 @@ mine = ses.sock.fileno()
 fds = [0, 1, 2, mine, ses.peer.fileno(), -5, 0x7fffffff, 1, mine]
 buf = truncated_rights(*fds)
 out["ref"] = reference.reference_parse(buf)["close_on_error"]
-table = canon.fd_table()
+table = fdtable.snapshot().table
 res, leaks, lost, delivered = ses.observe(buf, "error", "recvmsg")
 out["closed"] = res["fds_closed"]
 out["exc"] = (res["exception"] or {}).get("type")
 out["leaks"], out["lost"], out["delivered"] = leaks, lost, delivered
-out["table_same"] = canon.fd_table() == table
+out["table_same"] = fdtable.snapshot().table == table
 out["gc"] = gc.isenabled()
 res2, _, _, _ = ses.observe(buf, "record", "recvmsg")
 out["record_closed"] = res2["fds_closed"]

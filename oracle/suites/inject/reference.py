@@ -18,6 +18,7 @@ from oracle.reference import refsocket
 from oracle.suites.inject import corpus
 from oracle.suites.inject.cases import split_case
 from oracle.suites.inject.session import CALL_FILE, CALL_LINES, PAYLOAD
+from tools import fdtable
 
 WARNING_TEXT = refsocket.WARNING_TEXT
 _ref_cache = {}          # (bytes, model) -> (parsed, leaks)
@@ -62,11 +63,11 @@ def _reference(buf, libc):
     key = (buf, libc)
     got = _ref_cache.get(key)
     if got is None:
-        before = canon.fd_snapshot()
+        before = fdtable.snapshot()
         parsed = reference_parse(buf, libc)
-        after = canon.fd_snapshot(before)
-        lost = sorted(set(before[1]) - set(after[1]))
-        got = (parsed, canon.fd_snapshot_leaks(before, after) +
+        after = fdtable.snapshot(before)
+        lost = fdtable.diff(before, after).vanished
+        got = (parsed, fdtable.leaks(before, after) +
                ["%d -> (vanished)" % fd for fd in lost])
         _ref_cache[key] = got
     return got

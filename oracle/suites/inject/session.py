@@ -20,6 +20,7 @@ import warnings
 
 from oracle.judge import canon
 from oracle.suites.inject.corpus import MAX_CONTROL
+from tools import fdtable
 
 PAYLOAD = b"x"
 # The warnings filter each mode's call runs under.
@@ -134,7 +135,7 @@ class _Session(object):
         self._fd = self.sock.fileno()
         self._loaded = None
         self._named = None      # (receiver, sender, receiver's name)
-        self.table = canon.fd_snapshot()
+        self.table = fdtable.snapshot()
         atexit.register(self.close)
 
     def close(self):
@@ -162,7 +163,7 @@ class _Session(object):
             tx.bind(b"\0" + tag + b"-tx")
             rx.settimeout(5.0)
             self._named = (rx, tx, b"\0" + tag + b"-rx")
-            self.table = canon.fd_snapshot()
+            self.table = fdtable.snapshot()
         rx, tx, name = self._named
         return rx, lambda: tx.sendto(PAYLOAD, name)
 
@@ -228,18 +229,20 @@ class _Session(object):
         again (reading a corpus file: corpus.buffer), so what is found here is
         the call's."""
         before = self.table
-        after = canon.fd_snapshot((before[0], {}))
-        if after[0] == before[0] and not after[1]:
+        same_count = fdtable.Snapshot(before.count, {})
+        after = fdtable.snapshot(same_count)
+        if after is same_count:
             return [], []
-        leaks = canon.fd_snapshot_leaks(before, after)
-        lost = sorted(set(before[1]) - set(after[1]))
+        leaks = fdtable.leaks(before, after)
+        lost = fdtable.diff(before, after).vanished
         self.table = after
         return leaks, lost
 
     def retake(self):
         """Re-take the table if its size changed since the last look."""
-        if canon.fd_snapshot((self.table[0], {}))[1]:
-            self.table = canon.fd_snapshot()
+        same_count = fdtable.Snapshot(self.table.count, {})
+        if fdtable.snapshot(same_count) is not same_count:
+            self.table = fdtable.snapshot()
 
     @staticmethod
     def _drain(sock):

@@ -13,7 +13,7 @@ import os
 import socket
 import tempfile
 
-from oracle.judge import canon
+from tools import fdtable
 from oracle.suites.sockets.table import PAIRS, SCM_RIGHTS, SOL_SOCKET, \
     SO_PASSCRED, SO_TIMESTAMP, SO_TIMESTAMPNS
 
@@ -270,7 +270,7 @@ def make_shared(p):
         r, w = os.pipe()
         os.close(w)
         fds.append(r)
-        keys.append(canon.fd_key(r))
+        keys.append(fdtable.identity(r))
         labels[keys[-1]] = "sent%d" % i
     return {"fds": fds, "labels": labels, "keys": keys}
 
@@ -281,7 +281,7 @@ def make_shared(p):
 def _emfile_limit(room):
     """A soft RLIMIT_NOFILE leaving exactly `room` free descriptor numbers
     below it (the lowest free numbers are what the kernel hands out)."""
-    used = set(canon.fd_table())
+    used = set(fdtable.fds())
     limit = 0
     free = 0
     while True:

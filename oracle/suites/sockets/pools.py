@@ -10,6 +10,7 @@ import socket
 import struct
 
 from oracle.judge import canon
+from tools import fdtable
 from oracle.suites.sockets.fixtures import _close_quietly, \
     _combo_options, _set_options, make_shared
 from oracle.suites.sockets.table import PAIRS, SCM_RIGHTS, SOL_SOCKET
@@ -48,7 +49,7 @@ class _SentPool(object):
         closed; a number that now holds something else is left alone (it
         is not ours any more)."""
         for fd, key in zip(self.fds, self.keys):
-            if canon.fd_key(fd) == key:
+            if fdtable.identity(fd) == key:
                 _close_quietly(fd)
         fresh = make_shared({"combo": None, "passcred": False,
                              "timestamp": "", "nfds": self.SENT_MAX,
@@ -88,7 +89,7 @@ class _Pair(object):
     def __init__(self, pool, key, rsock, peer):
         self.pool, self.key, self.rsock, self.peer = pool, key, rsock, peer
         self.fds = (rsock.fileno(), peer.fileno())
-        self.ids = (canon.fd_key(self.fds[0]), canon.fd_key(self.fds[1]))
+        self.ids = (fdtable.identity(self.fds[0]), fdtable.identity(self.fds[1]))
 
     def release(self):
         """After a side: back to the pool (_PairPool.release)."""
@@ -104,7 +105,7 @@ class _Pair(object):
         that holds something else now is left open (not ours)."""
         for sock, fd, key in zip((self.rsock, self.peer), self.fds,
                                  self.ids):
-            if canon.fd_key(fd) == key:
+            if fdtable.identity(fd) == key:
                 sock.close()
             else:
                 sock.detach()

@@ -28,6 +28,7 @@ from oracle.suites.sockets.expand import cases
 from oracle.suites.sockets.fixtures import _emfile_limit, prepare
 from oracle.suites.sockets.pools import _PAIRS, _POOL
 from oracle.suites.sockets.table import MSG_DONTWAIT, MSG_PEEK
+from tools import fdtable
 
 
 def configure(lib=None, libc=None):
@@ -203,7 +204,7 @@ def _queue_after(sock):
 
 
 
-# The fd table between two cases (canon.fd_snapshot), kept so that the
+# The fd table between two cases (tools.fdtable.snapshot), kept so that the
 # next case's first snapshot needs no listing.  Code here that opens or
 # closes fds of its own outside a side (the shared child's pipes) calls
 # _table_changed(), so that the next case lists the table again.
@@ -226,11 +227,11 @@ def _native_in_child(case_id):
     sent objects of this process's pool (inherited at the fork) and a new
     socket set, its fd table diffed around it."""
     p = cases()[1][case_id]
-    before = canon.fd_snapshot(_CHILD_SNAP[0])
+    before = fdtable.snapshot(_CHILD_SNAP[0])
     res = run_side("native", p, _POOL.for_case(p))
-    after = canon.fd_snapshot(before)
+    after = fdtable.snapshot(before)
     _CHILD_SNAP[0] = after
-    return res, canon.fd_snapshot_leaks(before, after)
+    return res, fdtable.leaks(before, after)
 
 
 _CHILD_SNAP = [None]
@@ -259,18 +260,18 @@ def run_case(case_id):
     if p["eintr"]:
         _WATCHER.ensure()
     # The table before the native side: the one verified after the
-    # previous case's reference side, verified again (canon.fd_snapshot:
+    # previous case's reference side, verified again (fdtable.snapshot:
     # a count and one fstat per fd, no listing when unchanged), because
     # code outside the suite may close and open fds between two cases.
     # Nothing of the suite's own opens or closes an fd there (the sent
     # objects and the socketpair are pooled); opening or replacing a pool
     # lists the table again.
-    _SNAP = canon.fd_snapshot(_SNAP)
+    _SNAP = fdtable.snapshot(_SNAP)
     if not _POOL.intact(_SNAP):
         _POOL.renew()
-        _SNAP = canon.fd_snapshot()
+        _SNAP = fdtable.snapshot()
     if _PAIRS.ready(p, _SNAP[1])[1]:
-        _SNAP = canon.fd_snapshot()
+        _SNAP = fdtable.snapshot()
     shared = _POOL.for_case(p)
     before = _SNAP
     results = {}
@@ -281,12 +282,10 @@ def run_case(case_id):
             results[side], leaks[side] = _ISOLATOR.run(case_id)
             continue
         results[side] = run_side(side, p, shared, _PAIRS.pair)
-        after = canon.fd_snapshot(before)
-        leaks[side] = canon.fd_snapshot_leaks(before, after)
+        after = fdtable.snapshot(before)
+        leaks[side] = fdtable.leaks(before, after)
         before = after
-    # The next case's table (a count of 0: this kernel gives none, so the
-    # next case lists it again).
-    _SNAP = before if before[0] else None
+    _SNAP = before          # the next case's table
     return {"family": p["family"], "id": case_id,
             "native": results["native"], "reference": results["reference"],
             "leaked_fds": leaks,
