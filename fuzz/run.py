@@ -12,10 +12,10 @@ replay command and, for raw control buffers, `cmsgref explain`'s verdict.
 It can also prune a corpus and write a JSON summary.
 
 Limits and rules it keeps:
-- Every child runs in its own session, bounded in time; on exit, SIGINT,
-  SIGTERM or SIGHUP the whole process group of every child is killed, and
-  (Linux) this process is a child subreaper, so helpers that escaped into
-  their own session (AFL++'s fork servers) are killed too.
+- Every child runs through tools/procs.py: in its own session, bounded in
+  time; on exit, SIGINT, SIGTERM or SIGHUP the tree of every child is
+  killed, and (Linux) this process is a child subreaper, so helpers that
+  escaped into their own session (AFL++'s fork servers) are killed too.
 - Nothing a fuzzer writes lands outside build/: every libFuzzer command has
   an -artifact_prefix.
 - After a run that found something, merge and prune are skipped (a merge
@@ -30,12 +30,14 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
-from procs import UsageError, guarded, reap_orphans, run, spawn, wait
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+from tools import procs  # noqa: E402
+from tools.procs import UsageError  # noqa: E402
 
 USAGE = """\
 usage: fuzz/run.py libfuzzer|afl --target NAME:DIR[,DIR...] [--target ...]
@@ -60,6 +62,7 @@ and PyPy 3.9.
 """
 
 FINDINGS = os.path.join('build', 'findings')
+GRACE = 2  # seconds a fuzzer gets between SIGTERM and SIGKILL
 DICT = os.path.join('fuzz', 'cmsg.dict')
 RAW_TARGETS = ('cmsg_parse', 'cmsg_diff')  # inputs are raw control bytes
 KEEP_PREFIXES = ('seed-', 'regress-')
@@ -102,6 +105,24 @@ def fresh_dir(d):
     if os.path.isdir(d):
         shutil.rmtree(d)
     os.makedirs(d)
+
+
+def run(cmd, seconds, log_path, env=None, progress=None, every=0):
+    """Runs cmd (tools.procs, GRACE) with stdout and stderr to log_path,
+    killed after seconds.  Returns (exit status, None if killed at the
+    deadline, or -N if signal N ended it; the log text).  A program that
+    cannot be started gives 127, as a shell does, with the reason in the
+    log: mid-run that is a failed step, not bad usage."""
+    try:
+        r = procs.run(cmd, seconds, stdout=log_path, stderr=procs.STDOUT,
+                      env=env, grace=GRACE, progress=progress, every=every)
+        rc = None if r.timed_out else r.returncode
+    except UsageError as exc:
+        with open(log_path, 'w') as log:
+            log.write('%s\n' % exc)
+        rc = 127
+    with open(log_path, 'rb') as fh:
+        return rc, fh.read().decode('utf-8', 'replace')
 
 
 def last_line(text):
@@ -163,11 +184,12 @@ def explain(target, path):
     if target not in RAW_TARGETS or not os.path.exists(cli):
         return None
     try:
-        out = subprocess.run([cli, 'explain', path], stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, timeout=30,
-                             start_new_session=True).stdout
-    except subprocess.TimeoutExpired:
+        r = procs.run([cli, 'explain', path], 30, stderr=procs.STDOUT)
+    except UsageError:
         return None
+    if r.timed_out:
+        return None
+    out = r.stdout
     verdict = r'^(STOP|END|ancdata|RuntimeWarning|no warning)'
     keep = [l.strip() for l in out.decode('utf-8', 'replace').splitlines()
             if re.match(verdict, l)]
@@ -377,7 +399,7 @@ def afl_target(st, dirs, seconds, work, jobs, every):
                 'AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES': '1',
                 'AFL_CMPLOG_ONLY_NEW': '1', 'AFL_NO_STARTUP_CALIBRATION': '1'})
     say('afl %s: %d secondaries for %d s' % (target, jobs, seconds))
-    procs = []
+    children = []
     for i in range(jobs):
         cmd = ['afl-fuzz', '-S', 's%d' % i, '-i', inp, '-o', out,
                '-x', DICT, '-V', str(seconds)]
@@ -385,26 +407,33 @@ def afl_target(st, dirs, seconds, work, jobs, every):
             cmd += ['-c', cmplog]
         cmd += ['--', binary]
         log_path = os.path.join(work, 'afl-s%d.log' % i)
-        with open(log_path, 'wb') as log:
-            procs.append((spawn(cmd, log, env), log_path))
+        try:
+            c = procs.start(cmd, seconds + 120, stdout=log_path,
+                            stderr=procs.STDOUT, env=env, grace=GRACE)
+        except UsageError as exc:
+            with open(log_path, 'w') as log:
+                log.write('%s\n' % exc)
+            c = None
+        children.append((c, log_path))
 
     def show(elapsed):
         s = afl_stats(out)
         say('afl %s: %d s of %d, %d execs, bitmap %.2f%%, edges %d'
             % (target, elapsed, seconds, s['execs'], s['coverage'],
                s['features']))
-    deadline = time.time() + seconds + 120
     rcs = []
-    for n, (p, log_path) in enumerate(procs):
-        rcs.append(wait(p, max(1, deadline - time.time()),
-                        show if n == 0 else None, every))
-    reap_orphans()
+    for n, (c, log_path) in enumerate(children):
+        if c is None:
+            rcs.append(127)
+            continue
+        r = c.finish(show if n == 0 else None, every)
+        rcs.append(None if r.timed_out else r.returncode)
     st.update(afl_stats(out))
     if any(rc != 0 for rc in rcs) and st['execs'] == 0:
         n = next(i for i, rc in enumerate(rcs) if rc != 0)
-        with open(procs[n][1], 'rb') as fh:
+        with open(children[n][1], 'rb') as fh:
             text = fh.read().decode('utf-8', 'replace')
-        failed_step(st, 'afl-fuzz', rcs[n], procs[n][1], text)
+        failed_step(st, 'afl-fuzz', rcs[n], children[n][1], text)
     found = []
     for inst in sorted(os.listdir(out)) if os.path.isdir(out) else []:
         for f in files_in(os.path.join(out, inst, 'crashes')) + \
@@ -695,7 +724,8 @@ def main_unguarded(argv):
 
 
 def main(argv):
-    return guarded('run.py', lambda: main_unguarded(argv))
+    return procs.guarded('run.py', lambda: main_unguarded(argv),
+                         subreaper=True, grace=GRACE)
 
 
 if __name__ == '__main__':

@@ -487,7 +487,7 @@ def guarded(prog, fn, subreaper=False, grace=0, what="child process(es)"):
 
     Returns fn()'s value; or, after a stop signal, kills every live child
     (SIGTERM first when grace > 0), writes '<prog>: stopped by SIGTERM: N
-    <what> killed' to stderr and returns 128 + the signal.  subreaper:
+    <what> killed, with what they started' to stderr and returns 128 + the signal.  subreaper:
     become_subreaper() first, and reap_orphans() on every way out.  The
     previous signal handlers are restored on return."""
     if subreaper and become_subreaper():
@@ -500,8 +500,8 @@ def guarded(prog, fn, subreaper=False, grace=0, what="child process(es)"):
         _STOP["armed"] = False
         signum = getattr(e, "signum", signal.SIGINT)
         n = stop_all(grace)
-        sys.stderr.write("%s: stopped by %s: %d %s killed\n" % (
-            prog, signame(signum), n, what))
+        sys.stderr.write("%s: stopped by %s: %d %s killed, with what "
+                         "they started\n" % (prog, signame(signum), n, what))
         sys.stderr.flush()
         return 128 + signum
     finally:
