@@ -1,0 +1,102 @@
+"""sides.py - the two judges of a CPython mutant.
+
+Why: a mutant of CPython's socketmodule.c is killed by a side when that
+side's outcome differs from its outcome on the unmutated build (the
+baseline), so a case the baseline already fails or expects to fail
+(XFAIL) neither kills nor hides a mutant.  A side that runs past its time
+limit is killed with its whole process tree and the mutant counts as
+killed by that side ("timed out").
+
+  oracle         `make conformance PYTHONS=<interpreter>` in the repository
+                 (the oracle driver, through the Makefile so its module
+                 layout is its own business), judged on its exit status and
+                 report.json: every case that is not PASS, with its outcome,
+                 and the totals.
+  cpython-tests  CPython's own test_socket classes for this API (TEST_MATCH)
+                 run by the interpreter's regrtest, judged on its exit
+                 status and the failed or errored tests of its JUnit XML.
+"""
+
+import json
+import os
+import shutil
+import xml.etree.ElementTree as ET
+
+from tools import procs
+
+SIDES = ("oracle", "cpython-tests")
+# test_socket's classes and tests of recvmsg/recvmsg_into, SCM_RIGHTS,
+# the CMSG macros, and the timeout/EINTR paths of these calls.
+# Every class named Recvmsg* (generic, UDP, UDP6, RFC 3542, TCP, SCTP,
+# Unix stream, SCM_RIGHTS; recvmsg and recvmsg_into).
+TEST_MATCH = ("Recvmsg*", "CmsgMacroTests", "SCMRightsTest",
+              "SendRecvFdsTests", "InterruptedRecvTimeoutTest")
+
+
+def oracle(repo, python, work, timeout):
+    """Runs the oracle on python; returns (signature, result)."""
+    out = os.path.join(work, "oracle")
+    shutil.rmtree(out, ignore_errors=True)
+    r = procs.run(["make", "-C", repo, "--no-print-directory", "conformance",
+                   "PYTHONS=%s" % python,
+                   "ORACLE_ARGS=--out %s --timeout %d" % (out, int(timeout))],
+                  timeout + 30)
+    sig = {"exit": r.returncode, "timed_out": r.timed_out}
+    try:
+        with open(os.path.join(out, "report.json")) as f:
+            rep = json.load(f)
+        sig["totals"] = rep.get("totals")
+        sig["not_pass"] = sorted("%s %s" % (c.get("outcome"), c.get("id"))
+                                 for c in rep.get("cases", ())
+                                 if c.get("outcome") != "PASS")
+    except (OSError, ValueError):
+        sig["report"] = "missing"
+    return sig, r
+
+
+def cpython_tests(python, work, timeout):
+    """Runs test_socket's TEST_MATCH subset; returns (signature, result)."""
+    xml = os.path.join(work, "junit.xml")
+    if os.path.exists(xml):
+        os.unlink(xml)
+    cmd = [python, "-m", "test", "test_socket", "--junit-xml", xml]
+    for pat in TEST_MATCH:
+        cmd += ["-m", pat]
+    r = procs.run(cmd, timeout, cwd=work)
+    sig = {"exit": r.returncode, "timed_out": r.timed_out}
+    try:
+        bad, n = [], 0
+        for case in ET.parse(xml).iter("testcase"):
+            n += 1
+            for kind in ("failure", "error"):
+                if case.find(kind) is not None:
+                    bad.append("%s %s.%s" % (kind, case.get("classname"),
+                                             case.get("name")))
+        sig["ran"] = n
+        sig["bad"] = sorted(bad)
+    except (OSError, ET.ParseError):
+        sig["junit"] = "missing"
+    return sig, r
+
+
+def verdict(sig, base, r):
+    """{'killed', 'why', 'seconds'}: killed when sig differs from base."""
+    why = ""
+    if r.timed_out:
+        why = "timed out (killed)"
+    elif sig != base:
+        keys = [k for k in sorted(set(sig) | set(base))
+                if sig.get(k) != base.get(k)]
+        parts = []
+        for k in keys:
+            a, b = base.get(k), sig.get(k)
+            if isinstance(b, list) and isinstance(a, list):
+                new = [x for x in b if x not in a][:3]
+                gone = [x for x in a if x not in b][:3]
+                parts.append("%s: %s%s" % (k, "new " + "; ".join(new) if new
+                                           else "", " gone " + "; ".join(gone)
+                                           if gone else ""))
+            else:
+                parts.append("%s: %s -> %s" % (k, a, b))
+        why = " | ".join(parts)[:400]
+    return {"killed": bool(why), "why": why, "seconds": round(r.seconds, 1)}

@@ -1,0 +1,227 @@
+"""Tests of the mutator, the tokenizer and the report's scoring (part of
+make check).  The end-to-end test mutates a tiny C file, compiles each
+mutant with cc and judges it with a small test program: the boundary
+mutants must be killed, and one known-equivalent mutant must survive."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from mutants import ctok, mutator, report
+
+TINY = r"""
+#include <stddef.h>
+/* a comment with { braces } and "quotes" */
+#define TWICE(x) ((x) * 2) /* { */
+static const char *name = "str { not a brace";
+int fits(size_t len, size_t need)
+{
+    if (len < need)
+        return 0;
+    return 1;
+}
+#if 0
+int never(void) {
+#else
+int never(void)
+{
+#endif
+    return 3;
+}
+static int pick(int a, int b)
+{
+    return a - b;
+}
+int diff(int x, int y)
+{
+    return pick(x, y);
+}
+int sum_to(int n)
+{
+    int s = 0;
+    for (int i = 0; i <= n; i++)
+        s += i;
+    return s;
+}
+"""
+
+TEST_MAIN = r"""
+#include <stdio.h>
+#include <stddef.h>
+int fits(size_t len, size_t need);
+int sum_to(int n);
+int diff(int x, int y);
+int main(void)
+{
+    int bad = 0;
+    bad |= fits(4, 4) != 1;
+    bad |= fits(3, 4) != 0;
+    bad |= fits(5, 4) != 1;
+    bad |= sum_to(3) != 6;
+    bad |= diff(5, 3) != 2;
+    return bad;
+}
+"""
+
+
+class Tokenizer(unittest.TestCase):
+    def test_comments_strings_and_preprocessor_lines_hold_no_tokens(self):
+        toks = ctok.tokenize(TINY)
+        texts = [t.text for t in toks]
+        self.assertNotIn("comment", texts)
+        self.assertNotIn("TWICE", texts)
+        self.assertIn('"str { not a brace"', texts)
+
+    def test_functions_found_with_first_branch_of_an_if(self):
+        toks = ctok.tokenize(TINY)
+        names = [f.name for f in ctok.functions(toks)]
+        self.assertEqual(names, ["fits", "never", "pick", "diff", "sum_to"])
+
+    def test_multi_character_operators_are_one_token(self):
+        texts = [t.text for t in ctok.tokenize("a->b <<= c <= d && e")]
+        self.assertEqual(texts, ["a", "->", "b", "<<=", "c", "<=", "d", "&&",
+                                 "e"])
+
+
+class Mutants(unittest.TestCase):
+    def test_numbering_and_ids_are_deterministic(self):
+        a = mutator.mutants(TINY, ["fits", "sum_to"], "tiny.c")
+        b = mutator.mutants(TINY, ["fits", "sum_to"], "tiny.c")
+        self.assertEqual([(m.num, m.id, m.line, m.after) for m in a],
+                         [(m.num, m.id, m.line, m.after) for m in b])
+        self.assertEqual([m.num for m in a], list(range(1, len(a) + 1)))
+        self.assertEqual(len(set(m.id for m in a)), len(a))
+
+    def test_ids_do_not_depend_on_line_numbers(self):
+        a = mutator.mutants(TINY, ["fits"], "tiny.c")
+        b = mutator.mutants("\n\n" + TINY, ["fits"], "tiny.c")
+        self.assertEqual([m.id for m in a], [m.id for m in b])
+        self.assertEqual([m.line + 2 for m in a], [m.line for m in b])
+
+    def test_each_mutant_changes_exactly_one_line(self):
+        ms = mutator.mutants(TINY, ["fits", "never", "diff", "sum_to"], "tiny.c")
+        self.assertGreater(len(ms), 10)
+        old = TINY.splitlines()
+        for m in ms:
+            new = m.apply(TINY).splitlines()
+            self.assertEqual(len(new), len(old), m.diff())
+            changed = [i for i in range(len(old)) if old[i] != new[i]]
+            self.assertEqual(changed, [m.line - 1], m.diff())
+            self.assertEqual(new[m.line - 1], m.after)
+
+    def test_operators_present(self):
+        ms = mutator.mutants(TINY, ["fits", "diff", "sum_to"], "tiny.c")
+        ops = set(m.op for m in ms)
+        self.assertEqual(ops, {"rel", "const", "negate", "cond", "delete",
+                               "swap"} | ({"size"} & ops) | ({"logic"} & ops))
+        afters = [m.after.strip() for m in ms]
+        self.assertIn("if (len <= need)", afters)
+        self.assertIn("if (0)", afters)
+        self.assertIn("if (!(len < need))", afters)
+        self.assertIn(";", afters)                       # s += i; deleted
+
+    def test_spec_with_case_labels_limits_the_switch(self):
+        src = ("int f(int k)\n{\n    int r = 0;\n    switch (k) {\n"
+               "    case 1:\n        r = 10;\n        break;\n"
+               "    case 2:\n        r = 20;\n        break;\n    }\n"
+               "    return r;\n}\n")
+        ms = mutator.mutants(src, ["f[1]"], "f.c")
+        self.assertTrue(any("11" in m.after for m in ms))
+        self.assertFalse(any("21" in m.after or "19" in m.after for m in ms))
+
+    def test_unknown_function_is_an_error(self):
+        with self.assertRaises(ValueError):
+            mutator.mutants(TINY, ["nope"], "tiny.c")
+
+    def test_select_spreads_evenly_and_is_stable(self):
+        ms = list(range(100))
+        self.assertEqual(mutator.select(ms, 4), [0, 25, 50, 75])
+        self.assertEqual(mutator.select(ms, 0), ms)
+
+
+class TinyEndToEnd(unittest.TestCase):
+    """Each mutant of TINY compiled and run against TEST_MAIN."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="mutants-test-")
+        with open(os.path.join(cls.dir, "main.c"), "w") as f:
+            f.write(TEST_MAIN)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def judge(self, text):
+        c = os.path.join(self.dir, "tiny.c")
+        exe = os.path.join(self.dir, "t")
+        with open(c, "w") as f:
+            f.write(text)
+        r = subprocess.run(["cc", "-O0", "-w", "-o", exe, c,
+                            os.path.join(self.dir, "main.c")],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if r.returncode != 0:
+            return "uncompilable"
+        r = subprocess.run([exe], timeout=10)
+        return "killed" if r.returncode != 0 else "survived"
+
+    def test_original_passes_and_mutants_are_judged(self):
+        self.assertEqual(self.judge(TINY), "survived")
+        results = {}
+        for m in mutator.mutants(TINY, ["fits", "diff", "sum_to"], "tiny.c"):
+            results[m.after.strip()] = self.judge(m.apply(TINY))
+        self.assertEqual(results["if (len <= need)"], "killed")
+        self.assertEqual(results["if (len >= need)"], "killed")
+        self.assertEqual(results["return pick(y, x);"], "killed")
+        self.assertEqual(results["for (int i = 0; i < n; i++)"], "killed")
+        # i = 1 instead of 0 adds nothing to the sum: equivalent.
+        self.assertEqual(results["for (int i = 1; i <= n; i++)"], "survived")
+        self.assertIn("killed", results.values())
+
+
+class Scores(unittest.TestCase):
+    def rec(self, num, id_, oracle, tests, status="judged"):
+        return {"num": num, "id": id_, "func": "f", "line": 1, "op": "rel",
+                "before": "a", "after": "b", "status": status,
+                "verdicts": {"oracle": {"killed": oracle, "why": ""},
+                             "tests": {"killed": tests, "why": ""}}
+                if status == "judged" else {}}
+
+    def test_scores_survivors_first_and_equivalents_excluded(self):
+        data = {"sides": {"cpython": {"sides": ["oracle", "tests"],
+                                      "mutants": [
+            self.rec(1, "f:1", True, True), self.rec(2, "f:2", False, False),
+            self.rec(3, "f:3", True, False), self.rec(4, "f:4", False, False),
+            self.rec(5, "f:5", None, None, status="uncompilable")]}}}
+        report.summarize(data, {"f:4": "same machine behaviour"})
+        sec = data["sides"]["cpython"]
+        self.assertEqual([m["num"] for m in sec["mutants"]], [2, 3, 1, 4, 5])
+        self.assertEqual(sec["scores"]["oracle"],
+                         {"killed": 2, "of": 3, "score": 0.667})
+        self.assertEqual(sec["scores"]["tests"]["killed"], 1)
+        self.assertEqual(sec["counts"]["uncompilable"], 1)
+        self.assertEqual(sec["counts"]["equivalent"], 1)
+
+    def test_committed_equivalent_list_loads(self):
+        eq = report.load_equivalent()
+        for k, v in eq.items():
+            self.assertRegex(k, r"^\w+:[0-9a-f]{8}(~\d+)?$")
+            self.assertTrue(v.strip())
+
+    def test_bad_equivalent_list_is_one_error(self):
+        d = tempfile.mkdtemp()
+        try:
+            p = os.path.join(d, "e.json")
+            with open(p, "w") as f:
+                json.dump([{"id": "f:1"}], f)
+            with self.assertRaises(report.ReportError):
+                report.load_equivalent(p)
+        finally:
+            shutil.rmtree(d)
+
+
+if __name__ == "__main__":
+    unittest.main()
