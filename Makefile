@@ -111,7 +111,8 @@ check-unit: $(O)/cmsgref-tests $(O)/cmsgref
 # Every step's output is shown and kept in build/check/; the last line is
 # the total over all of them (scripts/check-summary).
 CHECK_STEPS := VARIANT=:check-unit VARIANT=asan:check-unit check-libc replay \
-               check-oracle check-bench check-fuzz-tools
+               check-oracle check-bench check-fuzz-tools \
+               check-mutants
 check:
 	@rm -rf build/check && mkdir -p build/check
 	@set -o pipefail; n=0; for step in $(CHECK_STEPS); do n=$$((n + 1)); \
@@ -367,3 +368,15 @@ check-bench: $(BENCH_C) build/libcmsgref.so
 cpython-tests: build/libcmsgref.so
 	PYTHONPATH=$(CURDIR) $(PYTHON) -m oracle.cpython_tests \
 	    $(if $(PYTHONS),--pythons "$(PYTHONS)") $(CPYTHON_TESTS_ARGS)
+
+# ---- mutants ----
+# Mutation scores (mutants/run.py): CPython's socketmodule.c, built from
+# Debian's source in $CMSGREF_CACHE, judged by the oracle and CPython's own
+# tests; harness/src judged by unit tests + replay and by a short fuzz run.
+# Not part of check (check-mutants tests the mutator).  Knobs: MUTANTS_MAX=N
+# MUTANTS_FUNCS="f g" MUTANTS_SIDE=cpython|reference|both MUTANTS_PYVER=3.11|3.13
+.PHONY: mutants check-mutants
+mutants: build/libcmsgref.so build/cmsgref $(ORACLE_SHIM)
+	PYTHONPATH=$(CURDIR) $(PYTHON) -m mutants $(if $(MUTANTS_MAX),--max $(MUTANTS_MAX)) --funcs "$(MUTANTS_FUNCS)" --side $(or $(MUTANTS_SIDE),both) --version $(or $(MUTANTS_PYVER),3.11)
+check-mutants:
+	PYTHONPATH=$(CURDIR) $(PYTHON) -m unittest discover -s mutants/tests -t .
