@@ -132,7 +132,7 @@ def _run_signal_handlers():
 
 
 # The C-level socket's "family" attribute (an int), read without the
-# socket.socket property's AddressFamily conversion (a few microseconds a
+# socket.socket property's AddressFamily conversion (a cost on every
 # call); objects that are not _socket.socket instances go through the
 # property.
 _RAW_FAMILY = getattr(getattr(socket, "_socket", None), "socket", None)

@@ -191,7 +191,7 @@ class Usage(unittest.TestCase):
 
 
 class Corpus(TmpDir):
-    """suite_inject's corpus listing and reads."""
+    """The inject suite's corpus listing and reads."""
 
     def corpus(self, **files):
         d = os.path.join(self.d, "cmsg_parse")

@@ -1,4 +1,4 @@
-"""Self-tests of oracle/expect.py: the comparison can fail, expectations
+"""Self-tests of oracle/judge/expect.py: the comparison can fail, expectations
 turn only the declared divergence into XFAIL, and leaks are never
 excused."""
 

@@ -1,4 +1,4 @@
-"""test_refsocket.py - oracle.refsocket's Python-level behaviour.
+"""test_refsocket.py - oracle.reference.refsocket's Python-level behaviour.
 
 Why: refsocket must word every argument error as the CPython version it
 runs under (spec §5 table, §8), map the library's failures to the right

@@ -4,7 +4,7 @@ control bytes (spec §2 steps 5-6, §4, §12 K08 / F1 / F3 / F6).
 Why: the kernel never writes a malformed header (§10), so refsocket's own
 decisions - warn from Python with stacklevel=2, close cr_close_on_error()'s
 fds when the warning raises - are only reachable with injected bytes.  A
-child interpreter runs with the LD_PRELOAD shim (oracle/inject/, built into
+child interpreter runs with the LD_PRELOAD shim (oracle/suites/inject/shim/, built into
 build/inject/libcrinject.so by `make check-oracle`), which rewrites the
 control bytes of the real recvmsg() the library makes.  The child prints
 one JSON line per case; the test checks the items, the one RuntimeWarning

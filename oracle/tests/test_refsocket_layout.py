@@ -1,9 +1,8 @@
 """test_refsocket_layout.py - refsocket's ctypes structs equal cmsgref.h's.
 
-Why: oracle.refsocket mirrors struct cr_recv_args, cr_recv_result, cr_addr,
-cr_pyerr, cr_walk and cr_item by hand; a field added to the header (it has
-happened: cr_walk gained why/next_candidate) silently shifts every later
-field.  This test asks the C compiler for sizeof and every offsetof and
+Why: oracle.reference.lib mirrors struct cr_recv_args, cr_recv_result,
+cr_addr, cr_pyerr, cr_walk and cr_item by hand; a field added to the header
+silently shifts every later field (and a walk writes past the mirror).  This test asks the C compiler for sizeof and every offsetof and
 compares them with ctypes.  It needs cc (the project's only build
 requirement); without it the test fails and says so.
 """

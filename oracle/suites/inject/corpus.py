@@ -163,8 +163,7 @@ def _files(root):
 
 def read(path):
     """The bytes of a file (at most MAX_CONTROL + 1 of them), read with
-    os-level calls: half the cost of open() here, which is a tenth of a
-    case on PyPy.  Opened non-blocking (a FIFO put there after the listing
+    os-level calls (cheaper than open()).  Opened non-blocking (a FIFO put there after the listing
     must not hang the reader) and refused unless it is a regular file.
     Raises OSError (CorpusError for a file that is not regular)."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK |
@@ -190,8 +189,8 @@ def write_pack(path):
     """The driver's side of the corpus pack: every corpus_files() buffer in
     one file, marshal (version 2) of {relative path: bytes}, written
     atomically.  A worker started with PACK_ENV naming it takes its buffers
-    from there: one read a worker instead of one a buffer (the reads were a
-    quarter of a case on PyPy), and the matrix reads each file once.
+    from there: one read a worker instead of one a buffer, and the matrix
+    reads each file once.
     Returns the number of buffers.  Raises OSError."""
     pack = dict((rel, read(os.path.join(CORPUS, rel)))
                 for rel in corpus_files())

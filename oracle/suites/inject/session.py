@@ -95,8 +95,8 @@ class _Session(object):
     shim/inject.h: armed fd, byte count, watch flag, counts and
     the control bytes) and the close() log, and the fd table as it was
     after the last call.  A call is armed and its log read by stores and
-    loads in the mmap, with no ctypes call per case (PyPy's ctypes costs
-    tens of microseconds a call until its JIT warms up).  Owned by this
+    loads in the mmap, with no ctypes call per case (a foreign call is
+    slow on PyPy until its JIT warms up).  Owned by this
     module for the life of the worker; at exit the shim's state goes back
     into the shim before the mmap can be unmapped.  Raises RuntimeError if
     the shim lacks these entry points or its layout differs."""

@@ -42,16 +42,14 @@ class _Eintr(object):
     A helper thread (_Watcher) watches the main thread's
     /proc/self/task/<tid>/syscall and sends SIGALRM (signal.pthread_kill)
     as soon as the main thread is blocked in a receive or poll, so the
-    signal interrupts the system call
-    (EINTR) instead of arriving before it; this takes well under a
-    millisecond, where a fixed 10 ms timer cost 10 ms a side.  If the
-    thread has not seen the main thread blocked within 10 ms (file
-    unreadable, another architecture), it sends the signal anyway, as the
-    fixed timer did; until the handler has run it re-sends every 50 ms as
+    signal interrupts the system call (EINTR) instead of arriving before
+    it.  If the thread has not seen the main thread blocked within FIRST
+    seconds (file unreadable, another architecture), it sends the signal
+    anyway; until the handler has run it re-sends every AGAIN seconds as
     a safety net.  The thread is idle again before the old handler is
     put back, so no signal arrives after __exit__."""
 
-    FIRST = 0.01        # the latest first signal (the former timer)
+    FIRST = 0.01        # the latest first signal
     AGAIN = 0.05        # the safety net's period
     POLL = 0.0001
     # A deadline-keeping call can only look "extended" if it overruns

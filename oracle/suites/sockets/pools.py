@@ -234,9 +234,8 @@ _PAIRS = _PairPool()
 
 def _close_pair_at_exit():
     """At interpreter exit, closes the pooled pair this process opened (its
-    socket objects would otherwise be finalised at shutdown, where 3.9.18
-    printed "ResourceWarning: unclosed <socket.socket ...>" after a whole
-    suite run)."""
+    socket objects would otherwise be finalised at shutdown, where a
+    ResourceWarning may name them)."""
     if _PAIRS.pid == os.getpid():
         _PAIRS.drop()
 

@@ -36,8 +36,7 @@
  *    watch flag, the counts: struct cr_inject_ctl in inject.h) moves into
  *    the caller's memory, so the oracle arms, watches and reads the count
  *    by plain stores and loads, one foreign call per worker instead of two
- *    per case (PyPy's ctypes costs tens of microseconds a call before its
- *    JIT warms up).  The functions above keep working on the moved state.
+ *    per case (a foreign call is slow on PyPy before its JIT warms up).  The functions above keep working on the moved state.
  * Limits: at most CR_INJECT_MAX bytes; if the caller's control buffer
  * (msg_controllen on entry) is smaller than the armed bytes, nothing is
  * injected and the call fails with EMSGSIZE so the mismatch is loud.  The
