@@ -315,47 +315,42 @@ check-oracle: build/libcmsgref.so build/cmsgref $(ORACLE_SHIM)
 	$(ORACLE_ENV) $(PYTHON) -m unittest discover -s oracle/tests -t .
 
 # ---- bench ----
-# `make bench` (issue 5; bench/README.md): measures and reports, never
-# fails on a time, and is not part of `make check` (check-bench only tests
-# the bench code).  The C drivers link the plain library; the empty
-# libFuzzer target is compiled and linked with the fuzz section's flags and
-# instrumented library objects of each build (fuzz-fast, fuzz), exactly as
-# fuzz/cmsg_parse.c.  A product that does not build is reported by
-# bench/run.py as a MISSING figure, loudly, instead of stopping the run.
-# BENCH_ARGS passes driver options (e.g. --only fuzz,native --budget 120).
+# `make bench` (bench/README.md) measures and reports, never fails on a
+# time; `make check` runs only check-bench, which tests the bench code.  A
+# product that does not build makes its figures MISSING, not the run stop.
+# BENCH_ARGS passes driver options (e.g. --only native --budget 300).
+# The seeded bugs (-DCR_CANARY=N, harness/src) through the fuzz section's
+# FZ_VARIANT: build/bench/canary<N>/ with fuzz-fast's flags, and
+# build/bench/canary<N>-musl/cmsg_diff as check-libc's musl differential.
 BENCH_ARGS ?=
-BENCH_JOBS ?= 2
+BENCH_CANARIES := 1 2 3 4 5 6
 BENCH_C := build/bench/recv_bench build/bench/recv_rss
-# The engine's ceiling and floor of figure 1, beside cmsg_parse in each
-# build: bench/<name>_target.c as build/bench/<name>-fast (fuzz-fast's flags)
-# and build/bench/<name>-asan (fuzz's).
-BENCH_FZ_NAMES := empty walk
-BENCH_FZ_fast := fuzz-fast
-BENCH_FZ_asan := fuzz
-BENCH_EMPTY := $(foreach n,$(BENCH_FZ_NAMES),build/bench/$(n)-fast build/bench/$(n)-asan)
+BENCH_FZ := build/fuzz/cmsg_parse build/fuzz-fast/cmsg_parse build/musl-replay/cmsg_diff \
+  $(foreach n,$(BENCH_CANARIES),build/bench/canary$(n)/cmsg_parse build/bench/canary$(n)-musl/cmsg_diff)
+FZ_PARSER_ONLY += $(foreach n,$(BENCH_CANARIES),bench/canary$(n)-musl)
+define BENCH_CANARY
+FZ_CC_bench/canary$(1) := $$(FZ_CC_fuzz-fast)
+FZ_CFLAGS_bench/canary$(1) := $$(FZ_CFLAGS_fuzz-fast) -DCR_CANARY=$(1)
+FZ_LDFLAGS_bench/canary$(1) := $$(FZ_LDFLAGS_fuzz-fast)
+FZ_CC_bench/canary$(1)-musl := $$(FZ_CC_musl-replay)
+FZ_CFLAGS_bench/canary$(1)-musl := $$(FZ_CFLAGS_musl-replay) -DCR_CANARY=$(1)
+FZ_DRIVER_bench/canary$(1)-musl := $$(FZ_DRIVER_musl-replay)
+$$(eval $$(call FZ_VARIANT,bench/canary$(1)))
+$$(eval $$(call FZ_VARIANT,bench/canary$(1)-musl))
+endef
+$(foreach n,$(BENCH_CANARIES),$(eval $(call BENCH_CANARY,$(n))))
 .PHONY: bench check-bench
 $(BENCH_C): build/bench/%: bench/%.c build/libcmsgref.a $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_CR) $(WARN) $(CFLAGS) -o $@ $< build/libcmsgref.a
-define BENCH_FZ_TARGET
-build/bench/$(1)-$(2): bench/$(1)_target.c $$(FZ_LIB_$$(BENCH_FZ_$(2))) $$(HDRS)
-	@mkdir -p $$(@D)
-	$$(FZ_CC_$$(BENCH_FZ_$(2))) $$(FZ_INC) $$(WARN) $$(FZ_CFLAGS_$$(BENCH_FZ_$(2))) -c $$< -o $$@.o
-	$$(FZ_CC_$$(BENCH_FZ_$(2))) -o $$@ $$@.o $$(FZ_LIB_$$(BENCH_FZ_$(2))) $$(FZ_LDFLAGS_$$(BENCH_FZ_$(2)))
-endef
-$(foreach n,$(BENCH_FZ_NAMES),$(foreach v,fast asan,$(eval $(call BENCH_FZ_TARGET,$(n),$(v)))))
-
 bench:
-	@$(MAKE) --no-print-directory -j$(BENCH_JOBS) all build/libcmsgref.so $(BENCH_C) build/inject/libcrinject.so || \
-	  echo "bench: WARNING: the library, CLI, C drivers or injection shim did not build: their figures will be MISSING" >&2
-	@$(MAKE) --no-print-directory -j$(BENCH_JOBS) build/fuzz-fast/cmsg_parse build/fuzz/cmsg_parse $(BENCH_EMPTY) || \
-	  echo "bench: WARNING: the libFuzzer binaries did not build (clang with libFuzzer needed): figure 1 will be MISSING" >&2
+	@$(MAKE) --no-print-directory -k -j2 all build/libcmsgref.so $(BENCH_C) $(ORACLE_SHIM) $(BENCH_FZ) || \
+	  echo "bench: WARNING: some products did not build: their figures will be MISSING" >&2
 	PYTHONPATH=$(CURDIR) $(PYTHON) -m bench.run $(BENCH_ARGS)
 
-# Self-tests of the bench code (part of check; no time can fail them): the
-# C drivers receive exactly 3 fds a call and leak none, bad arguments exit
-# 2, the table never calls a missed target met or a missing figure a number.
-check-bench: $(BENCH_C) build/libcmsgref.so
+# Self-tests of the bench code (no time can fail them), and each seeded bug
+# shown to fail a check on the committed corpus where the clean build passes.
+check-bench: $(BENCH_C) build/libcmsgref.so $(BENCH_FZ)
 	PYTHONPATH=$(CURDIR) $(PYTHON) -m unittest bench.test_bench
 
 # ---- oracle: CPython's own tests against the reference ----

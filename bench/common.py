@@ -1,23 +1,23 @@
-"""common.py - what every figure of `make bench` shares (issue 5).
+"""common.py - what every figure of `make bench` shares.
 
 Why: the benchmark runs many child processes on a shared, noisy 2-core
 machine, and every figure must be bounded in time, must say loudly what it
 could not measure, and must never invent a number.  This module holds the
 pieces for that: the Missing exception (a figure that cannot be measured
 carries its reason to the table and to bench.json's "missing" list), a
-deadline-bounded child runner that reports peak RSS (getrusage of the child
-via os.wait4), killing a process and everything it started, medians, and
-the repository paths.
+deadline-bounded child runner and a peak-RSS run (both over tools.procs,
+which kills a child and everything it started), medians, and the
+repository paths.
 
-Limits: Linux only (/proc, os.wait4).  Stdlib only; runs on CPython 3.6+ and
+Limits: Linux only (tools.procs).  Stdlib only; runs on CPython 3.6+ and
 PyPy 3.9 (no f-strings with '=', no dataclasses, no walrus).
 """
 
 import os
-import signal
-import subprocess
-import tempfile
+import select
 import time
+
+from tools import procs
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(REPO, "build")
@@ -47,48 +47,6 @@ def need_file(path, what, how):
     return path
 
 
-def children_of(pid):
-    """Pids whose parent is pid (from /proc), for cleaning up after a
-    killed driver whose workers run in their own sessions."""
-    out = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                stat = f.read()
-        except (IOError, OSError):
-            continue
-        # The command name is in parentheses and may contain spaces.
-        fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) > 1 and fields[1] == str(pid):
-            out.append(int(name))
-    return out
-
-
-def kill_tree(pid):
-    """SIGKILL pid's process group, and the group of each descendant that
-    runs in its own session (oracle workers call setsid).  Only processes
-    this benchmark started are reached this way.  Never raises."""
-    todo = [pid]
-    seen = set()
-    while todo:
-        p = todo.pop()
-        if p in seen:
-            continue
-        seen.add(p)
-        try:
-            todo.extend(children_of(p))
-        except OSError:
-            pass
-    for p in seen:
-        for kill in (os.killpg, os.kill):
-            try:
-                kill(p, signal.SIGKILL)
-            except OSError:
-                pass
-
-
 class Result(object):
     """What run() observed: returncode (None if killed at the deadline),
     stdout and stderr (bytes) and seconds of wall time."""
@@ -110,79 +68,67 @@ class Result(object):
 
 
 def run(cmd, timeout, env=None, cwd=REPO, stdout_path=None):
-    """Run cmd (a list) in its own session, bounded by timeout seconds.
+    """Run cmd (a list) through tools.procs, bounded by timeout seconds.
 
-    stdout goes to a pipe, or to the file stdout_path (e.g. os.devnull)
-    when given.  At the deadline the child and everything it started are
-    killed and returncode is None.  Returns a Result; raises Missing if the
-    program cannot be started."""
-    out_f = open(stdout_path, "wb") if stdout_path else None
-    started = time.time()
+    stdout is captured, or goes to the file stdout_path (e.g. os.devnull)
+    when given; stderr is captured.  At the deadline the child and
+    everything it started are killed and returncode is None.  Returns a
+    Result; raises Missing if the program cannot be started."""
     try:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env,
-                                stdin=subprocess.DEVNULL,
-                                stdout=out_f if out_f else subprocess.PIPE,
-                                stderr=subprocess.PIPE,
-                                preexec_fn=os.setsid)
-    except OSError as e:
-        if out_f:
-            out_f.close()
-        raise Missing("cannot start %s: %s" % (cmd[0], e))
+        r = procs.run(cmd, timeout, stdout=stdout_path or procs.CAPTURE,
+                      stderr=procs.CAPTURE, env=env, cwd=cwd)
+    except procs.UsageError as e:
+        raise Missing(str(e))
+    return Result(None if r.timed_out else r.returncode, r.stdout or b"",
+                  r.stderr or b"", r.seconds)
+
+
+def follow(cmd, timeout, on_line, cwd=REPO):
+    """Run cmd (a list) through tools.procs, stdout to /dev/null, and call
+    on_line(text, seconds since the start) for each line of its stderr as
+    it arrives; a true return stops the child.  At the deadline, on a stop
+    and on any exception (Ctrl-C included) the child's whole tree is
+    killed.  Returns (exit status, or None when stopped or killed;
+    seconds).  Raises Missing if cmd cannot be started."""
     try:
-        out, err = proc.communicate(timeout=timeout)
-        killed = False
-    except subprocess.TimeoutExpired:
-        kill_tree(proc.pid)
-        out, err = proc.communicate()
-        killed = True
-    except BaseException:
-        kill_tree(proc.pid)   # Ctrl-C: nothing started here outlives us
-        raise
+        child = procs.start(cmd, timeout, stdout=procs.DEVNULL,
+                            stderr=procs.PIPE, cwd=cwd)
+    except procs.UsageError as e:
+        raise Missing(str(e))
+    fd, pending, code = child.stderr.fileno(), b"", None
+    try:
+        while not child.expired():
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if not ready:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                code = child.wait()
+                break
+            lines = (pending + chunk).split(b"\n")
+            pending = lines.pop()
+            now = time.monotonic() - child.started
+            if any(on_line(l.decode("utf-8", "replace"), now)
+                   for l in lines):
+                break
     finally:
-        if out_f:
-            out_f.close()
-    return Result(None if killed else proc.returncode, out or b"", err or b"",
-                  time.time() - started)
+        if code is None:
+            child.kill()
+        child.stderr.close()
+    return code, time.monotonic() - child.started
 
 
 def peak_rss_kib(cmd, timeout, stdout_path=os.devnull):
-    """Run cmd once in a fresh child (stdout to stdout_path, stderr to a
-    temporary file) and return (returncode, peak RSS of that child in KiB,
-    seconds, last stderr line), the RSS from os.wait4's rusage.  Bounded by
-    timeout: a killed child gives returncode None.  Raises Missing if the
-    program cannot be started."""
-    started = time.time()
-    with open(stdout_path, "wb") as out_f, tempfile.TemporaryFile() as err_f:
-        try:
-            proc = subprocess.Popen(cmd, cwd=REPO, stdin=subprocess.DEVNULL,
-                                    stdout=out_f, stderr=err_f,
-                                    preexec_fn=os.setsid)
-        except OSError as e:
-            raise Missing("cannot start %s: %s" % (cmd[0], e))
-        deadline = started + timeout
-        killed = False
-        try:
-            while True:
-                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-                if pid == proc.pid:
-                    break
-                if time.time() > deadline:
-                    kill_tree(proc.pid)
-                    pid, status, usage = os.wait4(proc.pid, 0)
-                    killed = True
-                    break
-                time.sleep(0.02)
-        except BaseException:
-            kill_tree(proc.pid)
-            raise
-        proc.returncode = 0  # reaped here: keep Popen from waiting again
-        err_f.seek(0)
-        text = err_f.read().decode("utf-8", "replace").strip().splitlines()
-    if killed:
-        code = None
-    elif os.WIFEXITED(status):
-        code = os.WEXITSTATUS(status)
-    else:
-        code = -os.WTERMSIG(status)
-    return code, usage.ru_maxrss, time.time() - started, \
-        (text[-1] if text else "")
+    """Run cmd once in a fresh child (stdout to stdout_path, stderr
+    captured) and return (returncode, peak RSS of that child in KiB,
+    seconds, last stderr line), the RSS from tools.procs' os.wait4.
+    Bounded by timeout: a killed child gives returncode None; -N means
+    signal N ended it.  Raises Missing if the program cannot be started."""
+    try:
+        r = procs.run(cmd, timeout, stdout=stdout_path, stderr=procs.CAPTURE,
+                      cwd=REPO)
+    except procs.UsageError as e:
+        raise Missing(str(e))
+    text = r.text("stderr").strip().splitlines()
+    return (None if r.timed_out else r.returncode), r.peak_rss_kib, \
+        r.seconds, (text[-1] if text else "")

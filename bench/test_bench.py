@@ -17,7 +17,6 @@ import subprocess
 import sys
 import time
 import unittest
-import zlib
 
 from bench import common, run
 
@@ -91,151 +90,68 @@ class Helpers(unittest.TestCase):
         self.assertIn("no-such-file", str(cm.exception))
 
 
+class Follow(unittest.TestCase):
+    def test_follow_sees_lines_as_they_come_and_stops_the_child(self):
+        seen = []
+
+        def on_line(line, now):
+            seen.append(line)
+            return line == "two"
+        code, secs = common.follow(
+            [sys.executable, "-c", "import sys, time\n"
+             "for w in ('one', 'two', 'three'):\n"
+             "    sys.stderr.write(w + '\\n'); sys.stderr.flush()\n"
+             "time.sleep(30)"], 20, on_line)
+        self.assertIsNone(code)
+        self.assertEqual(seen, ["one", "two"])
+        self.assertLess(secs, 20)
+
+    def test_follow_kills_at_the_deadline_and_reports_an_exit(self):
+        code, _ = common.follow([sys.executable, "-c",
+                                 "import time; time.sleep(30)"], 0.5,
+                                lambda line, now: False)
+        self.assertIsNone(code)
+        code, _ = common.follow([sys.executable, "-c", "raise SystemExit(3)"],
+                                20, lambda line, now: False)
+        self.assertEqual(code, 3)
+
+
 class Report(unittest.TestCase):
+    def row(self, data, start):
+        return [l for l in run.table(data).splitlines()
+                if l.startswith(start)][0]
+
     def test_table_says_NO_for_a_missed_target_and_yes_for_a_met_one(self):
-        text = run.table({"recv_vs_raw": 1.5, "fuzz_parse_vs_empty": 0.9})
-        recv = [l for l in text.splitlines() if l.startswith("2 ")][0]
-        fuzz = [l for l in text.splitlines()
-                if l.startswith("1 fuzz exec/s: cmsg_parse")][0]
-        self.assertTrue(recv.rstrip().endswith("NO"), recv)
-        self.assertTrue(fuzz.rstrip().endswith("yes"), fuzz)
+        data = {"recv_vs_raw": 1.5,
+                "fuzz_full_coverage_seconds": {"plain": 3.0, "asan": 9.0}}
+        self.assertTrue(self.row(data, "cr_recvmsg").endswith("NO"))
+        self.assertTrue(self.row(data, "fuzz: empty corpus").endswith("yes"))
+        # A row without a target is shown and never judged.
+        self.assertTrue(self.row(data, "fuzz: the same, ASan").endswith("-"))
 
     def test_a_missing_figure_is_printed_MISSING_never_a_number(self):
-        text = run.table({"recv_vs_raw": None})
-        recv = [l for l in text.splitlines() if l.startswith("2 ")][0]
-        self.assertIn("MISSING", recv)
+        row = self.row({"recv_vs_raw": None}, "cr_recvmsg")
+        self.assertIn("MISSING", row)
 
-    def test_a_killed_matrix_shows_its_lower_bound_and_is_not_met(self):
-        text = run.table({"conformance_matrix_seconds": None,
-                          "conformance_matrix_seconds_at_least": 70})
-        row = [l for l in text.splitlines() if "whole matrix" in l][0]
+    def test_a_cut_off_figure_shows_its_lower_bound_and_is_not_met(self):
+        row = self.row({"conformance_matrix_seconds": None,
+                        "conformance_matrix_seconds_at_least": 70},
+                       "make conformance")
         self.assertIn("> 70", row)
-        self.assertTrue(row.rstrip().endswith("no"), row)
+        self.assertTrue(row.endswith("NO"), row)
+        data = {"fuzz_canary_detect_seconds": {"5": None, "worst": None},
+                "fuzz_canary_detect_seconds_at_least": {"5": 60,
+                                                        "worst": 60}}
+        self.assertTrue(self.row(data, "  canary 5").endswith("NO"))
+        self.assertTrue(self.row(data, "fuzz: seeded bug").endswith("NO"))
 
-    def test_lowest_is_null_and_missing_if_one_interpreter_lacks_it(self):
-        b = run.Bench(10)
-        run._lowest(b, {"a": {"x": 5.0}, "b": {"x": None,
-                                                 "x_missing": "broke"}},
-                    "x", "key")
-        self.assertIsNone(b.data["key"])
-        self.assertIn("broke", b.missing[0]["why"])
-        b = run.Bench(10)
-        run._lowest(b, {"a": {"x": 5.0}, "b": {"x": 3.0}}, "x", "key")
-        self.assertEqual(b.data["key"], 3.0)
-        self.assertEqual(b.data["key_interpreter"], "b")
-
-    def test_scenario_rate_weights_suites_by_case_count(self):
-        # 10 cases at 10/s (1 s) + 90 cases at 90/s (1 s): 100 in 2 s.
-        got = run._weighted({"inject_per_s": 10.0, "sockets_per_s": 90.0},
-                            {"inject": 10, "sockets": 90})
-        self.assertEqual(got, 50.0)
-        self.assertIsNone(run._weighted({"inject_per_s": 10.0},
-                                        {"inject": 10, "sockets": 90}))
-
-    def test_large_figures_print_whole_small_ones_four_digits(self):
-        text = run.table({"injection_per_second": 12866.4,
-                          "fuzz_parse_vs_empty": 0.17234})
-        self.assertIn(" 12866 ", text)
-        self.assertIn(" 0.1723 ", text)
-
-    def test_reference_rate_times_the_drivers_half_and_refuses_gaps(self):
-        from bench import fig_oracle
-        from oracle import suite_inject
-        rel = [r for r in suite_inject.corpus_files()
-               if "/seed-k01-" in r][0]
-        with open(os.path.join(suite_inject.CORPUS, rel), "rb") as f:
-            crc = zlib.crc32(f.read()) & 0xffffffff
-        good = {"id": "corpus:%s@error" % rel, "native": {},
-                "leaked_fds": {"native": []}, "libc": "glibc",
-                "control_crc32": crc}
-        recs = [dict(good, leaked_fds={"native": []}) for _ in range(3)]
-        self.assertGreater(fig_oracle.reference_rate(recs), 0)
-        self.assertTrue(all("reference" in r for r in recs))
-        bad = dict(good, leaked_fds={"native": []}, control_crc32=crc ^ 1)
-        with self.assertRaises(common.Missing):
-            fig_oracle.reference_rate([bad])
-
-    def _measure_with(self, fake_one, build="plain", rounds=3,
-                      targets=("parse", "empty", "walk")):
-        """fig_fuzz.measure(build, rounds) with _one replaced by fake_one
-        and the binaries of `targets` present (empty files in a temporary
-        directory: a fresh clone has built none), the others absent."""
-        import shutil
-        import tempfile
-        from bench import fig_fuzz
-        d = tempfile.mkdtemp()
-        saved = fig_fuzz._one, dict(fig_fuzz.BINARIES)
-        try:
-            for key in list(fig_fuzz.BINARIES):
-                path = os.path.join(d, "%s-%s" % key)
-                if key[1] in targets:
-                    open(path, "w").close()
-                fig_fuzz.BINARIES[key] = path
-            fig_fuzz._one = fake_one
-            return fig_fuzz.measure(build, rounds=rounds)
-        finally:
-            fig_fuzz._one = saved[0]
-            fig_fuzz.BINARIES.clear()
-            fig_fuzz.BINARIES.update(saved[1])
-            shutil.rmtree(d)
-
-    def test_fuzz_figure_rotates_three_targets_and_takes_median_ratios(self):
-        # _one replaced by a fake engine: parse runs at 100/s, the bare
-        # walk at 300/s, the empty target at 400/s, each startup 1 s; the
-        # third round's parse is slow (50/s): the medians must ignore it.
-        from bench import fig_fuzz
-        rate = {"parse": 100.0, "walk": 300.0, "empty": 400.0}
-        calls = []
-
-        def fake_one(exe, runs, timeout):
-            target = exe.rsplit("-", 1)[1]
-            calls.append((target, runs))
-            r = rate[target]
-            if target == "parse" and len(calls) > 12:
-                r = 50.0
-            inited = 10
-            return (1.0 + (runs - inited) / r if runs > 1 else 1.0,
-                    runs, inited)
-
-        got = self._measure_with(fake_one)
-        firsts = [calls[i][0] for i in (0, 6, 12)]
-        self.assertEqual(firsts, ["parse", "empty", "walk"])
-        self.assertEqual(got["fuzz_parse_vs_empty"], 0.25)
-        self.assertEqual(got["fuzz_plain_bare_walk_vs_empty"], 0.75)
-        self.assertEqual(got["fuzz_plain_parse_exec_per_s"], 100)
-        self.assertEqual(got["fuzz_plain_bare_walk_exec_per_s"], 300)
-        self.assertEqual(got["fuzz_plain_empty_exec_per_s"], 400)
-        line = run.fuzz_line(got, "plain")
-        self.assertIn("cmsg_parse 100/s (0.25)", line)
-        self.assertIn("bare one-model walk 300/s (0.75)", line)
-
-    def test_a_failing_bare_walk_leaves_the_figure_measured(self):
-        def fake_one(exe, runs, timeout):
-            if exe.endswith("-walk"):
-                raise common.Missing("walk crashed")
-            return (1.0 + runs / 100.0 if runs > 1 else 1.0, runs, 0)
-        got = self._measure_with(fake_one)
-        self.assertEqual(got["fuzz_parse_vs_empty"], 1.0)
-        self.assertIsNone(got["fuzz_plain_bare_walk_vs_empty"])
-        self.assertEqual(got["fuzz_plain_bare_walk_missing"], "walk crashed")
-        self.assertIn("bare one-model walk MISSING (walk crashed)",
-                      run.fuzz_line(got, "plain"))
-        # A bare walk that was never built: the same, with the reason.
-        got = self._measure_with(fake_one, targets=("parse", "empty"))
-        self.assertEqual(got["fuzz_parse_vs_empty"], 1.0)
-        self.assertIn("bare-walk libFuzzer binary",
-                      got["fuzz_plain_bare_walk_missing"])
-
-    def test_fuzz_figure_is_missing_when_libfuzzer_does_not_confirm(self):
-        with self.assertRaises(common.Missing) as cm:
-            self._measure_with(lambda exe, runs, timeout: (2.0, runs - 1, 10),
-                               build="asan", rounds=1)
-        self.assertIn("not -runs=", str(cm.exception))
-        # And without the target binary at all, Missing says which.
-        with self.assertRaises(common.Missing) as cm:
-            self._measure_with(lambda exe, runs, timeout: (2.0, runs, 0),
-                               targets=("empty", "walk"))
-        self.assertIn("parse libFuzzer binary", str(cm.exception))
+    def test_injection_is_the_median_with_the_lowest_beside_it(self):
+        row = self.row({"injection_per_second": 12866.4,
+                        "injection_per_second_lowest": 9000.0,
+                        "injection_per_second_lowest_interpreter": "pypy"},
+                       "inject suite")
+        self.assertIn("12866 (lowest 9000, pypy)", row)
+        self.assertTrue(row.endswith("yes"), row)
 
     def test_driver_bad_argument_is_one_line_and_exit_2(self):
         code, out, err = _run([sys.executable, "-m", "bench.run", "--only",
@@ -244,35 +160,124 @@ class Report(unittest.TestCase):
         self.assertEqual(len(err.strip().splitlines()), 1, err)
 
 
-class Yardstick(unittest.TestCase):
-    # The interpreter running the tests may lack test.test_socket
-    # (Debian's python3): exit 3 with a "missing" line is its answer then.
-    def run_sample(self, *args):
-        env = dict(os.environ, PYTHONPATH=common.REPO)
-        p = subprocess.Popen([sys.executable, "-m", "bench.testsuite_sample"]
-                             + list(args), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, cwd=common.REPO, env=env)
-        out, err = p.communicate(timeout=120)
-        return p.returncode, out.decode(), err.decode()
+class Medians(unittest.TestCase):
+    def fake_canaries(self, found):
+        """fig_canary.measure with one_run replaced: found(n, seed) gives
+        the seconds or None; returns (result, runs made per canary)."""
+        from bench import fig_canary
+        made = {}
 
-    def test_a_sample_runs_every_kth_test_of_the_selection(self):
-        code, out, err = self.run_sample("--sample", "3")
-        if code == 3:
-            self.assertIn("missing", json.loads(out))
-            return
-        self.assertEqual(code, 0, err)
-        d = json.loads(out)
-        self.assertEqual(d["sampled"], len(range(0, d["selected"],
-                                                 -(-d["selected"] // 3))))
-        self.assertEqual(d["outcomes"]["run"], d["sampled"])
-        self.assertEqual(d["outcomes"]["failures"] + d["outcomes"]["errors"],
-                         0)
+        def one_run(exe, seed, cap):
+            n = int(exe)
+            made[n] = made.get(n, 0) + 1
+            return {"seconds": found(n, seed), "check": "x.c:1"}
+        saved = fig_canary.one_run, fig_canary.binary
+        fig_canary.one_run, fig_canary.binary = one_run, str
+        try:
+            return fig_canary.measure(seeds=(1, 2, 3), cap=60), made
+        finally:
+            fig_canary.one_run, fig_canary.binary = saved
 
-    def test_bad_sample_is_one_line_and_exit_2(self):
-        for args in (["--sample", "0"], ["--sample", "x"], ["--bogus"]):
-            code, out, err = self.run_sample(*args)
-            self.assertEqual((code, out), (2, ""), args)
-            self.assertEqual(len(err.strip().splitlines()), 1, err)
+    def test_canary_median_and_worst(self):
+        got, made = self.fake_canaries(lambda n, s: float(n * s))
+        secs = got["fuzz_canary_detect_seconds"]
+        self.assertEqual(secs["2"], 4.0)
+        self.assertEqual(secs["worst"], 12.0)
+
+    def test_a_canary_found_by_one_seed_of_three_is_not_found(self):
+        got, made = self.fake_canaries(
+            lambda n, s: None if n == 5 and s > 1 else 1.0)
+        secs = got["fuzz_canary_detect_seconds"]
+        self.assertIsNone(secs["5"])
+        self.assertIsNone(secs["worst"])
+        self.assertEqual(made[5], 3)
+        # Two misses decide the median: the third seed is not run.
+        got, made = self.fake_canaries(lambda n, s: None if n == 5 else 1.0)
+        self.assertEqual(made[5], 2)
+        self.assertEqual(made[1], 3)
+
+    def test_coverage_median_counts_not_reached_as_slowest(self):
+        from bench import fig_coverage
+        times = {1: 5.0, 2: None, 3: 1.0, 4: None, 5: 2.0}
+        saved = fig_coverage.target_set, fig_coverage.one_run
+        fig_coverage.target_set = lambda exe: (0, {}, {1}, {})
+        fig_coverage.one_run = lambda exe, seed, a, b, w, cap: {
+            "seconds": times[seed], "executions": seed, "left": 0}
+        try:
+            exe = os.path.join(common.REPO, fig_coverage.BINARIES["plain"])
+            if not os.path.exists(exe):
+                self.fail("%s is not built (make check-bench builds it)"
+                          % exe)
+            got = fig_coverage.measure("plain")
+            self.assertEqual((got["seconds"], got["executions"]), (5.0, 1))
+            times[1] = None
+            got = fig_coverage.measure("plain")
+            self.assertIsNone(got["seconds"])
+            self.assertEqual(got["at_least"], fig_coverage.CAP)
+        finally:
+            fig_coverage.target_set, fig_coverage.one_run = saved
+
+
+class Coverage(unittest.TestCase):
+    def test_the_target_set_is_walk_and_model_points_beyond_the_start(self):
+        # On the real plain build: the points the corpus reaches in the
+        # walk and the models, less those a one-byte input covers.
+        from bench import fig_coverage, sancov
+        exe = os.path.join(common.REPO, fig_coverage.BINARIES["plain"])
+        addr, by_pc, want, counts = fig_coverage.target_set(exe)
+        self.assertTrue(want)
+        self.assertEqual(counts["points_target"], len(want))
+        self.assertLess(counts["points_target"], counts["points_by_corpus"])
+        self.assertLessEqual(counts["points_by_corpus"],
+                             counts["points_in_files"])
+        # A run-time PC maps back to its index, printed or one past it.
+        pc = [p for p, i in by_pc.items() if i == min(want)][0]
+        self.assertEqual(sancov.index_of(pc + 0x1000 + 1, addr + 0x1000,
+                                         addr, by_pc), min(want))
+        self.assertIsNone(sancov.index_of(1, addr, addr, by_pc))
+
+
+class Canaries(unittest.TestCase):
+    """Each seeded bug makes a check fail on the committed corpus where
+    the clean build passes, so a canary cannot rot unnoticed."""
+    CORPORA = [os.path.join(common.REPO, "corpus", d)
+               for d in ("cmsg_parse", "cmsg_diff")]
+
+    def libfuzzer(self, exe):
+        import shutil
+        import tempfile
+        d = tempfile.mkdtemp()
+        try:
+            return _run([exe, "-runs=0", "-artifact_prefix=" + d + "/",
+                         d, self.CORPORA[0]])
+        finally:
+            shutil.rmtree(d)
+
+    def musl_diff(self, exe):
+        return _run([exe, "-q"] + self.CORPORA)
+
+    def test_the_clean_builds_pass_the_corpus(self):
+        from bench import fig_canary
+        for t in sorted(set(t for t, _ in fig_canary.CANARIES.values())):
+            code, _, err = self.libfuzzer(os.path.join(
+                common.BUILD, "fuzz-fast", t))
+            self.assertEqual(code, 0, err[-500:])
+        code, _, err = self.musl_diff(os.path.join(
+            common.BUILD, "musl-replay", "cmsg_diff"))
+        self.assertEqual(code, 0, err[-500:])
+
+    def test_each_canary_fails_a_check_on_the_corpus(self):
+        from bench import fig_canary
+        for n, (target, slip) in sorted(fig_canary.CANARIES.items()):
+            code, _, err = self.libfuzzer(os.path.join(
+                common.OUT, "canary%d" % n, target))
+            if code == 0:
+                code, _, err = self.musl_diff(os.path.join(
+                    common.OUT, "canary%d-musl" % n, "cmsg_diff"))
+            self.assertNotEqual(code, 0, "canary %d (%s) passes %s and the "
+                                "musl differential" % (n, slip, target))
+            self.assertRegex(err, r"invariant failed|disagrees",
+                             "canary %d: %s" % (n, err[-300:]))
 
 
 if __name__ == "__main__":
