@@ -3,7 +3,7 @@
 
 s.recvmsg(bufsize=1) -> "socket.recvmsg() takes no keyword arguments", but
 f = s.recvmsg; f(bufsize=1) -> "recvmsg() takes no keyword arguments".  A
-Python-level re-implementation (oracle.refsocket) cannot see the call form.
+Python-level re-implementation (oracle.reference.refsocket) cannot see the call form.
 This prints both texts; it exits 0 when the two forms agree (as before 3.11).
 Run: python corpus/oracle/keyword-message-call-form.py
 """
