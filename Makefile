@@ -355,7 +355,7 @@ check-bench: $(BENCH_C) build/libcmsgref.so $(BENCH_FZ)
 
 # ---- oracle: CPython's own tests against the reference ----
 # Each installed CPython's own test.test_socket recvmsg / recvmsg_into /
-# SCM_RIGHTS / CMSG macro tests, natively and with oracle.refsocket
+# SCM_RIGHTS / CMSG macro tests, natively and with oracle.reference.refsocket
 # installed (oracle/cpython_tests.py); fails if the reference passes fewer.
 # PYTHONS="/path/py ..." replaces discovery; CPYTHON_TESTS_ARGS passes
 # options (--strict, --verbose, --timeout N, --jobs N).
