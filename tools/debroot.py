@@ -39,7 +39,9 @@ import os
 import re
 import select
 import shutil
+import struct
 import sys
+import tempfile
 import time
 
 from tools import procs
@@ -147,6 +149,50 @@ def parse_target(text):
                          "(one of: %s)" % (arch, ", ".join(native_arches())
                                            or "none"))
     return rel, arch
+
+
+def _i386_exit0():
+    """A complete i386 ELF executable whose code is exit(0) through int
+    0x80: one PT_LOAD segment holding the headers and nine bytes of code."""
+    base, ehsize, phsize = 0x08048000, 52, 32
+    code = bytes([0xb8, 1, 0, 0, 0,         # mov eax, 1 (exit)
+                  0x31, 0xdb,               # xor ebx, ebx (status 0)
+                  0xcd, 0x80])              # int 0x80
+    size = ehsize + phsize + len(code)
+    ident = b"\x7fELF" + bytes([1, 1, 1]) + bytes(9)
+    header = ident + struct.pack("<HHIIIIIHHHHHH", 2, 3, 1,
+                                 base + ehsize + phsize, ehsize, 0, 0,
+                                 ehsize, phsize, 1, 0, 0, 0)
+    phdr = struct.pack("<IIIIIIII", 1, 0, base, base, size, size, 5, 0x1000)
+    return header + phdr + code
+
+
+def arch_runs(arch):
+    """True when this kernel runs programs of arch: always for the host's
+    own; for i386 on x86_64, when it runs a tiny i386 program (a kernel
+    can have IA-32 emulation compiled in and switched off)."""
+    if arch == host_arch():
+        return True
+    if arch != "i386":
+        return arch in native_arches()
+    fd, path = tempfile.mkstemp(prefix="debroot-i386-")
+    try:
+        os.write(fd, _i386_exit0())
+        os.close(fd)
+        os.chmod(path, 0o700)
+        try:
+            return procs.run([path], 10).returncode == 0
+        except procs.UsageError:
+            return False
+    finally:
+        os.unlink(path)
+
+
+def require_arch_runs(arch):
+    if not arch_runs(arch):
+        raise UsageError("this kernel does not run %s programs (32-bit "
+                         "emulation is off): no %s root can run here"
+                         % (arch, arch))
 
 
 def cache_dir():
@@ -337,7 +383,8 @@ def _debootstrap_script(rel):
 # debootstrap's verbs, folded into the phases a progress line names.
 PHASES = {"retrieving": "downloading", "validating": "downloading",
           "extracting": "extracting", "installing": "unpacking",
-          "unpacking": "unpacking", "configuring": "configuring"}
+          "unpacking": "unpacking", "configuring": "configuring",
+          "base": "finished"}
 
 
 class Progress(object):
@@ -491,6 +538,7 @@ def build(rel, arch, rebuild=False, mirror=None):
     Returns the root's path; Failed if debootstrap fails."""
     final = root_path(rel, arch)
     name = "%s/%s" % (rel, arch)
+    require_arch_runs(arch)
     with Lock(rel, arch):
         for stale in _stale_builds(rel, arch):
             say("%s: removing an unfinished build: %s" % (name, stale))
@@ -612,6 +660,7 @@ def run(rel, arch, cmd, env_extra):
     """Execs cmd in the root of rel/arch (see enter()); returns only on
     failure: 127 when cmd cannot be started."""
     root = root_path(rel, arch)
+    require_arch_runs(arch)
     if not is_complete(root):
         raise UsageError("%s/%s is not built: scripts/debian-root build %s"
                          % (rel, arch, rel if arch == host_arch()

@@ -105,6 +105,9 @@ def prepare(rel, arch):
     stderr), then the library and shim inside it.  Returns (info dict,
     None) or (None, reason)."""
     root = debroot.root_path(rel, arch)
+    if not debroot.arch_runs(arch):
+        return None, "this kernel does not run %s programs (32-bit " \
+            "emulation is off)" % arch
     if not debroot.is_complete(root):
         res = procs.run(_tool("build", "%s/%s" % (rel, arch)),
                         BUILD_TIMEOUT, stdout=procs.DEVNULL, stderr=None)

@@ -10,6 +10,8 @@ chroot): without it the mount and build tests fail, saying so.
 Run: python3 -m unittest discover -s tools/tests -t .
 """
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -143,13 +145,20 @@ class ArgumentsTest(Base):
                  ["info"], ["info", "bullseye", "trixie"], ["list", "x"],
                  ["clean", "--all"], ["clean", "potato"]]
         for argv in cases:
-            r = self.tool(*argv)
-            err = r.stderr.decode()
-            self.assertEqual(r.returncode, 2, (argv, err))
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(out), \
+                    contextlib.redirect_stderr(err):
+                rc = debroot.main(argv)
+            err = err.getvalue()
+            self.assertEqual(rc, 2, (argv, err))
             self.assertEqual(err.count("\n"), 1, (argv, err))
             self.assertTrue(err.startswith("debian-root: "), (argv, err))
-            self.assertNotIn("Traceback", err)
-            self.assertEqual(r.stdout, b"", argv)
+            self.assertEqual(out.getvalue(), "", argv)
+        # The command itself: the status and the one line, no traceback.
+        r = self.tool("build", "buster")
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.stderr.decode().count("\n"), 1)
+        self.assertIn("unknown release 'buster'", r.stderr.decode())
 
     def test_help_names_every_command_and_exits_0(self):
         r = self.tool("--help")
@@ -190,6 +199,27 @@ class ArgumentsTest(Base):
                     "bookworm main\n")
         self.assertEqual(debroot.apt_mirror([lst]), "http://x.example/debian")
         self.assertIsNone(debroot.apt_mirror([os.path.join(self.tmp, "no")]))
+
+
+class ArchTest(unittest.TestCase):
+    def test_the_i386_probe_is_an_i386_executable_that_exits(self):
+        path = tempfile.mktemp(prefix="debroot-elf-")
+        with open(path, "wb") as f:
+            f.write(debroot._i386_exit0())
+        try:
+            out = subprocess.check_output(["readelf", "-h", "-l", path],
+                                          stderr=subprocess.STDOUT).decode()
+        finally:
+            os.unlink(path)
+        for want in ("ELF32", "Intel 80386", "EXEC (Executable file)",
+                     "Entry point address:               0x8048054",
+                     "LOAD           0x000000 0x08048000"):
+            self.assertIn(want, out)
+        self.assertNotIn("Warning", out)
+
+    def test_the_host_architecture_runs_and_others_are_probed(self):
+        self.assertTrue(debroot.arch_runs(debroot.host_arch()))
+        self.assertFalse(debroot.arch_runs("s390x"))
 
 
 class RunTest(Base):
