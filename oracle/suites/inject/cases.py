@@ -16,7 +16,7 @@ import shlex
 import socket
 import struct
 
-from oracle import worker
+from oracle import REPO_LIB, REPO_SHIM, worker
 from oracle.suites.inject import corpus
 from oracle.suites.inject.corpus import spec_seed
 
@@ -123,10 +123,10 @@ def repro_parts():
         me = worker.interp()
         words = ["--suites", "inject", "--pythons", me["select"]]
         lib = os.environ.get("CMSGREF_LIB")
-        if lib and os.path.abspath(lib) != corpus.REPO_LIB:
+        if lib and os.path.abspath(lib) != REPO_LIB:
             words += ["--lib", os.path.abspath(lib)]
         shim = os.environ.get("CMSGREF_INJECT")
-        if shim and os.path.abspath(shim) != corpus.REPO_SHIM:
+        if shim and os.path.abspath(shim) != REPO_SHIM:
             words += ["--shim", os.path.abspath(shim)]
         words += ["--only"]
         env = ""

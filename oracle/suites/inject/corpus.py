@@ -20,7 +20,7 @@ import os
 import re
 import stat
 
-from oracle import REPO, REPO_LIB, REPO_SHIM  # noqa: F401
+from oracle import REPO
 
 CORPUS = os.path.join(REPO, "corpus")
 MAX_CONTROL = 65536      # the shim's CR_INJECT_MAX
