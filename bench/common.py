@@ -38,6 +38,21 @@ def median(values):
     return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2.0
 
 
+def median_run(runs):
+    """The median of runs (dicts) by their "seconds", a run whose seconds
+    is None (cut off at a cap) sorting after every other; for an even
+    count the lower middle one."""
+    ordered = sorted(runs, key=lambda r: (r["seconds"] is None,
+                                          r["seconds"] or 0))
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def majority_cut_off(runs, total):
+    """True once more than half of `total` runs are cut off (seconds None):
+    the median is then cut off whatever the remaining runs give."""
+    return sum(1 for r in runs if r["seconds"] is None) > total // 2
+
+
 def need_file(path, what, how):
     """Raise Missing unless path exists: '<what> (<path>) is missing: <how>'.
     Returns path."""

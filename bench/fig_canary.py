@@ -15,8 +15,9 @@ first failing input ("ERROR: libFuzzer" or a sanitizer's report), and the
 check that trapped is kept from the "invariant failed" line.  A run that
 finds nothing within CAP seconds is "not found".  The canary's figure is
 the median over the seeds (a run that found nothing counts as slower than
-any that did; seeds stop once the median is decided); the worst canary is
-the figure's headline, null when any canary's median found nothing.
+any that did; seeds stop once more than half found nothing); the worst
+canary is the figure's headline, null when any canary's median found
+nothing.
 """
 
 import os
@@ -85,21 +86,6 @@ def one_run(exe, seed, cap=CAP):
             "check": st["check"]}
 
 
-def median_run(runs):
-    """The median run, a run that found nothing sorting last."""
-    ordered = sorted(runs, key=lambda r: (r["seconds"] is None,
-                                          r["seconds"] or 0))
-    return ordered[(len(ordered) - 1) // 2]
-
-
-def decided(runs, total):
-    """True once more runs cannot move the median between found and not
-    found: a majority of total has found, or has not."""
-    need = total // 2 + 1
-    hits = sum(1 for r in runs if r["seconds"] is not None)
-    return hits >= need or len(runs) - hits >= need
-
-
 def measure(seeds=SEEDS, cap=CAP, say=None):
     """Every canary: a dict of bench.json keys.  A canary whose binary is
     missing is null with its reason in "canary_missing"; the run raises
@@ -114,8 +100,7 @@ def measure(seeds=SEEDS, cap=CAP, say=None):
                 r = one_run(exe, seed, cap)
                 r["seed"] = seed
                 runs.append(r)
-                if decided(runs, len(seeds)) and \
-                        median_run(runs)["seconds"] is None:
+                if common.majority_cut_off(runs, len(seeds)):
                     break
         except common.Missing as e:
             seconds[str(n)] = None
@@ -123,7 +108,7 @@ def measure(seeds=SEEDS, cap=CAP, say=None):
             if say:
                 say("    canary %d MISSING: %s" % (n, e))
             continue
-        mid = median_run(runs)
+        mid = common.median_run(runs)
         seconds[str(n)] = mid["seconds"]
         detail[str(n)] = {"target": target, "slip": slip, "runs": runs,
                           "check": mid["check"]}

@@ -21,8 +21,9 @@ build/fuzz), with sancov.py naming each branch by its coverage point:
   a run is stopped there, or at CAP seconds ("not reached", with the
   number of points still missing);
 - the figure is the median over the seeds, a run that did not reach
-  counting as slower than any that did; when the median run did not
-  reach, the figure is null and "_at_least" holds the cap.
+  counting as slower than any that did (seeds stop once more than half
+  did not reach); when the median run did not reach, the figure is null
+  and "_at_least" holds the cap.
 A crash before full coverage makes the figure Missing, its input kept
 under build/bench/coverage-artifacts/.
 """
@@ -136,10 +137,9 @@ def measure(build, seeds=SEEDS, cap=CAP, say=None):
         runs.append(r)
         if say:
             say("    %s seed %d: %s" % (build, seed, describe(r, cap)))
-    # A run that did not reach sorts after every run that did.
-    ordered = sorted(runs, key=lambda r: (r["seconds"] is None,
-                                          r["seconds"] or 0))
-    mid = ordered[(len(ordered) - 1) // 2]
+        if common.majority_cut_off(runs, len(seeds)):
+            break
+    mid = common.median_run(runs)
     out = dict(counts)
     out.update({"seconds": mid["seconds"], "executions": mid["executions"],
                 "runs": runs, "cap_seconds": cap})

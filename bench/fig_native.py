@@ -1,4 +1,4 @@
-"""fig_native.py - figures 2 and 5 of `make bench` (issue 5): the reference
+"""fig_native.py - `make bench`'s native figures: the reference
 receive call against raw recvmsg(2), and peak memory of the CLI and of the
 receive path.
 
@@ -34,13 +34,13 @@ import struct
 
 from bench import common
 
-RSS_SLACK_MIB = 8        # "a small constant" of issue 5, figure 5
+RSS_SLACK_MIB = 8        # the memory targets' "small constant"
 CLI_INPUT_BYTES = 64 << 20
 GIB = 1 << 30
 
 
 def recv_vs_raw(timeout=60):
-    """Figure 2.  Returns a dict of bench.json keys; raises Missing."""
+    """recv_vs_raw.  Returns a dict of bench.json keys; raises Missing."""
     exe = common.need_file(os.path.join(common.OUT, "recv_bench"),
                            "the receive benchmark",
                            "make bench builds it from bench/recv_bench.c")
@@ -69,7 +69,8 @@ def make_cli_input(path):
 
 
 def cli_rss(timeout=60):
-    """Figure 5a.  Returns a dict of bench.json keys; raises Missing."""
+    """cli_rss_over_input.  Returns a dict of bench.json keys; raises
+    Missing."""
     cli = common.need_file(os.path.join(common.BUILD, "cmsgref"), "the CLI",
                            "make builds it")
     path = make_cli_input(os.path.join(common.OUT, "cli-64mib.bin"))
@@ -105,8 +106,8 @@ def _recv_hwm(exe, bufsize, timeout):
 
 
 def recv_rss(timeout=30, rounds=3):
-    """Figure 5b: median VmHWM of the 2^30 and the 64-byte request, the
-    two interleaved.  Returns a dict of bench.json keys; raises Missing."""
+    """recv_rss_1gib_over_baseline_kib: median VmHWM of the 2^30 and the
+    64-byte request, the two interleaved.  Returns a dict of bench.json keys; raises Missing."""
     exe = common.need_file(os.path.join(common.OUT, "recv_rss"),
                            "the receive-path RSS probe",
                            "make bench builds it from bench/recv_rss.c")

@@ -33,7 +33,7 @@ LIB = os.path.join(common.BUILD, "libcmsgref.so")
 SHIM = os.path.join(common.BUILD, "inject", "libcrinject.so")
 WINDOW = 2.0            # seconds of inject cases a round
 ROUNDS = 3              # rounds per interpreter; median kept
-QUIET_WAIT = 20.0       # longest wait for a quiet machine
+QUIET_WAIT = 15.0       # longest wait for a quiet machine
 QUIET_CORES = 0.3       # "quiet": the rest of the machine below this
 
 

@@ -1,5 +1,5 @@
 /*
- * recv_bench.c - figure 2 of `make bench` (issue 5): the cost of the
+ * recv_bench.c - `make bench`'s recv_vs_raw: the cost of the
  * reference's whole receive call, cr_recvmsg(), against the floor of the
  * same work done by hand: raw recvmsg(2) plus a minimal CMSG loop.
  *

@@ -1,5 +1,5 @@
 /*
- * recv_rss.c - the child process of figure 5b of `make bench` (issue 5):
+ * recv_rss.c - the child process of `make bench`'s receive-path RSS:
  * one cr_recvmsg() with a huge bufsize (or ancbufsize) request on a
  * socketpair that carries one small message, so the driver can read this
  * process's peak RSS (getrusage of a child) and compare it with the same
