@@ -13,7 +13,8 @@ The contract:
   started (missing, not executable, bad cwd) raises UsageError, one line.
 - run() starts a child and waits for it: it returns a Result with
   returncode, timed_out and signal (and the captured output, wall seconds
-  and peak RSS), calling progress(elapsed) every `every` seconds.
+  and peak RSS), calling progress(elapsed) every `every` seconds.  An
+  exception while it waits (Ctrl-C outside guarded()) kills the child.
 - A child's end is never left half-done: when it exits, whatever it left
   in its process group is killed; when its deadline passes or kill() is
   called, its whole tree is killed (its group, and the group of every
@@ -72,7 +73,8 @@ class Stopped(BaseException):
 
 
 LIVE = []                   # Children started and not yet reaped
-_STOP = {"armed": False, "signum": None, "hold": 0, "held": None}
+_STOP = {"armed": False, "signum": None, "hold": 0, "held": None,
+         "killed": 0}
 
 
 def signame(signum):
@@ -285,8 +287,13 @@ class Child(object):
         _send(self.pid, signal.SIGKILL, group=True)
         _reap_if_subreaper()
         for key in list(self._files):
+            f = self._files[key]
             if key.endswith("-path"):
                 self._files.pop(key).close()
+            elif not isinstance(f, bytes):      # CAPTURE: read it back
+                f.seek(0)
+                self._files[key] = f.read()
+                f.close()
 
     def poll(self):
         """The returncode once the child has ended (reaping it), else None.
@@ -337,6 +344,8 @@ class Child(object):
         and SIGKILL; 0 sends SIGKILL at once."""
         if self.returncode is not None:
             return self.returncode
+        if _STOP["signum"] is not None:
+            _STOP["killed"] += 1        # for guarded()'s line
         grace = self.grace if grace is None else grace
         if grace > 0:
             self._reached |= _signal_tree(self.pid, signal.SIGTERM)
@@ -357,36 +366,35 @@ class Child(object):
     def finish(self, progress=None, every=0):
         """Waits for the child's end or its deadline (then kills it),
         calling progress(elapsed seconds) every `every` seconds; returns
-        the Result."""
+        the Result.  Left by an exception (one progress raised, Ctrl-C,
+        Stopped), it kills the child's tree first."""
         tick = self.started + every if progress and every else None
         nap = 0.001
-        while not self.done():
-            now = time.monotonic()
-            if tick is not None and now >= tick:
-                progress(now - self.started)
-                tick += every
-            wake = [now + nap]
-            if tick is not None:
-                wake.append(tick)
-            if self.deadline is not None:
-                wake.append(self.deadline)
-            time.sleep(max(0, min(wake) - time.monotonic()))
-            nap = min(nap * 2, 0.05)
+        try:
+            while not self.done():
+                now = time.monotonic()
+                if tick is not None and now >= tick:
+                    progress(now - self.started)
+                    tick += every
+                wake = [now + nap]
+                if tick is not None:
+                    wake.append(tick)
+                if self.deadline is not None:
+                    wake.append(self.deadline)
+                time.sleep(max(0, min(wake) - time.monotonic()))
+                nap = min(nap * 2, 0.05)
+        except BaseException:
+            self.kill()
+            raise
         return self.result()
 
     def captured(self, which):
-        """The bytes a CAPTURE output holds once the child has ended (None
-        for another kind of output).  Reads and closes the temporary file
-        the first time."""
-        f = self._files.get(which)
-        if f is None or self.returncode is None:
+        """The bytes a CAPTURE output ("stdout" or "stderr") holds once
+        the child has ended (None while it runs, and for another kind of
+        output); the temporary file is read and closed when it is reaped."""
+        if self.returncode is None:
             return None
-        if not isinstance(f, bytes):
-            f.seek(0)
-            data = f.read()
-            f.close()
-            self._files[which] = f = data
-        return f
+        return self._files.get(which)
 
     def result(self):
         """The Result of an ended child (ValueError while it runs)."""
@@ -492,20 +500,22 @@ def guarded(prog, fn, subreaper=False, grace=0, what="child process(es)"):
     previous signal handlers are restored on return."""
     if subreaper and become_subreaper():
         _SUBREAPER.append(True)
-    _STOP.update(armed=True, signum=None, held=None)
+    _STOP.update(armed=True, signum=None, held=None, killed=0)
     old = dict((s, signal.signal(s, _on_signal)) for s in STOP_SIGNALS)
     try:
         return fn()
     except (Stopped, KeyboardInterrupt) as e:
         _STOP["armed"] = False
         signum = getattr(e, "signum", signal.SIGINT)
-        n = stop_all(grace)
+        _STOP["signum"] = signum
+        stop_all(grace)
+        n = _STOP["killed"]
         sys.stderr.write("%s: stopped by %s: %d %s killed, with what "
                          "they started\n" % (prog, signame(signum), n, what))
         sys.stderr.flush()
         return 128 + signum
     finally:
-        _STOP["armed"] = False
+        _STOP.update(armed=False, signum=None)
         stop_all(grace)
         if _SUBREAPER:
             _SUBREAPER.pop()

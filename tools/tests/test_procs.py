@@ -179,6 +179,18 @@ class RunTest(Scratch):
         self.assertGreaterEqual(len(seen), 2)
         self.assertTrue(all(a < b for a, b in zip(seen, seen[1:])))
 
+    def test_an_exception_while_waiting_kills_the_child(self):
+        box = []
+
+        def boom(elapsed):
+            box.append(procs.LIVE[0])
+            raise KeyboardInterrupt
+        with self.assertRaises(KeyboardInterrupt):
+            procs.run([PY, "-c", "import time; time.sleep(60)"], 30,
+                      progress=boom, every=0.1)
+        self.assertEqual(box[0].returncode, -signal.SIGKILL)
+        self.assertEqual(procs.LIVE, [])
+
     def test_peak_rss_sees_memory_the_child_touched(self):
         r = procs.run([PY, "-c", "b = bytearray(64 << 20); b[::4096] = "
                        "b'x' * len(b[::4096])"], 60)
