@@ -286,10 +286,11 @@ fuzz-target-args:
 # fuzzers, a few seconds): bad arguments exit 2 with one line, prune never
 # deletes a failing input, no crash file outside build/, failed steps exit
 # 1, SIGINT/SIGTERM leave no process behind; the replay driver refuses
-# paths that hold no input.
+# paths that hold no input.  Then the shared tools/ (procs, fdtable).
 .PHONY: check-fuzz-tools
 check-fuzz-tools: fuzz-build-replay build/capture-cmsg
 	$(PYTHON) fuzz/test_run.py
+	$(PYTHON) -m unittest discover -s tools/tests -t .
 
 # ---- oracle ----
 # The conformance oracle (oracle/README.md): every Python here against the
