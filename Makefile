@@ -26,7 +26,7 @@ CFLAGS ?= -O2 -g
 VARIANT ?=
 
 O := build$(if $(VARIANT),/$(VARIANT))
-CPPFLAGS_CR := -Iharness/include -D_GNU_SOURCE
+CPPFLAGS_CR := -Iharness/include -Iharness/cli -D_GNU_SOURCE
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wpointer-arith -Wvla -Wformat=2
 VFLAGS :=
@@ -79,29 +79,19 @@ $(O)/libcmsgref.so: $(LIB_OBJ)
 $(O)/cmsgref: $(CLI_OBJ) $(O)/libcmsgref.a
 	$(CC) $(VLDFLAGS) -o $@ $^
 
-$(O)/cmsgref-tests: $(TEST_OBJ) $(O)/libcmsgref.a
+$(O)/cmsgref-tests: $(TEST_OBJ) $(O)/obj/harness/cli/input.o $(O)/libcmsgref.a
 	$(CC) $(VLDFLAGS) -o $@ $^
 
 tests: $(O)/cmsgref-tests
 
-# The real-libc differential (harness/shadow): host cc proves "glibc",
-# musl-gcc (Debian musl-tools) proves "musl".
-SHADOW_SRC := $(wildcard harness/shadow/*.c)
-$(O)/libc-diff: $(SHADOW_SRC:%.c=$(O)/obj/%.o) $(O)/libcmsgref.a
-	$(CC) $(VLDFLAGS) -o $@ $^
-
-# The corpus directories that hold raw control buffers.
-CORPUS_DIRS := corpus/cmsg_parse corpus/cmsg_diff
+# The real-libc differential: the cmsg_diff fuzz target over its corpus,
+# built with the host cc (proves "glibc") and with musl-gcc (Debian
+# musl-tools; proves "musl").
 check-libc:
-	$(MAKE) --no-print-directory VARIANT= build/libc-diff
-	build/libc-diff $(CORPUS_DIRS)
-	@if command -v $(MUSL_CC) >/dev/null 2>&1; then \
-	  $(MAKE) --no-print-directory VARIANT=musl build/musl/libc-diff && \
-	  build/musl/libc-diff $(CORPUS_DIRS); \
-	else \
-	  echo "check-libc: FAILED: $(MUSL_CC) not found: the musl model is NOT proven (apt-get install musl-tools)" >&2; \
-	  exit 1; \
-	fi
+	@command -v $(MUSL_CC) >/dev/null 2>&1 || { echo "check-libc: FAILED: $(MUSL_CC) not found: the musl model is NOT proven (apt-get install musl-tools)" >&2; exit 1; }
+	@$(MAKE) --no-print-directory fuzz-build-cc-replay fuzz-build-musl-replay
+	build/cc-replay/cmsg_diff -q $(FZ_CORPUS_cmsg_diff)
+	build/musl-replay/cmsg_diff -q $(FZ_CORPUS_cmsg_diff)
 
 # One pass of the unit tests in this variant.
 check-unit: $(O)/cmsgref-tests $(O)/cmsgref
@@ -131,7 +121,7 @@ help:
 # Fuzz targets (fuzz/<t>.c, engine-neutral LLVMFuzzerTestOneInput), their
 # builds under build/<variant>/ and the commands around them; fuzz/README.md
 # explains each.  `make replay` (ASan+UBSan, no engine) is part of check.
-FUZZ_TARGETS := cmsg_parse cmsg_diff recvmsg_fake cmsg_len
+FUZZ_TARGETS := cmsg_parse cmsg_json cmsg_diff recvmsg_fake cmsg_len
 TARGETS ?= $(FUZZ_TARGETS)
 FUZZ_SECONDS ?= 60
 AFL_CC ?= afl-clang-fast
@@ -144,11 +134,15 @@ LLVM_PROFDATA ?= llvm-profdata
 FZ_COV_GATE := harness/src/walk.c harness/src/models.c
 FZ_HDRS := $(HDRS) $(wildcard fuzz/*.h harness/shadow/*.h)
 FZ_INC := $(CPPFLAGS_CR) -Iharness/shadow -Ifuzz
-# Extra sources per target; corpus directories per target (raw control
-# buffers are shared by cmsg_parse and cmsg_diff).
+# Extra sources per target; corpus directories per target, its own first
+# (the raw control buffers of corpus/cmsg_parse serve every raw target).
+FZ_EXTRA_cmsg_parse := fuzz/invariants.c
+FZ_EXTRA_cmsg_json := fuzz/invariants.c
+FZ_EXTRA_cmsg_len := fuzz/invariants.c
 FZ_EXTRA_cmsg_diff := harness/shadow/shadow_walk.c
 FZ_EXTRA_recvmsg_fake := fuzz/fake_kernel.c
 FZ_CORPUS_cmsg_parse := corpus/cmsg_parse
+FZ_CORPUS_cmsg_json := corpus/cmsg_json corpus/cmsg_parse
 FZ_CORPUS_cmsg_diff := corpus/cmsg_diff corpus/cmsg_parse
 FZ_CORPUS_recvmsg_fake := corpus/recvmsg_fake
 FZ_CORPUS_cmsg_len := corpus/cmsg_len
@@ -170,32 +164,37 @@ FZ_LDFLAGS_afl-cmplog := $(AFL_DRIVER)
 FZ_CC_replay := $(CLANG)
 FZ_CFLAGS_replay := -O1 -g $(FZ_SAN)
 FZ_LDFLAGS_replay := $(FZ_SAN)
-FZ_DRIVER_replay := fuzz/replay.c
+FZ_DRIVER_replay := fuzz/replay.c harness/cli/input.c
 FZ_CC_coverage := $(CLANG)
 FZ_CFLAGS_coverage := -O0 -g -fprofile-instr-generate -fcoverage-mapping
 FZ_LDFLAGS_coverage := $(FZ_CFLAGS_coverage)
-FZ_DRIVER_coverage := fuzz/replay.c
+FZ_DRIVER_coverage := fuzz/replay.c harness/cli/input.c
 FZ_CC_musl-replay := $(MUSL_CC)
 FZ_CFLAGS_musl-replay := -O2 -g
-FZ_DRIVER_musl-replay := fuzz/replay.c
-FZ_VARIANTS := fuzz fuzz-fast afl afl-cmplog replay coverage musl-replay
+FZ_DRIVER_musl-replay := fuzz/replay.c harness/cli/input.c
+FZ_CC_cc-replay := $(CC)
+FZ_CFLAGS_cc-replay := -O2 -g
+FZ_DRIVER_cc-replay := fuzz/replay.c harness/cli/input.c
+FZ_VARIANTS := fuzz fuzz-fast afl afl-cmplog replay coverage musl-replay cc-replay
+FZ_PARSER_ONLY := musl-replay cc-replay
+fz_extra = build/$(1)/$(2): $(patsubst %.c,build/$(1)/fz/%.o,$(FZ_EXTRA_$(2)))
 
 # FZ_VARIANT(v): build/v/fz/%.o from any source, build/v/<target>.  The
 # coverage variant links the library that VARIANT=coverage builds (so its
 # counters are the library's own); the others compile the library with
-# their instrumentation.  musl-replay builds only cmsg_diff, on the parser.
+# their instrumentation.  FZ_PARSER_ONLY variants build only cmsg_diff, on
+# the parser.
 define FZ_VARIANT
 build/$(1)/fz/%.o: %.c $$(FZ_HDRS)
 	@mkdir -p $$(@D)
 	$$(FZ_CC_$(1)) $$(FZ_INC) $$(WARN) $$(FZ_CFLAGS_$(1)) -c $$< -o $$@
-FZ_LIB_$(1) := $$(if $$(filter coverage,$(1)),build/coverage/libcmsgref.a,$$(patsubst %.c,build/$(1)/fz/%.o,$$(if $$(filter musl-replay,$(1)),$$(PARSER_SRC),$$(LIB_SRC))))
+FZ_LIB_$(1) := $$(if $$(filter coverage,$(1)),build/coverage/libcmsgref.a,$$(patsubst %.c,build/$(1)/fz/%.o,$$(if $$(filter $$(FZ_PARSER_ONLY),$(1)),$$(PARSER_SRC),$$(LIB_SRC))))
 $$(addprefix build/$(1)/,$$(FUZZ_TARGETS)): build/$(1)/%: build/$(1)/fz/fuzz/%.o \
     $$(patsubst %.c,build/$(1)/fz/%.o,$$(FZ_DRIVER_$(1))) $$(FZ_LIB_$(1))
 	$$(FZ_CC_$(1)) -o $$@ $$(filter %.o,$$^) $$(filter %.a,$$^) $$(FZ_LDFLAGS_$(1))
-build/$(1)/cmsg_diff: $$(patsubst %.c,build/$(1)/fz/%.o,$$(FZ_EXTRA_cmsg_diff))
-build/$(1)/recvmsg_fake: $$(patsubst %.c,build/$(1)/fz/%.o,$$(FZ_EXTRA_recvmsg_fake))
+$$(foreach t,$$(FUZZ_TARGETS),$$(eval $$(call fz_extra,$(1),$$(t))))
 .PHONY: fuzz-build-$(1)
-fuzz-build-$(1): $$(addprefix build/$(1)/,$$(if $$(filter musl-replay,$(1)),cmsg_diff,$$(FUZZ_TARGETS)))
+fuzz-build-$(1): $$(addprefix build/$(1)/,$$(if $$(filter $$(FZ_PARSER_ONLY),$(1)),cmsg_diff,$$(FUZZ_TARGETS)))
 endef
 $(foreach v,$(FZ_VARIANTS),$(eval $(call FZ_VARIANT,$(v))))
 
@@ -206,16 +205,10 @@ FZ_RUN_TARGETS = $(foreach t,$(TARGETS),--target $(t):$(subst $(fz_space),$(fz_c
 
 .PHONY: replay fuzz afl coverage oss-fuzz-check fuzz-seeds fuzz-target-args
 # Every corpus file and every reproducer in build/findings/ through the
-# replay driver under ASan+UBSan; cmsg_diff also under musl-gcc.
+# replay driver under ASan+UBSan (check-libc replays cmsg_diff built with
+# the host cc and musl-gcc).
 replay: fuzz-build-replay
 	@set -e; $(foreach t,$(FUZZ_TARGETS),build/replay/$(t) -q $(FZ_CORPUS_$(t)) $(wildcard build/findings/$(t));)
-	@if command -v $(MUSL_CC) >/dev/null 2>&1; then \
-	  $(MAKE) --no-print-directory fuzz-build-musl-replay && \
-	  build/musl-replay/cmsg_diff -q $(FZ_CORPUS_cmsg_diff); \
-	else \
-	  echo "replay: FAILED: $(MUSL_CC) not found: cmsg_diff was NOT replayed against musl (apt-get install musl-tools)" >&2; \
-	  exit 1; \
-	fi
 
 # libFuzzer on each of TARGETS for FUZZ_SECONDS, merging into corpus/.
 # The arguments (FUZZ_SECONDS, TARGETS, AFL_JOBS) are checked before the

@@ -4,13 +4,17 @@
  * mimic Linux only as far as the library can observe: recvmsg fills the
  * iovecs in order, writes at most msg_namelen name bytes but reports the
  * input's namelen, writes C = min(control length, msg_controllen) control
- * bytes and reports C, and fails with EINTR / an errno first if told.
+ * bytes and reports C, and fails with EINTR / an errno first if told.  The
+ * checks count open fds in /proc/self/fd.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "fake_kernel.h"
+#include "fuzz.h"
 
 struct reader {
     const uint8_t *p;
@@ -177,14 +181,192 @@ static int64_t fk_now(void *ctx)
     return st->clock_ns;
 }
 
-/* Arms st's counters from st->in and points *sys at the fake calls. */
-void fk_sys_init(struct cr_sys *sys, struct fk_state *st)
+/* Number of open fds of this process (entries of /proc/self/fd, less the
+ * one opendir() uses). */
+static long count_fds(void)
 {
-    st->eintr_left = st->in->eintr_count;
-    st->errno_left = st->in->fail_errno;
-    sys->recvmsg = fk_recvmsg;
-    sys->poll = fk_poll;
-    sys->close = fk_close;
-    sys->now_ns = fk_now;
-    sys->ctx = st;
+    DIR *d = opendir("/proc/self/fd");
+    long n = -1;
+
+    FZ_CHECK(d != NULL);
+    while (readdir(d) != NULL)
+        n++;
+    closedir(d);
+    return n - 2; /* "." and ".." (n started at -1 for the DIR's own fd) */
+}
+
+/* Plants dup()s of st->devnull at the input's offsets in st->control. */
+static void plant(struct fk_state *st)
+{
+    const struct fk_input *in = st->in;
+
+    for (unsigned i = 0; i < in->nplant; i++) {
+        int32_t v;
+        if ((size_t)in->plant_off[i] + 4 > in->control_len)
+            continue;
+        v = dup(st->devnull);
+        FZ_CHECK(v >= 0);
+        memcpy(st->control + in->plant_off[i], &v, 4);
+        st->planted[st->nplanted] = v;
+        st->planted_open[st->nplanted++] = 1;
+    }
+}
+
+/* The on_eintr of a signal handler that raises. */
+static int raising_handler(void *ctx)
+{
+    (void)ctx;
+    return 1;
+}
+
+/* Fills st->args for the call the input describes; the args borrow st's
+ * buffers and seam. */
+static void make_args(struct fk_state *st)
+{
+    const struct fk_input *in = st->in;
+    struct cr_recv_args *a = &st->args;
+    size_t total = in->bufsize > 0 ? (size_t)in->bufsize : 0;
+
+    memset(a, 0, sizeof(*a));
+    a->fd = 1000; /* never touched: every call goes to the fake */
+    a->family = in->family;
+    a->bufsize = in->bufsize;
+    if (in->flags & FK_F_INTO) {
+        st->iov[0] = (struct iovec){st->iobuf, total / 2};
+        st->iov[1] = (struct iovec){st->iobuf + total / 2, total - total / 2};
+        a->iov = st->iov;
+        a->iovcnt = 2;
+    }
+    a->ancbufsize = in->ancbufsize;
+    a->timeout_ns = in->timeout_ns;
+    a->libc = (enum cr_libc)in->libc;
+    a->policy =
+        (in->flags & FK_F_POLICY_ERROR) ? CR_WARN_ERROR : CR_WARN_RECORD;
+    a->on_eintr = (in->flags & FK_F_HANDLER_RAISES) ? raising_handler : NULL;
+    a->sys = &st->sys;
+}
+
+void fk_setup(struct fk_state *st, const struct fk_input *in)
+{
+    memset(st, 0, offsetof(struct fk_state, closes));
+    st->in = in;
+    st->control = fz_exact_copy(in->control, in->control_len);
+    st->iobuf = malloc(in->bufsize > 0 ? (size_t)in->bufsize : 1);
+    FZ_CHECK(st->control != NULL && st->iobuf != NULL);
+    st->fds_before = count_fds();
+    st->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    FZ_CHECK(st->devnull >= 0);
+    plant(st);
+    st->eintr_left = in->eintr_count;
+    st->errno_left = in->fail_errno;
+    st->sys.recvmsg = fk_recvmsg;
+    st->sys.poll = fk_poll;
+    st->sys.close = fk_close;
+    st->sys.now_ns = fk_now;
+    st->sys.ctx = st;
+    make_args(st);
+}
+
+/* The close log against CPython's list for the delivered bytes (empty
+ * unless the call raised after delivery). */
+static void check_closes(const struct fk_state *st, int raised_after)
+{
+    size_t need = 0, cap = st->delivered_c / 4 + 1;
+    int32_t *want = malloc(cap * sizeof(*want));
+
+    FZ_CHECK(want != NULL);
+    if (raised_after)
+        FZ_CHECK_EQ(cr_close_on_error(st->control, st->delivered_c,
+                                      (enum cr_libc)st->in->libc, want, cap,
+                                      &need),
+                    0);
+    FZ_CHECK(need <= FK_MAX_CLOSES);
+    FZ_CHECK_EQ(st->nclose, need);
+    for (size_t i = 0; i < need; i++)
+        FZ_CHECK_EQ((uint32_t)st->closes[i], (uint32_t)want[i]);
+    free(want);
+}
+
+/* The exception of a call that raised after delivery, against the walk w
+ * of the delivered bytes. */
+static void check_raised(const struct fk_input *in, const struct cr_walk *w,
+                         const struct cr_pyerr *err)
+{
+    if (err->exc == CR_PY_RUNTIME_WARNING) {
+        FZ_CHECK(w->warning && (in->flags & FK_F_POLICY_ERROR));
+        FZ_CHECK(strcmp(err->msg, CR_WARNING_TEXT) == 0);
+        return;
+    }
+    /* F10: CPython decodes by the sa_family the kernel wrote, not by the
+     * socket's family, so any socket can get here. */
+    FZ_CHECK_EQ(err->exc, CR_PY_SYSTEM_ERROR);
+    FZ_CHECK(in->namelen == 1 && in->name_len >= 1 && in->name[0] == AF_UNIX &&
+             (in->name_len < 2 || in->name[1] == 0));
+}
+
+/* A successful call's result against the walk w of the delivered bytes. */
+static void check_result(const struct fk_state *st, const struct cr_walk *w,
+                         const struct cr_recv_result *res)
+{
+    const struct fk_input *in = st->in;
+    size_t n = in->bufsize > 0 ? (size_t)in->bufsize : 0;
+
+    FZ_CHECK(!(w->warning && (in->flags & FK_F_POLICY_ERROR)));
+    FZ_CHECK(res->warning == w->warning && res->stop == w->stop);
+    FZ_CHECK_EQ(res->nitems, w->nitems);
+    FZ_CHECK_EQ(res->controllen, st->delivered_c);
+    FZ_CHECK(st->delivered_c == 0 ||
+             memcmp(res->control, st->control, st->delivered_c) == 0);
+    FZ_CHECK_EQ(res->msg_flags, in->msg_flags);
+    n = in->data_len < n ? in->data_len : n;
+    FZ_CHECK_EQ(res->nbytes, n);
+    if (!(in->flags & FK_F_INTO)) {
+        FZ_CHECK_EQ(res->data_len, n);
+        FZ_CHECK(n == 0 || memcmp(res->data, in->data, n) == 0);
+    }
+}
+
+void fk_check(const struct fk_state *st, int rc,
+              const struct cr_recv_result *res, const struct cr_pyerr *err)
+{
+    const struct fk_input *in = st->in;
+    struct cr_walk w;
+    struct cr_item it;
+
+    check_closes(st, rc == CR_EPY && st->delivered);
+    if (in->libc >= CR_LIBC_COUNT) {
+        FZ_CHECK(rc == CR_EINVAL && !st->delivered);
+        return;
+    }
+    FZ_CHECK(rc == 0 || rc == CR_EPY);
+    if (rc == CR_EPY && !st->delivered) {
+        FZ_CHECK(err->exc != CR_PY_NONE && err->exc != CR_PY_SYSTEM_ERROR &&
+                 err->exc != CR_PY_RUNTIME_WARNING);
+        FZ_CHECK(err->sys_errno == 0 || err->sys_errno == in->fail_errno);
+        return;
+    }
+    FZ_CHECK(st->delivered);
+    FZ_CHECK_EQ(cr_walk_init(&w, st->control, st->delivered_c,
+                             (enum cr_libc)in->libc),
+                0);
+    while (cr_walk_next(&w, &it))
+        continue;
+    if (rc == CR_EPY)
+        check_raised(in, &w, err);
+    else
+        check_result(st, &w, res);
+}
+
+void fk_teardown(struct fk_state *st)
+{
+    for (unsigned i = 0; i < st->nplanted; i++) {
+        if (st->planted_open[i]) {
+            FZ_CHECK(fcntl(st->planted[i], F_GETFD) >= 0);
+            close(st->planted[i]);
+        }
+    }
+    close(st->devnull);
+    FZ_CHECK_EQ(count_fds(), st->fds_before);
+    free(st->iobuf);
+    free(st->control);
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
+#include "input.h"
 
 /* Optional engine hooks; the replay driver honours them like libFuzzer. */
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
@@ -46,50 +47,15 @@ static void on_signal(int sig)
     raise(sig);
 }
 
-/* Reads path whole into a malloc'd block (*ret_buf, *ret_len).  Returns 0,
- * or -1 with errno set; the caller frees *ret_buf. */
-static int read_file(const char *path, unsigned char **ret_buf,
-                     size_t *ret_len)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *buf = NULL;
-    size_t len = 0, cap = 0;
-
-    if (f == NULL)
-        return -1;
-    for (;;) {
-        size_t got;
-        if (len == cap) {
-            unsigned char *nb;
-            cap = cap ? cap * 2 : 4096;
-            nb = realloc(buf, cap);
-            if (nb == NULL) {
-                free(buf);
-                fclose(f);
-                errno = ENOMEM;
-                return -1;
-            }
-            buf = nb;
-        }
-        got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    fclose(f);
-    *ret_buf = buf;
-    *ret_len = len;
-    return 0;
-}
-
 /* Runs the target on one file; returns 0 or -1 if it cannot be read. */
 static int run_file(const char *path, int quiet)
 {
     unsigned char *buf;
     size_t len;
+    char err[256];
 
-    if (read_file(path, &buf, &len) < 0) {
-        fprintf(stderr, "replay: cannot read %s: %s\n", path, strerror(errno));
+    if (input_read_file(path, &buf, &len, err, sizeof(err)) < 0) {
+        fprintf(stderr, "replay: cannot read %s: %s\n", path, err);
         return -1;
     }
     current = path;

@@ -8,15 +8,6 @@
 
 #include "cmsgref.h"
 
-/* Reads FILE ("-" for stdin) whole into a malloc'd block (*ret_buf, owned
- * by the caller; non-NULL even when empty).  Refuses, without reading, a
- * regular file larger than CR_SOCKLEN_T_LIMIT, and stops reading a stream
- * once it passes that size; a regular file that reports size 0 (/proc) is
- * read as a stream.  Returns 0, or -1 after writing a one-line reason
- * (without the path) into err. */
-int cli_read_input(const char *path, unsigned char **ret_buf, size_t *ret_len,
-                   char *err, size_t errlen);
-
 /* The model's next-header rule as text ("N + 16 < C", ...) into out. */
 void cli_next_rule(const struct cr_model *m, char *out, size_t cap);
 

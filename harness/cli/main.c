@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "input.h"
 
 static const char usage[] =
     "usage: cmsgref parse [--libc MODEL|all] [--base ADDR] [--] FILE|-\n"
@@ -227,7 +228,7 @@ int main(int argc, char **argv)
     if (base_text != NULL && parse_addr(base_text, &base) < 0)
         return fail("--base takes an address, decimal or 0x-hex, below 2^64",
                     base_text);
-    if (cli_read_input(file, &buf, &len, err, sizeof(err)) < 0)
+    if (input_read_file(file, &buf, &len, err, sizeof(err)) < 0)
         return fail_input(file, err);
     if (base > UINT64_MAX - 32u - (uint64_t)len) {
         free(buf);

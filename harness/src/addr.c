@@ -30,11 +30,11 @@
 #include <arpa/inet.h>
 #include <linux/netlink.h>
 #include <netinet/in.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/un.h>
 
 #include "cmsgref.h"
+#include "pyerr.h"
 
 /* Linux address families and sockaddr sizes that the libc headers do not
  * all provide (musl-gcc has no <linux/...> for some).  The sizes are the
@@ -120,10 +120,8 @@ static int decode_unix(const unsigned char *p, size_t addrlen,
             /* Only addrlen 1 gets here (the caller clamps addrlen to
              * sizeof(struct sockaddr_un)): the size_t wraps to a negative
              * Py_ssize_t. */
-            err->exc = CR_PY_SYSTEM_ERROR;
-            err->sys_errno = 0;
-            snprintf(err->msg, sizeof(err->msg), "%s",
-                     "Negative size passed to PyBytes_FromStringAndSize");
+            cr_pyerr_set(err, CR_PY_SYSTEM_ERROR,
+                         "Negative size passed to PyBytes_FromStringAndSize");
             return CR_EPY;
         }
         a->kind = CR_ADDR_UNIX_BYTES;

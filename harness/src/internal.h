@@ -1,5 +1,7 @@
 /*
  * internal.h - helpers shared by the library's .c files; not installed.
+ * The other internal headers name the file whose functions they declare
+ * (pyerr.h, sock.h) and mark them CR_HIDDEN.
  *
  * Byte loads never cast into the control buffer (it need not be aligned)
  * and every length sum goes through add_overflows(), so a length field is
@@ -10,6 +12,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* A function shared between the library's files but not exported from
+ * the shared library. */
+#define CR_HIDDEN __attribute__((visibility("hidden")))
 
 /* 1 if a + b does not fit a size_t (then *sum is unspecified), else 0. */
 static inline int add_overflows(size_t a, size_t b, size_t *sum)

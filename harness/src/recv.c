@@ -30,7 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "recv_internal.h"
+#include "pyerr.h"
+#include "sock.h"
 
 /* What cr_recvmsg() allocates; all owned by it until handed over. */
 struct bufs {

@@ -13,6 +13,7 @@
 
 #include "cmsgref.h"
 #include "crafted.h"
+#include "input.h"
 
 #define KA "(1,1,41424344)"
 #define K8 "(1,1,3132333435363738)"
@@ -92,8 +93,10 @@ int crafted_load(const struct crafted *c, unsigned char *buf, size_t cap,
     const char *dir = corpus_dir();
     DIR *d = opendir(dir);
     struct dirent *e;
-    FILE *f;
+    unsigned char *data;
+    char err[256];
     size_t n, k;
+    int fits;
 
     if (d == NULL)
         return -1;
@@ -112,13 +115,13 @@ int crafted_load(const struct crafted *c, unsigned char *buf, size_t cap,
     closedir(d);
     if (path[0] == '\0')
         return -1;
-    f = fopen(path, "rb");
-    if (f == NULL)
+    if (input_read_file(path, &data, &n, err, sizeof(err)) < 0)
         return -1;
-    n = fread(buf, 1, cap, f);
-    k = (size_t)ferror(f) || fgetc(f) != EOF; /* error, or larger than cap */
-    fclose(f);
-    if (k)
+    fits = n <= cap;
+    if (fits)
+        memcpy(buf, data, n);
+    free(data);
+    if (!fits)
         return -1;
     *ret_len = n;
     return 0;

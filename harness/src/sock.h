@@ -1,21 +1,13 @@
 /*
- * recv_internal.h - what recv.c and sock.c share: the cr_sys seam wrappers,
- * the wait-and-call loop and the cr_pyerr setters.  Not installed; the
+ * sock.h - the system-call half of recvmsg (sock.c) as recv.c calls it:
+ * the cr_sys seam's close and the wait-and-call loop.  Not installed; the
  * symbols are hidden from the shared library.
  */
-#ifndef CR_RECV_INTERNAL_H
-#define CR_RECV_INTERNAL_H
+#ifndef CR_SOCK_H
+#define CR_SOCK_H
 
 #include "cmsgref.h"
-
-#define CR_HIDDEN __attribute__((visibility("hidden")))
-
-/* Sets *e to exc with an exact message (copied, truncated to fit). */
-CR_HIDDEN void cr_pyerr_set(struct cr_pyerr *e, enum cr_pyexc exc,
-                            const char *msg);
-/* Sets *e to the OSError CPython raises for errno eno: BlockingIOError for
- * EAGAIN/EWOULDBLOCK, else OSError; msg is strerror(eno). */
-CR_HIDDEN void cr_pyerr_errno(struct cr_pyerr *e, int eno);
+#include "internal.h"
 
 /* close(fd) through the seam (sys or its close member may be NULL: the real
  * call).  Returns what close returned; errno as the call left it. */
@@ -30,4 +22,4 @@ CR_HIDDEN int cr_sock_call_recvmsg(const struct cr_recv_args *args,
                                    struct msghdr *msg, ssize_t *ret_n,
                                    struct cr_pyerr *err);
 
-#endif /* CR_RECV_INTERNAL_H */
+#endif /* CR_SOCK_H */
