@@ -31,8 +31,6 @@ Limits: Linux, root only (debootstrap, chroot and mounts need it); the
 architectures this kernel runs natively (amd64 and i386 on x86_64).
 """
 
-import ctypes
-import errno
 import fcntl
 import json
 import os
@@ -236,12 +234,14 @@ CLONE_NEWNS = 0x00020000
 def _libc():
     global _LIBC
     if _LIBC is None:
+        import ctypes
         _LIBC = ctypes.CDLL(None, use_errno=True)
     return _LIBC
 
 
 def _check(rc, what):
     if rc != 0:
+        import ctypes
         e = ctypes.get_errno()
         raise Failed("%s: %s" % (what, os.strerror(e)))
 
@@ -249,6 +249,7 @@ def _check(rc, what):
 def mount(source, target, fstype, flags, data=None):
     """mount(2); Failed with one line on error."""
     enc = lambda s: None if s is None else s.encode()
+    import ctypes
     _check(_libc().mount(enc(source), enc(target), enc(fstype),
                          ctypes.c_ulong(flags), enc(data)),
            "cannot mount %s on %s" % (fstype or source, target))

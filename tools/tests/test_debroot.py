@@ -56,24 +56,33 @@ def host_mounts_under(path):
     return debroot.mounts_under(path)
 
 
+_FILES = []     # (host file, path in the fake tree), found once
+
+
+def fake_files():
+    """The binaries and the libraries ldd names for them, each at its own
+    path and, for /bin/X, also at /usr/bin/X."""
+    if not _FILES:
+        libs = set()
+        for b in BINARIES:
+            out = subprocess.check_output(["ldd", b]).decode()
+            libs.update(w for w in out.split() if w.startswith("/"))
+        for f in sorted(set(BINARIES) | libs):
+            real = os.path.realpath(f)
+            _FILES.append((real, f))
+            if f.startswith("/bin/"):
+                _FILES.append((real, "/usr" + f))
+    return _FILES
+
+
 def make_fake_tree(dest):
     """A tree that chroot can run sh, cat, sleep in: the host's binaries
-    and the libraries ldd names, a python3 that prints what the probe
-    expects, a dpkg status naming libc6 2.31."""
-    libs = set()
-    for b in BINARIES:
-        out = subprocess.check_output(["ldd", b]).decode()
-        for line in out.splitlines():
-            words = line.split()
-            for w in words:
-                if w.startswith("/"):
-                    libs.add(w)
-    for f in set(BINARIES) | libs:
-        real = os.path.realpath(f)
-        for path in set([f, "/usr" + f if f.startswith("/bin/") else f]):
-            target = dest + path
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            shutil.copy2(real, target)
+    and their libraries, a python3 that prints what the probe expects, a
+    dpkg status naming libc6 2.31."""
+    for real, path in fake_files():
+        target = dest + path
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copy2(real, target)
     for d in ("proc", "dev", "tmp", "var/lib/dpkg", "usr/bin"):
         os.makedirs(os.path.join(dest, d), exist_ok=True)
     py = os.path.join(dest, "usr/bin/python3.9")
