@@ -203,29 +203,40 @@ class Extension(object):
         if os.path.exists(path):
             with open(path) as f:
                 return json.load(f)
-        ext = os.path.basename(self.target)[len("_socket"):]
-        so = "Modules/_socket%s" % ext
-        r = procs.run(["make", "-n", "-W", "Modules/socketmodule.c", so],
-                      120, cwd=self.tree.src)
-        lines = [l for l in r.text().splitlines()
-                 if "socketmodule" in l and not l.startswith(("echo", "#"))]
-        compile_ = [l for l in lines if " -c " in l]
-        link = [l for l in lines if " -c " not in l and " -o " in l]
-        if r.returncode != 0 or len(compile_) != 1 or len(link) != 1:
+        cmds = _find_commands(os.path.join(self.tree.dir, "build.log"))
+        if cmds is None:
+            # Not in the log: rebuild the shared modules with
+            # socketmodule.c touched, which recompiles only _socket.
+            os.utime(os.path.join(self.tree.src, "Modules", "socketmodule.c"))
+            log = os.path.join(self.tree.dir, "sharedmods.log")
+            self.tree._step("make sharedmods", ["make", "sharedmods"],
+                            cwd=self.tree.src, timeout=1200, logfile=log)
+            cmds = _find_commands(log)
+        if cmds is None:
             raise BuildError("cannot find _socket's compile and link commands "
-                             "in `make -n %s` (%s)" % (so, r.status()))
-        cmds = {"compile": compile_[0], "link": link[0], "so": so}
+                             "in the build's log")
         with open(path, "w") as f:
             json.dump(cmds, f, indent=1)
         return cmds
 
-    def _sub(self, cmd, c_path, o_path, so_path):
-        cmd = cmd.replace("./Modules/socketmodule.c", c_path)
-        cmd = re.sub(r"(?<![\w/.])Modules/socketmodule\.c", c_path, cmd)
-        cmd = cmd.replace("Modules/socketmodule.o", o_path)
-        cmd = cmd.replace(self.cmds["so"], so_path)
-        return cmd + " -iquote %s" % shlex.quote(
-            os.path.join(self.tree.src, "Modules")) if " -c " in cmd else cmd
+    def _sub(self, which, c_path, o_path, so_path):
+        """The compile (or link) command as an argv, on our paths."""
+        argv = shlex.split(self.cmds[which])
+        out = []
+        for k, arg in enumerate(argv):
+            prev = argv[k - 1] if k else ""
+            if which == "compile" and prev == "-c":
+                arg = c_path
+            elif which == "compile" and prev == "-o":
+                arg = o_path
+            elif which == "link" and prev == "-o":
+                arg = so_path
+            elif which == "link" and arg.endswith("socketmodule.o"):
+                arg = o_path
+            out.append(arg)
+        if which == "compile":
+            out += ["-iquote", os.path.join(self.tree.src, "Modules")]
+        return out
 
     def compile(self, text, name, timeout=300):
         """Compiles text as WORK/socketmodule.c (one name for every mutant,
@@ -235,8 +246,8 @@ class Extension(object):
         o = os.path.join(self.work, "%s.o" % name)
         with open(c, "w", encoding="latin-1") as f:
             f.write(text)
-        cmd = self._sub(self.cmds["compile"], c, o, "")
-        r = procs.run(["sh", "-c", cmd], timeout, cwd=self.tree.src)
+        r = procs.run(self._sub("compile", c, o, ""), timeout,
+                      cwd=self.tree.src)
         if r.returncode != 0:
             return False, "\n".join((r.text() + r.text("stderr"))
                                     .splitlines()[-3:])
@@ -246,8 +257,8 @@ class Extension(object):
         """Links WORK/<name>.o into the extension the interpreter loads."""
         o = os.path.join(self.work, "%s.o" % name)
         so = os.path.join(self.work, "%s.so" % name)
-        r = procs.run(["sh", "-c", self._sub(self.cmds["link"], "", o, so)],
-                      timeout, cwd=self.tree.src)
+        r = procs.run(self._sub("link", "", o, so), timeout,
+                      cwd=self.tree.src)
         if r.returncode != 0:
             raise BuildError("linking %s: %s" % (name, r.text("stderr")[-300:]))
         tmp = self.target + ".mutant"
@@ -259,6 +270,23 @@ class Extension(object):
             tmp = self.target + ".restore"
             shutil.copy2(self.tree.pristine, tmp)
             os.rename(tmp, self.target)
+
+
+def _find_commands(log):
+    """{'compile', 'link'}: the last commands in log that compiled
+    Modules/socketmodule.c and linked _socket, or None."""
+    try:
+        with open(log, errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    comp = [l for l in lines if " -c " in l and re.search(
+        r"(^|[ /])Modules/socketmodule\.c( |$)", l)]
+    link = [l for l in lines if "-shared" in l and "socketmodule.o" in l and
+            re.search(r"/_socket[.][^ /]*\.so( |$)", l)]
+    if not comp or not link:
+        return None
+    return {"compile": comp[-1].strip(), "link": link[-1].strip()}
 
 
 def stripped(obj):

@@ -166,7 +166,7 @@ def match_paren(toks, i):
     return None
 
 
-def _match_back(toks, j):
+def match_back(toks, j):
     """Index of the '(' matching the ')' at toks[j], or None."""
     level = 0
     for k in range(j, -1, -1):
@@ -187,7 +187,7 @@ def functions(toks):
     while i < len(toks):
         t = toks[i]
         if t.text == "{" and t.depth == 0 and i > 0 and toks[i - 1].text == ")":
-            o = _match_back(toks, i - 1)
+            o = match_back(toks, i - 1)
             close = None
             for j in range(i + 1, len(toks)):
                 if toks[j].text == "}" and toks[j].depth == 0:

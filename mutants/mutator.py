@@ -203,16 +203,8 @@ def _func_mutants(src, toks, fn, labels, file):
 
 def _closes_control(toks, j):
     """True when the ')' at toks[j] ends an if/while/for head."""
-    level = 0
-    for k in range(j, -1, -1):
-        t = toks[k].text
-        if t == ")":
-            level += 1
-        elif t == "(":
-            level -= 1
-            if level == 0:
-                return k > 0 and toks[k - 1].text in ("if", "while", "for")
-    return False
+    k = ctok.match_back(toks, j)
+    return bool(k) and toks[k - 1].text in ("if", "while", "for")
 
 
 def _statement_end(toks, i, limit):

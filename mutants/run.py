@@ -13,6 +13,7 @@ is dropped and counted.  The report is rewritten after every mutant, so an
 interrupted run leaves what it judged.
 """
 
+import json
 import os
 import shutil
 import tempfile
@@ -65,8 +66,21 @@ class Run(object):
         self.data = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"),
                      "options": dict(vars(opts)), "sides": {}}
         self.equivalent = report.load_equivalent(opts.equivalent)
+        self.running = ("cpython", "reference") if opts.side == "both" \
+            else (opts.side,)
 
     def save(self):
+        """Writes the report; the sections of a side this run does not
+        judge are kept from the report already in the output directory (so
+        MUTANTS_SIDE=cpython and =reference runs complete each other)."""
+        try:
+            with open(os.path.join(self.o.out, "report.json")) as f:
+                old = json.load(f).get("sides", {})
+        except (OSError, ValueError):
+            old = {}
+        for name, sec in old.items():
+            if name not in self.data["sides"] and name not in self.running:
+                self.data["sides"][name] = sec
         report.write(self.data, self.equivalent, self.o.out)
 
     # ---- CPython -----------------------------------------------------------

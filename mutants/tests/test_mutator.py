@@ -225,3 +225,24 @@ class Scores(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class BuildLog(unittest.TestCase):
+    def test_socket_commands_found_in_a_setup_py_log(self):
+        from mutants import cpython
+        d = tempfile.mkdtemp()
+        try:
+            log = os.path.join(d, "build.log")
+            with open(log, "w") as f:
+                f.write("gcc -fPIC -O3 -c /s/Modules/selectmodule.c -o x.o\n"
+                        "gcc -fPIC -O3 -I./Include -c /s/Modules/socketmodule.c"
+                        " -o build/temp/s/Modules/socketmodule.o\n"
+                        "gcc -shared build/temp/s/Modules/socketmodule.o -o "
+                        "build/lib.linux-x86_64-3.11/_socket.cpython-311-x86_64"
+                        "-linux-gnu.so\n")
+            cmds = cpython._find_commands(log)
+            self.assertIn("-c /s/Modules/socketmodule.c", cmds["compile"])
+            self.assertIn("_socket.cpython-311", cmds["link"])
+            self.assertIsNone(cpython._find_commands(os.path.join(d, "nope")))
+        finally:
+            shutil.rmtree(d)
