@@ -611,10 +611,19 @@ def clean(targets):
     removed = []
     for rel, arch in targets:
         with Lock(rel, arch):
-            for path in _stale_builds(rel, arch) + [root_path(rel, arch)]:
-                if os.path.lexists(path):
-                    remove_tree(path)
-                    removed.append(path)
+            for path in _stale_builds(rel, arch):
+                remove_tree(path)
+                removed.append(path)
+            path = root_path(rel, arch)
+            if os.path.lexists(path):
+                # Out of its place first: a clean cut short never leaves
+                # a half-deleted tree that still looks complete.
+                detach_mounts(path)
+                gone = os.path.join(cache_dir(), ".build-%s-%s-%d-old"
+                                    % (rel, arch, os.getpid()))
+                os.rename(path, gone)
+                remove_tree(gone)
+                removed.append(path)
     return removed
 
 
@@ -801,6 +810,9 @@ def _parse(argv):
 
 
 def main(argv=None):
+    """Runs the command line argv (default sys.argv[1:]) and returns the
+    exit status; `run` returns only when CMD could not be started (it
+    execs CMD)."""
     argv = sys.argv[1:] if argv is None else argv
     try:
         cmd, opts = _parse(list(argv))
@@ -825,9 +837,11 @@ def main(argv=None):
             for line in listing():
                 print(line)
             return 0
-        for path in clean(opts["targets"]):
-            print("removed %s" % path)
-        return 0
+        def go_clean():
+            for path in clean(opts["targets"]):
+                print("removed %s" % path)
+            return 0
+        return procs.guarded(PROG, go_clean)
     except UsageError as e:
         say(str(e))
         return 2
