@@ -74,7 +74,7 @@ usage: debian-root build REL[/ARCH]... [--rebuild] [--mirror URL]
 Minimal Debian roots to run other Debian releases' CPythons in, made by
 debootstrap --variant=minbase with: %(pkgs)s.
 REL: %(rels)s.  ARCH: this machine's (%(arch)s)
-by default, or another it runs natively (%(arches)s).
+by default; %(arches)s on kernels that run their programs (checked first).
 
   build   make each root once from the Debian mirror of this machine's apt
           sources (--mirror URL: another); a root already built is kept
