@@ -101,7 +101,7 @@ check-unit: $(O)/cmsgref-tests $(O)/cmsgref
 # Every step's output is shown and kept in build/check/; the last line is
 # the total over all of them (scripts/check-summary).
 CHECK_STEPS := VARIANT=:check-unit VARIANT=asan:check-unit check-libc replay \
-               check-oracle check-bench check-fuzz-tools \
+               check-oracle check-bench check-fuzz-tools check-workflows \
                check-mutants
 check:
 	@rm -rf build/check && mkdir -p build/check
@@ -111,11 +111,25 @@ check:
 	done
 	@$(PYTHON) scripts/check-summary build/check/*.log
 
+# The CI workflows (.github/workflows) through actionlint and against this
+# tree's targets and scripts, then the checker's own tests.
+.PHONY: check-workflows
+check-workflows:
+	$(PYTHON) scripts/check-workflows
+	$(PYTHON) scripts/test_check_workflows.py
+
 clean:
 	rm -rf build
 
 help:
 	@awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' Makefile
+
+# Every tracked C file laid out as .clang-format says (clang-format 14;
+# scripts/format-check); part of check.
+.PHONY: format-check
+format-check:
+	scripts/format-check
+CHECK_STEPS += format-check
 
 # ---- fuzz ----
 # Fuzz targets (fuzz/<t>.c, engine-neutral LLVMFuzzerTestOneInput), their
@@ -290,7 +304,7 @@ check-fuzz-tools: fuzz-build-replay build/capture-cmsg
 # reference.  PYTHONS="/path/py1 /path/py2" replaces discovery; ORACLE_ARGS
 # passes driver options (e.g. --suites inject --only seed-k08; see
 # python3 -m oracle.conformance --help).
-ORACLE_SHIM := build/inject/libcrinject.so
+ORACLE_SHIM := $(O)/inject/libcrinject.so
 ORACLE_ENV := PYTHONPATH=$(CURDIR)
 .PHONY: conformance check-oracle oracle-inject-shim
 oracle-inject-shim: $(ORACLE_SHIM)
@@ -299,8 +313,10 @@ $(ORACLE_SHIM): oracle/suites/inject/shim/inject.c oracle/suites/inject/shim/inj
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CFLAGS) -fPIC -shared -o $@ $(filter %.c,$^) -ldl
 
+# DEBIAN="bullseye trixie" adds those Debian releases' CPythons, each run in
+# a root of its own (scripts/debian-root; oracle/sources/debian.py).
 conformance: build/libcmsgref.so build/cmsgref $(ORACLE_SHIM)
-	$(ORACLE_ENV) $(PYTHON) -m oracle.conformance \
+	$(ORACLE_ENV) $(if $(DEBIAN),CMSGREF_DEBIAN="$(DEBIAN)") $(PYTHON) -m oracle.conformance \
 	    $(if $(PYTHONS),--pythons "$(PYTHONS)") $(ORACLE_ARGS)
 
 # Oracle self-tests (stdlib unittest): the comparison, expectations,
