@@ -54,9 +54,9 @@ static const uint8_t *take_bytes(struct reader *r, size_t *ret_len)
 /* See fake_kernel.h: the one reader of FORMAT.md.  *in borrows data. */
 int fk_parse(const uint8_t *data, size_t size, struct fk_input *in)
 {
-    static const int families[] = { AF_UNIX, AF_INET, AF_INET6, AF_NETLINK,
-                                    AF_APPLETALK };
-    struct reader r = { data, size };
+    static const int families[] = {AF_UNIX, AF_INET, AF_INET6, AF_NETLINK,
+                                   AF_APPLETALK};
+    struct reader r = {data, size};
     unsigned mode;
     uint32_t bufsize;
     int32_t anc;
@@ -117,8 +117,8 @@ static ssize_t fk_recvmsg(void *ctx, int fd, struct msghdr *msg, int flags)
         done += k;
     }
     if (msg->msg_name != NULL) {
-        size_t k = in->name_len < msg->msg_namelen ? in->name_len
-                                                   : msg->msg_namelen;
+        size_t k =
+            in->name_len < msg->msg_namelen ? in->name_len : msg->msg_namelen;
         if (k > 0)
             memcpy(msg->msg_name, in->name, k);
         msg->msg_namelen = in->namelen;
@@ -346,9 +346,9 @@ void fk_check(const struct fk_state *st, int rc,
         return;
     }
     FZ_CHECK(st->delivered);
-    FZ_CHECK_EQ(cr_walk_init(&w, st->control, st->delivered_c,
-                             (enum cr_libc)in->libc),
-                0);
+    FZ_CHECK_EQ(
+        cr_walk_init(&w, st->control, st->delivered_c, (enum cr_libc)in->libc),
+        0);
     while (cr_walk_next(&w, &it))
         continue;
     if (rc == CR_EPY)

@@ -24,33 +24,33 @@
 
 #include "cmsgref.h"
 
-#define FK_MAX_PLANT 8       /* planted fds per input */
-#define FK_MAX_ANC 65536     /* ancbufsize values above are folded below */
+#define FK_MAX_PLANT 8   /* planted fds per input */
+#define FK_MAX_ANC 65536 /* ancbufsize values above are folded below */
 #define FK_MAX_CLOSES (FK_MAX_ANC / 4 + 1)
 
 /* The decoded input (see FORMAT.md).  Pointers borrow the input bytes. */
 struct fk_input {
-    unsigned flags;          /* FK_F_* */
-    unsigned libc;           /* may be out of range on purpose */
+    unsigned flags; /* FK_F_* */
+    unsigned libc;  /* may be out of range on purpose */
     int family;
-    int64_t timeout_ns;      /* < 0 blocking, 0 non-blocking, > 0 timeout */
+    int64_t timeout_ns; /* < 0 blocking, 0 non-blocking, > 0 timeout */
     unsigned eintr_count;
-    int fail_errno;          /* 0: none */
+    int fail_errno; /* 0: none */
     int64_t bufsize;
     int64_t ancbufsize;
     int msg_flags;
-    uint32_t namelen;        /* what the kernel reports as msg_namelen */
+    uint32_t namelen; /* what the kernel reports as msg_namelen */
     unsigned nplant;
     uint16_t plant_off[FK_MAX_PLANT];
     const uint8_t *name, *data, *control;
     size_t name_len, data_len, control_len;
 };
 
-#define FK_F_POLICY_ERROR 0x01  /* CR_WARN_ERROR instead of CR_WARN_RECORD */
-#define FK_F_INTO 0x02          /* recvmsg_into with two iovecs */
+#define FK_F_POLICY_ERROR 0x01   /* CR_WARN_ERROR instead of CR_WARN_RECORD */
+#define FK_F_INTO 0x02           /* recvmsg_into with two iovecs */
 #define FK_F_HANDLER_RAISES 0x04 /* on_eintr returns nonzero */
-#define FK_F_POLL_EMPTY 0x08    /* the fake poll reports nothing ready */
-#define FK_F_POLL_EINTR 0x10    /* the first fake poll fails with EINTR */
+#define FK_F_POLL_EMPTY 0x08     /* the fake poll reports nothing ready */
+#define FK_F_POLL_EINTR 0x10     /* the first fake poll fails with EINTR */
 
 /* Decodes data[0, size) into *ret.  Returns 0, or -1 if the fixed header
  * is incomplete (the input is then ignored).  Never reads past size. */
@@ -59,23 +59,23 @@ int fk_parse(const uint8_t *data, size_t size, struct fk_input *ret);
 /* State of one fake call, filled by fk_setup(). */
 struct fk_state {
     const struct fk_input *in;
-    unsigned char *control;  /* in->control with the planted fds written in */
-    unsigned char *iobuf;    /* the data buffers: in->bufsize bytes */
+    unsigned char *control; /* in->control with the planted fds written in */
+    unsigned char *iobuf;   /* the data buffers: in->bufsize bytes */
     struct iovec iov[2];
     struct cr_sys sys;
     struct cr_recv_args args; /* the call, as the input says */
-    int devnull;             /* the fd the planted ones dup() */
-    long fds_before;         /* open fds before fk_setup() */
+    int devnull;              /* the fd the planted ones dup() */
+    long fds_before;          /* open fds before fk_setup() */
     unsigned eintr_left;
     int errno_left;
     int poll_calls;
     int64_t clock_ns;
-    int delivered;           /* the fake recvmsg succeeded */
-    size_t delivered_c;      /* msg_controllen it reported */
+    int delivered;      /* the fake recvmsg succeeded */
+    size_t delivered_c; /* msg_controllen it reported */
     int planted[FK_MAX_PLANT];
     int planted_open[FK_MAX_PLANT];
     unsigned nplanted;
-    size_t nclose;           /* may exceed FK_MAX_CLOSES: then overflowed */
+    size_t nclose; /* may exceed FK_MAX_CLOSES: then overflowed */
     int32_t closes[FK_MAX_CLOSES]; /* last: reset needs only what precedes */
 };
 

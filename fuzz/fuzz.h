@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Checking code: not coverage-instrumented.  Its loops give the engine no
- * signal about the library, and their comparison tracing cost more than
- * the library itself (make bench, figure 1).  Plain where unsupported. */
+/* Checking code: not coverage-instrumented.  Its loops and comparisons
+ * give the engine no signal about the library, so tracing them would only
+ * slow every run.  Plain where the attribute is unsupported. */
 #if defined(__clang__) && defined(__has_attribute)
 #if __has_attribute(no_sanitize)
 #define FZ_NO_COV __attribute__((no_sanitize("coverage")))
@@ -34,26 +34,27 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Trap unless cond holds. */
-#define FZ_CHECK(cond)                                                    \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,    \
-                    __LINE__, #cond);                                     \
-            __builtin_trap();                                             \
-        }                                                                 \
+#define FZ_CHECK(cond)                                                         \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,         \
+                    __LINE__, #cond);                                          \
+            __builtin_trap();                                                  \
+        }                                                                      \
     } while (0)
 
 /* Trap unless a == b, printing both as unsigned 64-bit values. */
-#define FZ_CHECK_EQ(a, b)                                                 \
-    do {                                                                  \
-        unsigned long long fz_a_ = (unsigned long long)(a);               \
-        unsigned long long fz_b_ = (unsigned long long)(b);               \
-        if (fz_a_ != fz_b_) {                                             \
-            fprintf(stderr, "%s:%d: invariant failed: %s == %s "          \
-                    "(%llu != %llu)\n", __FILE__, __LINE__, #a, #b,       \
-                    fz_a_, fz_b_);                                        \
-            __builtin_trap();                                             \
-        }                                                                 \
+#define FZ_CHECK_EQ(a, b)                                                      \
+    do {                                                                       \
+        unsigned long long fz_a_ = (unsigned long long)(a);                    \
+        unsigned long long fz_b_ = (unsigned long long)(b);                    \
+        if (fz_a_ != fz_b_) {                                                  \
+            fprintf(stderr,                                                    \
+                    "%s:%d: invariant failed: %s == %s "                       \
+                    "(%llu != %llu)\n",                                        \
+                    __FILE__, __LINE__, #a, #b, fz_a_, fz_b_);                 \
+            __builtin_trap();                                                  \
+        }                                                                      \
     } while (0)
 
 /* A malloc'd copy of data[0, size) in a block of exactly size bytes (one

@@ -40,9 +40,8 @@ FZ_NO_COV static int32_t *scratch_fds(unsigned k, size_t n)
     return fdlists[k].fds + (fdlists[k].cap - n);
 }
 
-FZ_NO_COV void fz_walk(const unsigned char *buf, size_t len,
-                       enum cr_libc libc, uint64_t base, unsigned slot,
-                       struct fz_walk *out)
+FZ_NO_COV void fz_walk(const unsigned char *buf, size_t len, enum cr_libc libc,
+                       uint64_t base, unsigned slot, struct fz_walk *out)
 {
     size_t cap = len / 12 + 2; /* more than any model can produce */
     struct cr_item it;
@@ -185,14 +184,14 @@ FZ_NO_COV void fz_check_close_on_error(const unsigned char *buf, size_t len,
                 need > 0 ? CR_ENOSPC : 0);
     FZ_CHECK_EQ(got, need);
     fds = scratch_fds(0, need);
-    FZ_CHECK_EQ(
-        cr_close_on_error_at(buf, len, m->libc, base, fds, need, &got), 0);
+    FZ_CHECK_EQ(cr_close_on_error_at(buf, len, m->libc, base, fds, need, &got),
+                0);
     FZ_CHECK_EQ(got, need);
     if (need > 0) { /* one short: the list is cut, inside an item or not */
         part = scratch_fds(1, need - 1);
-        FZ_CHECK_EQ(cr_close_on_error_at(buf, len, m->libc, base, part,
-                                         need - 1, &got),
-                    CR_ENOSPC);
+        FZ_CHECK_EQ(
+            cr_close_on_error_at(buf, len, m->libc, base, part, need - 1, &got),
+            CR_ENOSPC);
         FZ_CHECK(got == need && memcmp(part, fds, 4 * (need - 1)) == 0);
     }
     for (size_t i = 0; i < o->n; i++) {
@@ -253,8 +252,7 @@ FZ_NO_COV void fz_check_json(const unsigned char *buf, size_t len,
  * silently after its ok items, reading nothing else. */
 FZ_NO_COV static void check_size_max(void)
 {
-    static const uint64_t lens[2][2] = {{SIZE_MAX - 3, 0},
-                                        {16, SIZE_MAX - 18}};
+    static const uint64_t lens[2][2] = {{SIZE_MAX - 3, 0}, {16, SIZE_MAX - 18}};
     struct cr_walk w;
     struct cr_item it;
 

@@ -124,7 +124,7 @@ int main(int argc, char **argv)
 {
     int quiet = 0, first = 1;
     long total = 0;
-    const int sigs[] = { SIGILL, SIGTRAP, SIGABRT, SIGSEGV, SIGBUS, SIGFPE };
+    const int sigs[] = {SIGILL, SIGTRAP, SIGABRT, SIGSEGV, SIGBUS, SIGFPE};
 
     if (argc > 1 && strcmp(argv[1], "-q") == 0) {
         quiet = 1;
@@ -160,8 +160,10 @@ int main(int argc, char **argv)
         total += ran;
     }
     if (total == 0) {
-        fprintf(stderr, "replay: no input file under the %d path(s) given: "
-                        "nothing was replayed\n", argc - first);
+        fprintf(stderr,
+                "replay: no input file under the %d path(s) given: "
+                "nothing was replayed\n",
+                argc - first);
         return 2;
     }
     printf("replay: %s: %ld inputs ran, 0 failed\n", argv[0], total);

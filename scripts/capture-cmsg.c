@@ -42,8 +42,7 @@ static void save(const char *name, size_t anc, const void *buf, size_t n)
     char path[4096];
     FILE *f;
 
-    snprintf(path, sizeof(path), "%s/seed-kernel-%s-anc%zu", outdir, name,
-             anc);
+    snprintf(path, sizeof(path), "%s/seed-kernel-%s-anc%zu", outdir, name, anc);
     f = fopen(path, "wb");
     if (f == NULL || fwrite(buf, 1, n, f) != n || fclose(f) != 0) {
         fprintf(stderr, "capture-cmsg: cannot write %s: %s\n", path,
@@ -76,7 +75,7 @@ static int recv_save(int fd, const char *name, size_t anc)
 {
     unsigned char data[64];
     unsigned char *control = malloc(anc > 0 ? anc : 1);
-    struct iovec iov = { data, sizeof(data) };
+    struct iovec iov = {data, sizeof(data)};
     struct msghdr msg;
     ssize_t n;
 
@@ -110,7 +109,7 @@ static int send_fds(int sock, int nfds)
 {
     size_t space = CMSG_SPACE(MAX_FDS * sizeof(int));
     unsigned char *control = calloc(1, space);
-    struct iovec iov = { "x", 1 };
+    struct iovec iov = {"x", 1};
     struct msghdr msg;
     struct cmsghdr *c;
     int fds[MAX_FDS], rc, base = open("/dev/null", O_RDONLY);
@@ -187,8 +186,10 @@ static void udp(int family, const char *name, const int (*opts)[2],
                  family == AF_INET ? sizeof(struct sockaddr_in)
                                    : sizeof(struct sockaddr_in6)) != 0 ||
             getsockname(r, (struct sockaddr *)&ss, &sl) != 0) {
-            fprintf(stderr, "capture-cmsg: SKIPPED %s: no loopback for "
-                    "family %d: %s\n", name, family, strerror(errno));
+            fprintf(stderr,
+                    "capture-cmsg: SKIPPED %s: no loopback for "
+                    "family %d: %s\n",
+                    name, family, strerror(errno));
             if (r >= 0)
                 close(r);
             if (s >= 0)
@@ -212,24 +213,24 @@ static void udp(int family, const char *name, const int (*opts)[2],
 /* Runs every scenario into argv[1]; exit status as in the file comment. */
 int main(int argc, char **argv)
 {
-    static const size_t rights3[] = { 16, 17, 19, 20, 21, 23, 24, 25, 27,
-                                      28, 31, 32, 36, 40 };
-    static const size_t cred[] = { 16, 24, 28, 48, 52, 56 };
-    static const int ts[][2] = { { SOL_SOCKET, SO_TIMESTAMP } };
-    static const int tsns[][2] = { { SOL_SOCKET, SO_TIMESTAMPNS } };
-    static const int pkt4[][2] = { { IPPROTO_IP, IP_PKTINFO } };
-    static const int pkt6[][2] = { { IPPROTO_IPV6, IPV6_RECVPKTINFO } };
-    static const int both[][2] = { { IPPROTO_IP, IP_PKTINFO },
-                                   { SOL_SOCKET, SO_TIMESTAMPNS } };
-    static const size_t ts_anc[] = { 16, 20, 24, 32 };
-    static const size_t pk4_anc[] = { 20, 28, 32 };
-    static const size_t pk6_anc[] = { 24, 36, 40 };
-    static const size_t both_anc[] = { 40, 48, 56, 64 };
+    static const size_t rights3[] = {16, 17, 19, 20, 21, 23, 24,
+                                     25, 27, 28, 31, 32, 36, 40};
+    static const size_t cred[] = {16, 24, 28, 48, 52, 56};
+    static const int ts[][2] = {{SOL_SOCKET, SO_TIMESTAMP}};
+    static const int tsns[][2] = {{SOL_SOCKET, SO_TIMESTAMPNS}};
+    static const int pkt4[][2] = {{IPPROTO_IP, IP_PKTINFO}};
+    static const int pkt6[][2] = {{IPPROTO_IPV6, IPV6_RECVPKTINFO}};
+    static const int both[][2] = {{IPPROTO_IP, IP_PKTINFO},
+                                  {SOL_SOCKET, SO_TIMESTAMPNS}};
+    static const size_t ts_anc[] = {16, 20, 24, 32};
+    static const size_t pk4_anc[] = {20, 28, 32};
+    static const size_t pk6_anc[] = {24, 36, 40};
+    static const size_t both_anc[] = {40, 48, 56, 64};
 
     struct stat st;
 
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
-                      strcmp(argv[1], "-h") == 0)) {
+    if (argc == 2 &&
+        (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         printf("usage: capture-cmsg OUTDIR\n"
                "Captures the control buffers the kernel writes (SCM_RIGHTS "
                "around\nCMSG_LEN/CMSG_SPACE, SO_PASSCRED, SO_TIMESTAMP[NS], "

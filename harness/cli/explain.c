@@ -33,8 +33,8 @@ static void dump(FILE *out, const unsigned char *buf, size_t off, size_t end,
 {
     size_t len = end - off;
     size_t head_end = off + ELIDE_HEAD;
-    size_t tail = len > ELIDE_TAIL ? off + ((len - ELIDE_TAIL) & ~(size_t)7)
-                                   : off;
+    size_t tail =
+        len > ELIDE_TAIL ? off + ((len - ELIDE_TAIL) & ~(size_t)7) : off;
     int elide = !full && len > ELIDE_HEAD + ELIDE_TAIL && tail > head_end;
 
     for (size_t p = off; p < end; p += 8) {
@@ -196,8 +196,9 @@ int cli_explain(FILE *out, const char *name, const unsigned char *buf,
     fprintf(out, "%s: C = %zu control bytes\n", name, len);
     model_line(out, m);
     if (m->next == CR_NEXT_LEGACY)
-        fprintf(out, "buffer at 0x%llx: the next-header sum wraps at 2^64 "
-                     "as a pointer\n",
+        fprintf(out,
+                "buffer at 0x%llx: the next-header sum wraps at 2^64 "
+                "as a pointer\n",
                 (unsigned long long)base);
     while (cr_walk_next(&w, &it)) {
         const char *nm = cmsg_name(m, it.level, it.type);
@@ -251,8 +252,9 @@ int cli_explain(FILE *out, const char *name, const unsigned char *buf,
     else
         fprintf(out, " @%zu: %s\n", w.stop_offset, why_text(w.why));
     if (w.base_threshold != 0)
-        fprintf(out, "the address decides: a next header counted above is "
-                     "visited iff the buffer sits at or above 0x%llx\n",
+        fprintf(out,
+                "the address decides: a next header counted above is "
+                "visited iff the buffer sits at or above 0x%llx\n",
                 (unsigned long long)w.base_threshold);
     if (w.warning)
         fprintf(out, "RuntimeWarning: %s\n", CR_WARNING_TEXT);

@@ -33,7 +33,8 @@ static int too_large(long long size, char *err, size_t errlen)
 /* Writes "out of memory" or strerror(eno) into err.  Returns -1. */
 static int failed(int eno, char *err, size_t errlen)
 {
-    snprintf(err, errlen, "%s", eno == ENOMEM ? "out of memory" : strerror(eno));
+    snprintf(err, errlen, "%s",
+             eno == ENOMEM ? "out of memory" : strerror(eno));
     return -1;
 }
 
@@ -110,8 +111,8 @@ static int read_sized(int fd, const struct stat *st, unsigned char **ret_buf,
     return 0;
 }
 
-int input_read_file(const char *path, unsigned char **ret_buf,
-                    size_t *ret_len, char *err, size_t errlen)
+int input_read_file(const char *path, unsigned char **ret_buf, size_t *ret_len,
+                    char *err, size_t errlen)
 {
     struct stat st;
     int fd, rc;

@@ -22,7 +22,7 @@
  * than CPython's control buffer limit ...") into err[0, errlen); then
  * nothing stays allocated or open.  Memory is the input's size plus a
  * constant (at most twice the input while a stream grows). */
-int input_read_file(const char *path, unsigned char **ret_buf,
-                    size_t *ret_len, char *err, size_t errlen);
+int input_read_file(const char *path, unsigned char **ret_buf, size_t *ret_len,
+                    char *err, size_t errlen);
 
 #endif /* CR_INPUT_H */

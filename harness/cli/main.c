@@ -232,7 +232,8 @@ int main(int argc, char **argv)
         return fail_input(file, err);
     if (base > UINT64_MAX - 32u - (uint64_t)len) {
         free(buf);
-        return fail("--base leaves no room below 2^64 for this buffer", base_text);
+        return fail("--base leaves no room below 2^64 for this buffer",
+                    base_text);
     }
     if (explain) {
         rc = cli_explain(stdout, file, buf, len, libc, base, full);

@@ -6,8 +6,8 @@
  * (items, the one RuntimeWarning, the fds closed when the call raises),
  * the libc's next-header rule as an explicit model, the full receive call
  * on a real fd, address decoding and CMSG_LEN / CMSG_SPACE.  The behaviour
- * is specified in shared/spec/recvmsg-semantics.md; section numbers (§)
- * below refer to it.
+ * is specified in docs/semantics.md; section numbers (§) below refer to
+ * it.
  *
  * Conventions: public symbols cr_*, types struct cr_*, constants CR_*.
  * Calls return int >= 0 on success or a negative CR_E* code.  Out
@@ -161,12 +161,12 @@ struct cr_walk {
     size_t off; /* offset of the next header to look at */
     int done;
     enum cr_stop stop;
-    int warning;           /* 1 iff stop != CR_STOP_END */
-    size_t nitems;         /* items produced so far */
-    size_t stop_offset;    /* where the walk ended (header or C) */
-    enum cr_why why;       /* why it ended */
-    size_t next_candidate; /* N after the last ok item (SIZE_MAX: none) */
-    uint64_t base;         /* address of buf the model assumes */
+    int warning;             /* 1 iff stop != CR_STOP_END */
+    size_t nitems;           /* items produced so far */
+    size_t stop_offset;      /* where the walk ended (header or C) */
+    enum cr_why why;         /* why it ended */
+    size_t next_candidate;   /* N after the last ok item (SIZE_MAX: none) */
+    uint64_t base;           /* address of buf the model assumes */
     uint64_t base_threshold; /* legacy rule: the first next-header step
                                 that depended on base visits its header iff
                                 base >= this; 0: no step depended on it */
@@ -222,8 +222,7 @@ int cr_json_parse_buf(const void *buf, size_t len, enum cr_libc libc, char *out,
 int cr_json_parse_at(const void *buf, size_t len, enum cr_libc libc,
                      uint64_t base, cr_sink_fn sink, void *ctx);
 int cr_json_parse_buf_at(const void *buf, size_t len, enum cr_libc libc,
-                         uint64_t base, char *out, size_t cap,
-                         size_t *ret_len);
+                         uint64_t base, char *out, size_t cap, size_t *ret_len);
 
 /* Write s[0, n) as a JSON string body (no quotes), escaping as needed.
  * Returns 0, CR_ESINK, or CR_EINVAL for a NULL sink (or a NULL s with

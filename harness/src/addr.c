@@ -131,7 +131,7 @@ static int decode_unix(const unsigned char *p, size_t addrlen,
     }
     /* A C string from sun_path, whatever addrlen says.  CPython's buffer
      * continues past sun_path (a union of sockaddrs, not all zeroed); a
-     * 108-byte path without NUL is observed to give all 108 bytes, so the
+     * 108-byte path without NUL gives all 108 bytes, so the
      * read stops at the end of sun_path. */
     a->kind = CR_ADDR_UNIX_STR;
     a->nbytes = 0;
@@ -191,8 +191,10 @@ int cr_addr_decode(int family, const struct sockaddr_storage *sa,
         /* An unsized family's buffer is read as far as a sockaddr_un
          * goes, as an AF_UNIX socket's would be (so only addrlen 1 can
          * wrap, F10). */
-        rc = decode_unix(p, addrlen < sizeof(struct sockaddr_un)
-                                ? addrlen : sizeof(struct sockaddr_un),
+        rc = decode_unix(p,
+                         addrlen < sizeof(struct sockaddr_un)
+                             ? addrlen
+                             : sizeof(struct sockaddr_un),
                          &a, ret_err);
         if (rc < 0)
             return rc;

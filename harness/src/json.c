@@ -56,7 +56,8 @@ static void puts_(struct writer *jw, const char *s)
     put(jw, s, strlen(s));
 }
 
-/* Decimal digits of v, without snprintf (it dominated the fuzz profile). */
+/* Decimal digits of v, without snprintf: this runs for every number of
+ * every item, and needs no format parsing. */
 static void put_u64(struct writer *jw, unsigned long long v)
 {
     char tmp[20];
@@ -230,8 +231,7 @@ int cr_json_parse_buf(const void *buf, size_t len, enum cr_libc libc, char *out,
 
 /* cr_json_parse_buf() with buf assumed at address base. */
 int cr_json_parse_buf_at(const void *buf, size_t len, enum cr_libc libc,
-                         uint64_t base, char *out, size_t cap,
-                         size_t *ret_len)
+                         uint64_t base, char *out, size_t cap, size_t *ret_len)
 {
     struct bufsink b = {out, out == NULL ? 0 : cap, 0};
     int rc = cr_json_parse_at(buf, len, libc, base, buf_sink, &b);

@@ -11,17 +11,16 @@
 /* C = 32: an empty item (41, 50), then a header at 16 whose cmsg_len is
  * 0xfffffff900000000: visited iff base >= 2^64 - 16 - that. */
 static const unsigned char case32[32] = {
-    0x10, 0,    0,    0,    0, 0, 0, 0, 0x29, 0,    0,    0,    0x32, 0, 0, 0,
-    0,    0,    0,    0,    0xf9, 0xff, 0xff, 0xff, 0x29, 0, 0, 0, 0x33, 0, 0, 0};
+    0x10, 0, 0, 0, 0,    0,    0,    0,    0x29, 0, 0, 0, 0x32, 0, 0, 0,
+    0,    0, 0, 0, 0xf9, 0xff, 0xff, 0xff, 0x29, 0, 0, 0, 0x33, 0, 0, 0};
 #define CASE32_THRESHOLD UINT64_C(0x6fffffff0)
 
 /* C = 48: SCM_RIGHTS 200, 201; then SCM_RIGHTS at 24 with the same huge
  * length, whose slots up to C hold 202, 203. */
 static const unsigned char case48[48] = {
-    0x18, 0,    0,    0,    0,    0,    0,    0,    1,    0, 0, 0,
-    1,    0,    0,    0,    0xc8, 0,    0,    0,    0xc9, 0, 0, 0,
-    0,    0,    0,    0,    0xf9, 0xff, 0xff, 0xff, 1,    0, 0, 0,
-    1,    0,    0,    0,    0xca, 0,    0,    0,    0xcb, 0, 0, 0};
+    0x18, 0, 0, 0, 0,    0, 0, 0, 1,    0, 0, 0, 1,    0,    0,    0,
+    0xc8, 0, 0, 0, 0xc9, 0, 0, 0, 0,    0, 0, 0, 0xf9, 0xff, 0xff, 0xff,
+    1,    0, 0, 0, 1,    0, 0, 0, 0xca, 0, 0, 0, 0xcb, 0,    0,    0};
 #define CASE48_THRESHOLD UINT64_C(0x6ffffffe8)
 
 /* Walks buf at base under legacy glibc; returns the item count, or
@@ -136,7 +135,7 @@ TEST(json_names_the_base_and_threshold_for_legacy_only)
                                    sizeof(out), &n),
               0);
     ASSERT_TRUE(strstr(out, "\"base\"") == NULL);
-    ASSERT_EQ(cr_json_parse_buf_at(case32, 32, CR_LIBC_GLIBC_LEGACY,
-                                   UINT64_MAX, out, sizeof(out), &n),
+    ASSERT_EQ(cr_json_parse_buf_at(case32, 32, CR_LIBC_GLIBC_LEGACY, UINT64_MAX,
+                                   out, sizeof(out), &n),
               CR_EINVAL);
 }
