@@ -131,13 +131,6 @@ format-check:
 	scripts/format-check
 CHECK_STEPS += format-check
 
-# Every tracked C file laid out as .clang-format says (clang-format 14;
-# scripts/format-check); part of check.
-.PHONY: format-check
-format-check:
-	scripts/format-check
-CHECK_STEPS += format-check
-
 # ---- fuzz ----
 # Fuzz targets (fuzz/<t>.c, engine-neutral LLVMFuzzerTestOneInput), their
 # builds under build/<variant>/ and the commands around them; fuzz/README.md
