@@ -148,6 +148,28 @@ static int parse_addr(const char *s, uint64_t *ret_addr)
     return 0;
 }
 
+/* 1 if argument a is option name, as "NAME" or "NAME=VALUE"; else 0. */
+static int is_option(const char *a, const char *name)
+{
+    size_t n = strlen(name);
+
+    return strncmp(a, name, n) == 0 && (a[n] == '\0' || a[n] == '=');
+}
+
+/* The value of the option at argv[*i] (is_option() holds): what follows
+ * its '=', or the next argument (then *i moves past it).  Returns NULL if
+ * the value is missing. */
+static const char *option_value(int argc, char **argv, int *i)
+{
+    const char *eq = strchr(argv[*i], '=');
+
+    if (eq != NULL)
+        return eq + 1;
+    if (*i + 1 >= argc)
+        return NULL;
+    return argv[++*i];
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd, *file = NULL, *libc_name = NULL, *base_text = NULL;
@@ -190,18 +212,14 @@ int main(int argc, char **argv)
             if (file != NULL)
                 return fail("more than one input file", a);
             file = a;
-        } else if (strcmp(a, "--libc") == 0) {
-            if (i + 1 >= argc)
+        } else if (is_option(a, "--libc")) {
+            libc_name = option_value(argc, argv, &i);
+            if (libc_name == NULL)
                 return fail("--libc needs a model", NULL);
-            libc_name = argv[++i];
-        } else if (strncmp(a, "--libc=", 7) == 0) {
-            libc_name = a + 7;
-        } else if (strcmp(a, "--base") == 0) {
-            if (i + 1 >= argc)
+        } else if (is_option(a, "--base")) {
+            base_text = option_value(argc, argv, &i);
+            if (base_text == NULL)
                 return fail("--base needs an address", NULL);
-            base_text = argv[++i];
-        } else if (strncmp(a, "--base=", 7) == 0) {
-            base_text = a + 7;
         } else if (strcmp(a, "--full") == 0 && explain) {
             full = 1;
         } else if (is_help(a)) {
