@@ -38,6 +38,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 from tools import procs  # noqa: E402
 from tools.procs import UsageError  # noqa: E402
+from aflstats import afl_stats, logged_coverage  # noqa: E402  (fuzz/)
 
 USAGE = """\
 usage: fuzz/run.py libfuzzer|afl --target NAME:DIR[,DIR...] [--target ...]
@@ -349,30 +350,6 @@ def libfuzzer_target(st, dirs, seconds, work, every):
 
 # ---- AFL++ --------------------------------------------------------------
 
-def afl_stats(out):
-    st = {'execs': 0, 'exec_per_sec': 0, 'coverage': 0.0, 'features': 0}
-    for inst in sorted(os.listdir(out)) if os.path.isdir(out) else []:
-        path = os.path.join(out, inst, 'fuzzer_stats')
-        if not os.path.exists(path):
-            continue
-        kv = {}
-        with open(path) as fh:
-            for line in fh:
-                if ':' in line:
-                    k, v = line.split(':', 1)
-                    kv[k.strip()] = v.strip()
-        try:
-            st['execs'] += int(kv.get('execs_done', 0))
-            st['exec_per_sec'] += int(float(kv.get('execs_per_sec', 0)))
-            st['coverage'] = max(st['coverage'], float(
-                kv.get('bitmap_cvg', '0%').rstrip('%')))
-            st['features'] = max(st['features'],
-                                 int(kv.get('edges_found', 0)))
-        except ValueError:  # a stats file caught half-written
-            pass
-    return st
-
-
 def copy_flat(srcs, dst):
     """Copies files from srcs into dst under content-hash names."""
     fresh_dir(dst)
@@ -397,7 +374,10 @@ def afl_target(st, dirs, seconds, work, jobs, every):
     env.update({'AFL_NO_UI': '1', 'AFL_SKIP_CPUFREQ': '1',
                 'AFL_NO_AFFINITY': '1', 'AFL_FAST_CAL': '1',
                 'AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES': '1',
-                'AFL_CMPLOG_ONLY_NEW': '1', 'AFL_NO_STARTUP_CALIBRATION': '1'})
+                'AFL_CMPLOG_ONLY_NEW': '1', 'AFL_NO_STARTUP_CALIBRATION': '1',
+                # afl-cmin refuses /tmp and /var/tmp (shared, world-writable
+                # dirs); every path it is given here is under build/.
+                'AFL_ALLOW_TMP': '1'})
     say('afl %s: %d secondaries for %d s' % (target, jobs, seconds))
     children = []
     for i in range(jobs):
@@ -428,7 +408,16 @@ def afl_target(st, dirs, seconds, work, jobs, every):
             continue
         r = c.finish(show if n == 0 else None, every)
         rcs.append(None if r.timed_out else r.returncode)
+    # Every instance has exited and written its final figures; a coverage
+    # its files lack comes from the closing line it printed.
     st.update(afl_stats(out))
+    for c, log_path in children:
+        with open(log_path, 'rb') as fh:
+            cov = logged_coverage(fh.read().decode('utf-8', 'replace'))
+        st['coverage'] = max(st['coverage'], cov or 0.0)
+    say('afl %s: fuzzing ended, %d execs, %d exec/s, bitmap %.2f%%, '
+        'edges %d' % (target, st['execs'], st['exec_per_sec'],
+                      st['coverage'], st['features']))
     if any(rc != 0 for rc in rcs) and st['execs'] == 0:
         n = next(i for i, rc in enumerate(rcs) if rc != 0)
         with open(children[n][1], 'rb') as fh:

@@ -438,5 +438,107 @@ class SeedTools(unittest.TestCase):
             self.assertEqual(len(err.strip().splitlines()), 1, (argv, err))
 
 
+STATS = """start_time        : 1
+execs_done        : 42937
+execs_per_sec     : 2860.94
+bitmap_cvg        : 14.81%
+edges_found       : 137
+"""
+PLOT_HEAD = ('# relative_time, cycles_done, cur_item, corpus_count, '
+             'pending_total, pending_favs, map_size, saved_crashes, '
+             'saved_hangs, max_depth, execs_per_sec, total_execs, '
+             'edges_found\n')
+
+
+class AflStats(unittest.TestCase):
+    """fuzz/aflstats.py on fake AFL++ output dirs: nothing AFL++ writes
+    stops the reader, and the freshest figures win."""
+
+    def setUp(self):
+        sys.path.insert(0, os.path.join(ROOT, 'fuzz'))
+        try:
+            import aflstats
+        finally:
+            sys.path.pop(0)
+        self.m = aflstats
+        self.out = os.path.join(SCRATCH, 'afl-out')
+        if os.path.isdir(self.out):
+            shutil.rmtree(self.out)
+        os.makedirs(self.out)
+
+    def put(self, inst, name, data):
+        d = os.path.join(self.out, inst)
+        if not os.path.isdir(d):
+            os.makedirs(d)
+        with open(os.path.join(d, name), 'wb') as fh:
+            fh.write(data if isinstance(data, bytes) else data.encode())
+
+    def test_a_whole_stats_file(self):
+        self.put('s0', 'fuzzer_stats', STATS)
+        self.assertEqual(self.m.afl_stats(self.out),
+                         {'execs': 42937, 'exec_per_sec': 2860,
+                          'coverage': 14.81, 'features': 137})
+
+    def test_inf_and_nan_are_unknown_not_a_crash(self):
+        for bad in ('inf', '-inf', 'nan', 'infinity', '1e999', '-5'):
+            self.put('s0', 'fuzzer_stats', STATS.replace('2860.94', bad)
+                     .replace('14.81%', bad + '%').replace('137', bad))
+            self.assertEqual(self.m.afl_stats(self.out),
+                             {'execs': 42937, 'exec_per_sec': 0,
+                              'coverage': 0.0, 'features': 0}, bad)
+
+    def test_empty_missing_garbage_and_half_written_files(self):
+        zero = {'execs': 0, 'exec_per_sec': 0, 'coverage': 0.0,
+                'features': 0}
+        self.assertEqual(self.m.afl_stats(os.path.join(self.out, 'none')),
+                         zero)
+        os.makedirs(os.path.join(self.out, 's9'))       # no files yet
+        with open(os.path.join(self.out, 'stray'), 'w') as fh:
+            fh.write('not an instance')
+        for data in ('', '\n\n', ':::\n', 'execs_done\n', b'\xff\xfe\0'
+                     b'execs_done : \xff\n', 'execs_done : 12abc\n',
+                     'execs_done : 1'):          # caught before its newline
+            self.put('s0', 'fuzzer_stats', data)
+            self.assertEqual(self.m.afl_stats(self.out), zero, repr(data))
+        os.remove(os.path.join(self.out, 's0', 'fuzzer_stats'))
+        os.makedirs(os.path.join(self.out, 's0', 'fuzzer_stats'))
+        self.assertEqual(self.m.afl_stats(self.out), zero)
+        half = STATS[:STATS.index('bitmap_cvg')] + 'bitmap_cvg        : 14'
+        self.put('s1', 'fuzzer_stats', half)
+        self.assertEqual(self.m.afl_stats(self.out),
+                         {'execs': 42937, 'exec_per_sec': 2860,
+                          'coverage': 0.0, 'features': 0})
+
+    def test_a_fresher_plot_data_line_wins_over_a_stale_stats_file(self):
+        self.put('s0', 'fuzzer_stats', STATS.replace('42937', '2')
+                 .replace('14.81%', '0.00%').replace('137', '0'))
+        self.put('s0', 'plot_data', PLOT_HEAD +
+                 '5, 0, 1, 9, 9, 1, 10.00%, 0, 0, 1, 100.5, 900, 90\n'
+                 '10, 0, 2, 9, 9, 1, 12.50%, 0, 0, 1, inf, 5000, 120\n'
+                 '15, 0, 2, 9, 9, 1, 99.00%, 0, 0, 1, 7, 99999')  # unfinished
+        self.assertEqual(self.m.afl_stats(self.out),
+                         {'execs': 5000, 'exec_per_sec': 2860,
+                          'coverage': 12.5, 'features': 120})
+        self.put('s0', 'plot_data', '1, 2, 3\n')       # no header: unused
+        self.assertEqual(self.m.afl_stats(self.out)['execs'], 2)
+
+    def test_instances_add_execs_and_share_coverage(self):
+        self.put('s0', 'fuzzer_stats', STATS)
+        self.put('s1', 'fuzzer_stats', STATS.replace('42937', '1000')
+                 .replace('14.81%', '20.00%').replace('137', '99'))
+        self.assertEqual(self.m.afl_stats(self.out),
+                         {'execs': 43937, 'exec_per_sec': 5720,
+                          'coverage': 20.0, 'features': 137})
+
+    def test_the_closing_line_of_the_log(self):
+        log = ('[*] Statistics: 58 new corpus items found, 14.81% coverage '
+               'achieved, 0 crashes saved, 0 timeouts saved, total runtime '
+               '0 days, 0 hrs, 0 min, 15 sec\n')
+        self.assertEqual(self.m.logged_coverage(log), 14.81)
+        self.assertIsNone(self.m.logged_coverage('no such line'))
+        self.assertIsNone(self.m.logged_coverage(
+            log.replace('14.81', 'nan')))
+
+
 if __name__ == '__main__':
     unittest.main()
