@@ -3,8 +3,8 @@
 Why: each interpreter under test runs the suites in its own process, so a
 crash, a leaked fd or a preloaded shim in one never touches another or the
 driver.  The driver (oracle.judge.driver) starts
-    PY -m oracle.worker --suite SUITE [--only SUBSTRING] [--lib PATH]
-        [--libc MODEL] [--format json|frames]
+    PY -m oracle.worker --suite SUITE [--only SUBSTRING] [--after ID]
+        [--lib PATH] [--libc MODEL] [--format json|frames]
 from the repo root with PYTHONPATH set, and reads one record per case from
 stdout.  Progress goes to stderr.
 
@@ -34,6 +34,12 @@ driver chose for this interpreter (--libc; oracle/sources/model.py).  The
 driver also names the interpreter's entry in CMSGREF_INTERP (JSON: argv,
 env, select, model, model_how), which repro_line() uses.
 
+--after ID runs only the selected cases that come after case ID: the
+driver restarts a worker that died in a case (a crash) with the rest.
+Test hook: CMSGREF_ORACLE_CRASH_AT=ID makes the worker kill itself with
+SIGKILL where case ID would start, so the driver's crash handling can be
+tested on any interpreter.
+
 Exit status: 0 when every case produced a record (failures included), 2 on
 bad arguments or a suite that cannot be imported, configured or list its
 cases, 141 (quietly, at the next record) when stdout's reader went away.
@@ -46,6 +52,7 @@ import marshal
 import os
 import struct
 import platform
+import signal
 import sys
 import time
 import traceback
@@ -56,6 +63,7 @@ FORMATS = ("json", "frames")
 FRAME_MAGIC = b"CRr1"
 FRAME_MAX = 64 << 20     # a longer frame means a desynchronised stream
 INTERP_ENV = "CMSGREF_INTERP"
+CRASH_AT_ENV = "CMSGREF_ORACLE_CRASH_AT"
 
 
 def interp():
@@ -161,13 +169,17 @@ def python_info():
             "executable": sys.executable}
 
 
-def select_cases(suite, only):
+def select_cases(suite, only, after=None):
     """[(family, case_id)] of a suite module that --only selects: those
     whose "family/case_id" contains it (all when it is empty), in the
-    suite's order.  The driver calls it too, to know which records a
-    worker owes it."""
-    return [(fam, cid) for fam, cid in suite.iter_cases()
-            if not only or only in "%s/%s" % (fam, cid)]
+    suite's order; with after, only those that come after case after.
+    The driver calls it too, to know which records a worker owes it."""
+    out = [(fam, cid) for fam, cid in suite.iter_cases()
+           if not only or only in "%s/%s" % (fam, cid)]
+    if after is not None:
+        ids = [cid for _, cid in out]
+        out = out[ids.index(after) + 1:] if after in ids else []
+    return out
 
 
 def run_suite(suite, suite_name, only, out, err, progress=True,
@@ -185,6 +197,7 @@ def run_suite(suite, suite_name, only, out, err, progress=True,
     if cases is None:
         cases = select_cases(suite, only)
     total = len(cases)
+    crash_at = os.environ.get(CRASH_AT_ENV)
     started = time.time()
     done = 0
     shown = 0.0
@@ -195,6 +208,8 @@ def run_suite(suite, suite_name, only, out, err, progress=True,
                                                done, total,
                                                (fam + "/" + cid)[-40:]))
             err.flush()
+        if crash_at == cid:
+            os.kill(os.getpid(), signal.SIGKILL)
         try:
             rec = suite.run_case(cid)
         except Exception as e:  # a broken case is a record, not a crash
@@ -221,6 +236,8 @@ def main(argv=None):
     ap.add_argument("--suite", required=True, choices=SUITE_NAMES)
     ap.add_argument("--only", default="",
                     help="run only cases whose family/id contains this")
+    ap.add_argument("--after", default=None, metavar="ID",
+                    help="run only the selected cases after case ID")
     ap.add_argument("--lib", default="build/libcmsgref.so")
     ap.add_argument("--libc", default=None, metavar="MODEL",
                     help="the libc model of the reference (default: the "
@@ -248,7 +265,7 @@ def main(argv=None):
                              % (args.suite, type(e).__name__, e))
             return 2
     try:
-        cases = select_cases(suite, args.only)
+        cases = select_cases(suite, args.only, args.after)
     except Exception as e:
         sys.stderr.write("oracle.worker: cannot list the cases of suite %s: "
                          "%s: %s\n" % (args.suite, type(e).__name__, e))

@@ -9,7 +9,11 @@ suite, a private TMPDIR and CMSGREF_INTERP naming the entry.  Children are
 started, bounded and killed through tools.procs (the one child-process
 runner): a worker past --timeout is killed with its whole tree and its
 unreported cases are one ERROR, as are the cases a worker that exited
-normally never reported.  It is the only place that decides outcomes
+normally never reported.  A worker that dies in a case (a signal, or an
+exit status other than 0 and 2: a fatal error, an abort) makes that case,
+the first it owes and did not report, a CRASH record naming how it died
+with a reproducer for that case alone; the worker is started again for
+the cases after it (worker --after), at most MAX_CRASHES times a job.  It is the only place that decides outcomes
 (oracle.judge.expect).  The command line is judge/cli.py.
 """
 
@@ -25,14 +29,20 @@ from oracle.sources import base
 from oracle.suites import suite_module
 from tools import procs
 
+MAX_CRASHES = 50        # crashed cases a job may have before it is an ERROR
+_FAMILIES = {}          # (suite, case id) -> family, filled by selected()
+
 
 def _reason(entry):
     """The expectation's reason for the report, with its reproducer."""
     if entry is None:
         return ""
+    text = entry["reason"]
+    if entry.get("issue"):
+        text = "%s: %s" % (entry["issue"], text)
     if entry.get("repro"):
-        return "%s [reproducer: %s]" % (entry["reason"], entry["repro"])
-    return entry["reason"]
+        return "%s [reproducer: %s]" % (text, entry["repro"])
+    return text
 
 
 class Job(object):
@@ -52,13 +62,24 @@ class Job(object):
         self.records = []
         self.error = None
         self.ended = False
+        self.crashes = 0            # cases that killed the worker
+        self.restart = False        # finish() wants the rest run again
 
     def start(self, timeout):
-        """Starts the worker, its deadline timeout seconds away."""
+        """Starts the worker, its deadline timeout seconds away; after a
+        crash, with the cases after the crashed one (--after) and a log of
+        its own."""
+        cmd = list(self.cmd)
+        log = self.log_path
+        if self.crashes:
+            cmd += ["--after", self.records[-1]["id"]]
+            log = "%s.%d" % (self.log_path, self.crashes)
+        self.restart = False
+        self.buf = b""
         try:
-            self.child = procs.start(self.cmd, timeout=timeout,
+            self.child = procs.start(cmd, timeout=timeout,
                                      stdout=procs.PIPE,
-                                     stderr=self.log_path, env=self.env,
+                                     stderr=log, env=self.env,
                                      cwd=REPO)
         except procs.UsageError as e:
             self.error = str(e)
@@ -98,6 +119,8 @@ class Job(object):
             self.error = "worker killed after the %gs timeout (%d cases " \
                 "reported); log: %s" % (round(res.seconds, 1),
                                         len(self.records), self.log_path)
+        elif self.error is None and self._crashed(res):
+            return
         elif res.returncode != 0 and self.error is None:
             self.error = "worker %s: %s (log: %s)" % (
                 "exited with status %d" % res.returncode
@@ -105,6 +128,40 @@ class Job(object):
                 _tail(self.log_path), self.log_path)
         elif self.error is None and self.expected is not None:
             self.error = self.unreported()
+
+    def _crashed(self, res):
+        """After an abnormal end (a signal, or a status other than 0, 2 and
+        141): the first case owed and not reported becomes a CRASH record
+        and, when cases remain, restart is set.  False when this end is not
+        a case's crash (no list of owed cases, nothing owed, too many)."""
+        if self.expected is None or (res.signal is None and res.returncode
+                                     in (0, 2, 141)):
+            return False
+        have = set(r.get("id") for r in self.records)
+        missing = [c for c in self.expected if c not in have]
+        if not missing or self.crashes >= MAX_CRASHES:
+            return False
+        cid = missing[0]
+        if res.signal is not None:
+            how = procs.signame(res.signal)
+        else:
+            how = "exit status %d" % res.returncode
+        log = self.log_path if not self.crashes else "%s.%d" % (
+            self.log_path, self.crashes)
+        self.crashes += 1
+        self.records.append({
+            "suite": self.suite, "id": cid,
+            "family": _FAMILIES.get((self.suite, cid), "?"),
+            "python": {"impl": self.interp.get("impl"),
+                       "version": self.interp.get("version"),
+                       "executable": self.interp.get("executable")},
+            "crash": "the worker died in this case: %s (log: %s: %s)" % (
+                how, log, _tail(log)),
+            "native": {"crash": how}, "repro": self.repro(only=cid)})
+        if len(missing) > 1:
+            self.restart = True
+            self.ended = False
+        return True
 
     def unreported(self):
         """None when the records are exactly the expected cases, else what
@@ -128,9 +185,10 @@ class Job(object):
         return "worker reported some cases more than once (log: %s)" % \
             self.log_path
 
-    def repro(self):
+    def repro(self, only=None):
         """A shell command that reruns this worker by hand, with its
-        records as JSON lines (sources.base.shell_line)."""
+        records as JSON lines (sources.base.shell_line); with only, for
+        that case id alone."""
         env = dict((k, self.env[k]) for k in (
             "PYTHONPATH", "CMSGREF_LIB", "LD_PRELOAD", "CMSGREF_INJECT",
             "CMSGREF_INJECT_CORPUS") if self.env.get(k))
@@ -138,6 +196,11 @@ class Job(object):
         cmd = list(self.cmd)
         i = cmd.index("--format")
         del cmd[i:i + 2]
+        if only is not None:
+            if "--only" in cmd:
+                i = cmd.index("--only")
+                del cmd[i:i + 2]
+            cmd += ["--only", only]
         return base.shell_line(entry, cmd, env)
 
 
@@ -155,8 +218,13 @@ def _tail(path, n=300):
 def selected(suites, only):
     """{suite: [case id]} that --only selects, listed by the driver from
     the suite packages (oracle.worker.select_cases, as the workers do)."""
-    return dict((suite, [cid for _, cid in worker.select_cases(
-        suite_module(suite), only)]) for suite in suites)
+    out = {}
+    for suite in suites:
+        pairs = worker.select_cases(suite_module(suite), only)
+        for fam, cid in pairs:
+            _FAMILIES[(suite, cid)] = fam
+        out[suite] = [cid for _, cid in pairs]
+    return out
 
 
 def worker_env(it, suite, pack=None, tmpdir=None):
@@ -241,13 +309,22 @@ def run_jobs(jobs, njobs, timeout, status):
             if chunk:
                 j.feed(chunk)
             else:
-                j.finish()
-                running.remove(j)
+                _end(j, running, timeout)
         for j in list(running):
             if j.child.expired():
-                j.finish()
-                running.remove(j)
+                _end(j, running, timeout)
         status(jobs)
+
+
+def _end(job, running, timeout):
+    """A running job's stdout ended or its deadline passed: finish it, and
+    start it again for the cases after a crashed one."""
+    job.finish()
+    if job.restart:
+        job.start(timeout)
+        if job.running():
+            return
+    running.remove(job)
 
 
 def make_status(stream):

@@ -17,8 +17,12 @@ File format (JSON): {"impl": "pypy", "entries": [ENTRY, ...]} where ENTRY is
                             raises it (filter "error"), or the filter hides
                             it ("ignore") and the record carries the error
                             path's list (error_path_fds)
-  "outcome"                 "XFAIL" (the comparison is expected to fail) or
-                            "ERROR" (the case is expected to crash/error)
+  "outcome"                 "XFAIL" (the comparison is expected to fail),
+                            "ERROR" (the case is expected to error) or
+                            "CRASH" (the interpreter is expected to die in
+                            the case; "issue" then names the upstream
+                            report)
+  "issue"                   optional: the upstream issue of the divergence
   "reason"                  one sentence, shown in the report (required)
   "native"                  optional partial canonical result: each key
                             given must match the native result (nested
@@ -36,7 +40,8 @@ File format (JSON): {"impl": "pypy", "entries": [ENTRY, ...]} where ENTRY is
                             exits 1 on an interpreter that diverges)
 The first matching entry wins.
 
-Outcomes (classify()): PASS, FAIL, XFAIL, XPASS, ERROR.  A leaked fd is a
+Outcomes (classify()): PASS, FAIL, XFAIL, XPASS, ERROR, CRASH (the
+worker died in the case: a record with "crash"; XFAIL when declared).  A leaked fd is a
 FAIL whatever the expectation says.
 """
 
@@ -49,12 +54,12 @@ from oracle.judge import canon
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXPECT_DIR = os.path.join(HERE, "expectations")
-OUTCOMES = ("PASS", "FAIL", "XFAIL", "XPASS", "ERROR")
+OUTCOMES = ("PASS", "FAIL", "XFAIL", "XPASS", "ERROR", "CRASH")
 # "repro": the minimised reproducer of the divergence (a corpus file or a
 # corpus/oracle/ script), shown with the reason.
 _ENTRY_KEYS = set(["suite", "family", "id", "versions", "reference_warns",
                    "outcome", "reason", "native", "same", "fds_closed_is",
-                   "repro", "may_pass"])
+                   "repro", "may_pass", "issue"])
 
 
 class ExpectationError(ValueError):
@@ -80,8 +85,9 @@ def validate(data, source="<data>"):
         if extra:
             raise ExpectationError("%s: unknown keys %s" %
                                    (where, sorted(extra)))
-        if e.get("outcome") not in ("XFAIL", "ERROR"):
-            raise ExpectationError(where + ": outcome must be XFAIL or ERROR")
+        if e.get("outcome") not in ("XFAIL", "ERROR", "CRASH"):
+            raise ExpectationError(where + ": outcome must be XFAIL, ERROR "
+                                   "or CRASH")
         if not e.get("reason"):
             raise ExpectationError(where + ": a reason is required")
         v = e.get("versions", {})
@@ -113,6 +119,8 @@ def validate(data, source="<data>"):
                 all(isinstance(x, str) for x in same)):
             raise ExpectationError(where + ": same must be a list of "
                                    "canonical keys")
+        if "issue" in e and not isinstance(e["issue"], str):
+            raise ExpectationError(where + ": issue must be a string")
         if "repro" in e and not isinstance(e["repro"], str):
             raise ExpectationError(where + ": repro must be a string")
         if e.get("fds_closed_is") not in (None, "error_path"):
@@ -195,7 +203,10 @@ def partial_diff(want, have, prefix="native"):
 
 
 def actual(rec):
-    """(raw outcome, detail lines) before expectations: PASS, FAIL, ERROR."""
+    """(raw outcome, detail lines) before expectations: PASS, FAIL, ERROR,
+    CRASH."""
+    if rec.get("crash"):
+        return "CRASH", [rec["crash"]]
     if rec.get("error"):
         return "ERROR", [rec["error"]]
     lines = canon.diff(rec.get("native"), rec.get("reference"))
@@ -221,6 +232,12 @@ def classify(rec, entries):
         return raw, lines, None
     if leaks:
         return "FAIL", leaks + ["(leaks are never expected)"], entry
+    if entry["outcome"] == "CRASH" or raw == "CRASH":
+        if raw == entry["outcome"]:
+            return "XFAIL", lines, entry
+        if raw == "CRASH":
+            return "CRASH", lines, entry
+        return ("XPASS" if raw == "PASS" else "FAIL"), lines, entry
     if entry["outcome"] == "ERROR":
         if raw == "ERROR":
             return "XFAIL", lines, entry

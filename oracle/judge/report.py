@@ -17,10 +17,10 @@ import json
 import os
 import time
 
-OUTCOMES = ("FAIL", "ERROR", "XPASS", "XFAIL", "PASS")
-BAD = ("FAIL", "ERROR", "XPASS")
-ABBREV = {"FAIL": "F", "ERROR": "E", "XPASS": "XP", "XFAIL": "XF",
-          "PASS": "ok"}
+OUTCOMES = ("CRASH", "FAIL", "ERROR", "XPASS", "XFAIL", "PASS")
+BAD = ("CRASH", "FAIL", "ERROR", "XPASS")
+ABBREV = {"CRASH": "C", "FAIL": "F", "ERROR": "E", "XPASS": "XP",
+          "XFAIL": "XF", "PASS": "ok"}
 CELL_CASES = 200
 from oracle import REPO
 
@@ -187,7 +187,7 @@ def _replace(path, text):
 
 _CSS = """body{font:14px sans-serif;margin:1.5em}table{border-collapse:collapse}
 td,th{border:1px solid #bbb;padding:3px 7px;text-align:left;font-size:13px}
-.PASS{background:#e6f5e6}.XFAIL{background:#fff6d5}.FAIL,.ERROR,.XPASS
+.PASS{background:#e6f5e6}.XFAIL{background:#fff6d5}.CRASH,.FAIL,.ERROR,.XPASS
 {background:#f8d0d0}pre{background:#f4f4f4;padding:6px;white-space:pre-wrap}
 h3{margin-top:1.6em}"""
 

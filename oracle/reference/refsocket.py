@@ -257,6 +257,9 @@ def _call(sock, bufsize, iov, iovcnt, ancbufsize, flags):
             _raise_pyerr(err)
         stats["eintr"] += 1
         _run_signal_handlers()
+        # A handler may have closed or detached the socket: CPython
+        # retries with the fd the socket object holds now (-1: EBADF).
+        args.fd = sock.fileno()
         if deadline is not None:
             left = deadline - time.monotonic()
             if left < 0:
@@ -292,7 +295,10 @@ _BUFFERS_MSG = ("recvmsg_into() argument 1 must be an iterable of "
 def _writable_views(buffers):
     """recvmsg_into's buffer validation (spec §5 steps 2-4).  Returns a list
     of (memoryview, ctypes array) pairs the caller must release; raises
-    TypeError with CPython's texts."""
+    TypeError with CPython's texts.  The items are those the argument held
+    when it was converted (a list is copied first): code that runs in an
+    item's export and changes the list changes nothing here, as in a fixed
+    CPython."""
     if isinstance(buffers, (list, tuple)):
         items = list(buffers)
     else:
@@ -306,7 +312,9 @@ def _writable_views(buffers):
         for obj in items:
             try:
                 mv = memoryview(obj)
-            except TypeError:
+            except Exception:
+                # CPython replaces whatever the export raised (a
+                # __buffer__'s own exception, BufferError) by this one.
                 raise TypeError(_BUFFERS_MSG)
             if mv.readonly or not mv.c_contiguous:
                 mv.release()

@@ -1,8 +1,9 @@
 """suites/sockets/eintr.py - a signal delivered to the main thread while
 it is blocked in the call under test (EINTR), from one watcher thread.
 
-Modes: "returns" (the handler sends the setup's message), "raises" (the
-handler raises) and "storm" (a handler that returns, every STORM seconds:
+Modes: "returns" (the handler sends the setup's message), "reenter" (it
+sends the message, then runs the case's callback: reentry.py), "raises"
+(the handler raises) and "storm" (a handler that returns, every STORM seconds:
 §7's deadline).  The scenarios that use it need the main thread.
 """
 
@@ -61,8 +62,9 @@ class _Eintr(object):
                         # one restarted by every signal ends after
                         # STORM_CAP + 0.1
 
-    def __init__(self, mode, st):
+    def __init__(self, mode, st, after=None):
         self.mode, self.st, self.fired, self.old = mode, st, False, None
+        self.after = after          # "reenter": the callback
         self.stop = False
         self.sent = 0
         self.seen_blocked = False   # the first signal found it blocked
@@ -80,6 +82,8 @@ class _Eintr(object):
         if self.mode == "raises":
             raise ZeroDivisionError("raised by the SIGALRM handler")
         self.st.send()
+        if self.mode == "reenter":
+            self.after()
 
     def watch(self):
         """The watcher thread's work for this call (see the class doc);

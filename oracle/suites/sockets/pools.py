@@ -142,8 +142,10 @@ class _PairPool(object):
     @staticmethod
     def key(p):
         """The pool key of case p, or None when p cannot use a pooled pair
-        (not a socketpair kind, or it closes the peer or the receiver)."""
-        if p["kind"] not in PAIRS or p["eof"] or p["closed"]:
+        (not a socketpair kind, it closes the peer or the receiver, or a
+        callback of its call may: reentry.py)."""
+        if p["kind"] not in PAIRS or p["eof"] or p["closed"] or \
+                p["reenter"]:
             return None
         passcred, ts, _ = _combo_options(p)
         return (p["kind"], passcred, ts)

@@ -27,6 +27,7 @@ from oracle.suites.sockets.eintr import _WATCHER, _Eintr
 from oracle.suites.sockets.expand import cases
 from oracle.suites.sockets.fixtures import _emfile_limit, prepare
 from oracle.suites.sockets.pools import _PAIRS, _POOL
+from oracle.suites.sockets.reentry import Reentry
 from oracle.suites.sockets.table import MSG_DONTWAIT, MSG_PEEK
 from tools import fdtable
 
@@ -101,11 +102,12 @@ def _build_args(p):
 _CODE = {}
 
 
-def _invoke(p, st):
+def _invoke(p, st, reenter=None):
     """Makes the call of p on st.rsock (the method as the socket class has
-    it now).  Returns (ret, exc, caught warnings, bufs, extra): extra is
-    what the call's EINTR storm adds to the canonical result ({} when
-    there is none)."""
+    it now), with reenter's callback in place (a Reentry, or None).
+    Returns (ret, exc, caught warnings, bufs, extra): extra is what the
+    call's EINTR storm adds to the canonical result ({} when there is
+    none)."""
     sock = st.rsock
     ret = exc = None
     bufs = None
@@ -123,12 +125,15 @@ def _invoke(p, st):
     else:
         args, _, bufs = _build_args(p)
         fn = getattr(sock, p["method"])
+        if reenter is not None:
+            args = reenter.arguments(p["method"], args)
     limit_saved = None
     if p["room"] is not None:
         limit_saved = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE,
                            (_emfile_limit(p["room"]), limit_saved[1]))
-    eintr = _Eintr(p["eintr"], st) if p["eintr"] else None
+    eintr = _Eintr(p["eintr"], st, reenter and reenter.act) \
+        if p["eintr"] else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter(p["warn"])
         try:
@@ -154,11 +159,12 @@ def run_side(side, p, shared, pair=None):
     it returns (a pooled pair is given back, see _PairPool); received fds
     are described and closed by canon."""
     st = prepare(p, shared, pair)
+    reenter = Reentry(p["reenter"], st) if p["reenter"] else None
     try:
         if side == "reference":
             refsocket.install()
         try:
-            ret, exc, caught, bufs, extra = _invoke(p, st)
+            ret, exc, caught, bufs, extra = _invoke(p, st, reenter)
         finally:
             if side == "reference":
                 refsocket.uninstall()
@@ -173,22 +179,30 @@ def run_side(side, p, shared, pair=None):
         res = canon.canon_result(ret, exc, caught, method=p["method"],
                                  rights="fds", labels=st.fd_labels,
                                  addr_labels=st.addr_labels)
-        if bufs is not None and ret is not None:
+        if reenter is not None and p["method"] == "recvmsg_into" and \
+                ret is not None:
+            res["data"] = canon._hex(reenter.data())
+        elif bufs is not None and ret is not None:
             res["data"] = canon._hex(b"".join(bytes(b) for b in bufs))
         res.update(extra)
         if p["probe"]:
             res["queue_after"] = _queue_after(st.rsock)
         return res
     finally:
+        if reenter is not None:
+            reenter.close()
         st.close()
 
 
 def _queue_after(sock):
     """What the receiver has queued now, without consuming it: the next
-    message's bytes (a stream's whole backlog) in hex, "empty", or
-    "OSError <errno>".  A peek without a control buffer installs no fds.
+    message's bytes (a stream's whole backlog) in hex, "empty", "closed"
+    (the call's callback closed or detached the socket), or "OSError
+    <errno>".  A peek without a control buffer installs no fds.
     The socket is made non-blocking for the peek (with a timeout, CPython
     would wait for data first) and given its timeout back."""
+    if sock.fileno() == -1:
+        return "closed"
     timeout = sock.gettimeout()
     sock.setblocking(False)
     try:
@@ -289,6 +303,8 @@ def run_case(case_id):
     return {"family": p["family"], "id": case_id,
             "native": results["native"], "reference": results["reference"],
             "leaked_fds": leaks,
+            # What the reference leaks as CPython does under the model.
+            "predicted_leaks": refsocket.take_dropped(),
             "repro": repro(case_id)}
 
 

@@ -15,6 +15,8 @@ where the socket module lacks the name); IOV_MAX = 1024 (§5 step 6).
 
 import socket
 
+from oracle.suites.sockets.reentry import specs as _reentry_specs
+
 SOL_SOCKET = socket.SOL_SOCKET
 
 
@@ -89,6 +91,9 @@ def _sweep(lo, hi):
 #             evaluated per side (fresh buffers each time)
 #   isolate   run the native side in a forked child, because the call can
 #             kill the process (bool, or a function of the parameters)
+#   reenter   "HOOK:ACTION": Python code run inside the call before the
+#             system call (an __index__, a __buffer__, an iterator, the
+#             EINTR handler: eintr "reenter") and what it does (reentry.py)
 #   probe     record what the call left queued (queue_after: a peek at the
 #             receiver after the call; §5: recvmsg_into([]) consumes nothing
 #             on a stream but discards a datagram; MSG_PEEK consumes nothing)
@@ -100,6 +105,7 @@ DEFAULTS = {
     "bufs": None, "anc": 0, "flags": None, "timeout": "5", "pending": True,
     "eof": False, "closed": False, "room": None, "eintr": "",
     "warn": "always", "call": None, "isolate": False, "probe": False,
+    "reenter": None,
 }
 
 
@@ -350,4 +356,24 @@ MATRIX = [
      "axes": [("kind", ["stream", "dgram"]), ("method", METHODS)],
      # two of the four: 0.2 s each, and the rule is the same for all
      "skip": lambda p: (p["kind"] == "stream") != (p["method"] == "recvmsg")},
+    {"family": "reentry",
+     "doc": "Python code inside the call before the system call (__index__ "
+            "of an argument, __buffer__ of a buffer, __iter__, a generator) "
+            "changes the buffer list or the socket; a fixed CPython uses the "
+            "list as it was converted (§5)",
+     "base": {"nfds": 1, "anc": 64, "data": 10, "bufs": "3-3-4",
+              "probe": True},
+     "axes": [("kind", ["stream", "dgram"]), ("method", METHODS),
+              ("reenter", lambda p: [s for s in _reentry_specs(p["method"])
+                                     if not s.startswith("signal:")])]},
+    {"family": "reentry-signal",
+     "doc": "the EINTR handler sends the message, then changes the buffer "
+            "list or the socket (closes, detaches it, changes its timeout) "
+            "or raises, while the buffers are held (§7)",
+     "base": {"nfds": 1, "anc": 64, "data": 10, "bufs": "3-3-4",
+              "pending": False, "eintr": "reenter"},
+     "axes": [("kind", ["stream", "dgram"]), ("method", METHODS),
+              ("timeout", ["none", "5"]),
+              ("reenter", lambda p: [s for s in _reentry_specs(p["method"])
+                                     if s.startswith("signal:")])]},
 ]
