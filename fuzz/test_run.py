@@ -1,16 +1,17 @@
-"""test_run.py - self-tests of fuzz/run.py and scripts/ci-fuzz.
+"""test_run.py - self-tests of fuzz/run.py, fuzz/aflstats.py and
+scripts/ci-fuzz.
 
 Why: the runner decides what is deleted from the committed corpus, where
-crash files land, what the exit status is and whether fuzzers outlive it;
-each of those went wrong once.  Most tests run fuzz/run.py in a scratch
-"repository" under build/test-run/ whose build/fuzz/cmsg_len and
-build/replay/cmsg_len are small Python fakes: an input containing CRASH
-fails (the fake replay names it the way fuzz/replay.c does, the fake
-libFuzzer's -merge=1 leaves it out and writes a crash file at its
--artifact_prefix, or in the cwd without one, as libFuzzer does), and only
-inputs containing NEEDED survive a merge.  Nothing here fuzzes for real, so
-the whole file takes seconds.  The ci-fuzz argument tests run in the real
-tree and stop before anything is built.
+crash files land, what the exit status is and whether fuzzers outlive it.
+Most tests run fuzz/run.py in a scratch "repository" under build/test-run/
+whose build/fuzz/cmsg_len and build/replay/cmsg_len are small Python
+fakes: an input containing CRASH fails (the fake replay names it the way
+fuzz/replay.c does, the fake libFuzzer's -merge=1 leaves it out and writes
+a crash file at its -artifact_prefix, or in the cwd without one, as
+libFuzzer does), and only inputs containing NEEDED survive a merge.  The
+AFL++ stats reader gets fake output dirs.  Nothing here fuzzes for real.
+The ci-fuzz argument tests run in the real tree and stop before anything
+is built.
 
 Run: python3 fuzz/test_run.py (or `make check-fuzz-tools`).  Stdlib
 unittest; CPython 3.6+.
