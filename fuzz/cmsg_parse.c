@@ -9,7 +9,7 @@
  * whole SCM_RIGHTS ints (fz_check_close_on_error).  Legacy glibc also
  * walks at the highest address a buffer of C bytes can have, where its
  * pointer sum wraps most: its items must lie between those of its default
- * address and those of glibc (fz_check_prefix).  The API's NULL /
+ * address and those of glibc (fz_check_legacy_at).  The API's NULL /
  * bad-model / bad-base contract holds (fz_check_api).  The JSON writer's
  * checks have their own target, cmsg_json.
  */
@@ -22,7 +22,7 @@ FZ_NO_COV int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned char *buf = fz_exact_copy(data, size);
     const uint64_t top = UINT64_MAX - 32u - (uint64_t)size;
     const unsigned spare = CR_LIBC_COUNT; /* the scratch slot of a rewalk */
-    struct fz_walk o[CR_LIBC_COUNT], again, high;
+    struct fz_walk o[CR_LIBC_COUNT], again;
 
     FZ_CHECK(buf != NULL);
     fz_check_api(buf, size);
@@ -33,11 +33,8 @@ FZ_NO_COV int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fz_check_same(&o[l], &again);
         fz_check_close_on_error(buf, size, &o[l]);
     }
-    fz_walk(buf, size, CR_LIBC_GLIBC_LEGACY, top, spare, &high);
-    fz_check_walk(buf, size, &high);
-    fz_check_close_on_error(buf, size, &high);
-    fz_check_prefix(&o[CR_LIBC_GLIBC], &high);
-    fz_check_prefix(&high, &o[CR_LIBC_GLIBC_LEGACY]);
+    fz_check_legacy_at(buf, size, top, &o[CR_LIBC_GLIBC],
+                       &o[CR_LIBC_GLIBC_LEGACY]);
     free(buf);
     return 0;
 }

@@ -205,6 +205,19 @@ FZ_NO_COV void fz_check_close_on_error(const unsigned char *buf, size_t len,
     FZ_CHECK_EQ(k, need);
 }
 
+FZ_NO_COV void fz_check_legacy_at(const unsigned char *buf, size_t len,
+                                  uint64_t top, const struct fz_walk *fixed,
+                                  const struct fz_walk *low)
+{
+    struct fz_walk high;
+
+    fz_walk(buf, len, low->w.model->libc, top, FZ_SLOTS - 1, &high);
+    fz_check_walk(buf, len, &high);
+    fz_check_close_on_error(buf, len, &high);
+    fz_check_prefix(fixed, &high);
+    fz_check_prefix(&high, low);
+}
+
 struct grow {
     char *p;
     size_t n, cap;

@@ -59,6 +59,15 @@ void fz_check_same(const struct fz_walk *a, const struct fz_walk *b);
  * condition fails only where the pointer sum does not wrap). */
 void fz_check_prefix(const struct fz_walk *lng, const struct fz_walk *shrt);
 
+/* Walks buf[0, len) under low's legacy model at address top (the highest
+ * a buffer of len bytes can have there, where its pointer sum wraps most),
+ * into the spare scratch slot (FZ_SLOTS - 1), and checks that walk
+ * (fz_check_walk, fz_check_close_on_error) and that its items lie between
+ * low's (the same model at its default address) and fixed's (the fixed
+ * glibc of the same width): fz_check_prefix both ways. */
+void fz_check_legacy_at(const unsigned char *buf, size_t len, uint64_t top,
+                        const struct fz_walk *fixed, const struct fz_walk *low);
+
 /* The error path's list (§4, cr_close_on_error_at at o's base) against
  * the walk o of buf: exactly the whole ints (floor(data_len / 4) of each)
  * of the SCM_RIGHTS items, in order; its count does not depend on the
