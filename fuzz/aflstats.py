@@ -4,8 +4,10 @@ Why: fuzz/run.py reports execs, exec/s, bitmap coverage and edges for
 each AFL++ run, while it runs and once it has ended.  AFL++ rewrites
 <out>/<instance>/fuzzer_stats in place (a reader can catch it empty or
 half-written), writes `inf` or `nan` for a rate it cannot compute yet,
-and in no-UI mode refreshes that file less often than it appends to
-<out>/<instance>/plot_data, whose last line is then the fresher figure.
+and in no-UI mode may write that file and <out>/<instance>/plot_data only
+at start-up and at exit, or refresh one more often than the other; the
+figures read while it runs can be those of its start, so each carries the
+run time it was written at (as_of).
 Nothing AFL++ writes may stop the runner, so every value read here is
 checked: a figure that is missing, not a number, infinite, NaN or
 negative counts as unknown, never as an error.
@@ -20,13 +22,16 @@ import math
 import os
 import re
 
-FIGURES = ('execs', 'exec_per_sec', 'coverage', 'features')
+FIGURES = ('execs', 'exec_per_sec', 'coverage', 'features', 'as_of')
 
-# Our figure names in fuzzer_stats, and in plot_data's header.
+# Our figure names in fuzzer_stats, and in plot_data's header.  as_of is
+# the instance's run time (seconds) when it wrote the figures.
 STATS_KEYS = {'execs': 'execs_done', 'exec_per_sec': 'execs_per_sec',
-              'coverage': 'bitmap_cvg', 'features': 'edges_found'}
+              'coverage': 'bitmap_cvg', 'features': 'edges_found',
+              'as_of': 'run_time'}
 PLOT_KEYS = {'execs': 'total_execs', 'exec_per_sec': 'execs_per_sec',
-             'coverage': 'map_size', 'features': 'edges_found'}
+             'coverage': 'map_size', 'features': 'edges_found',
+             'as_of': 'relative_time'}
 
 
 def number(text):
@@ -110,9 +115,13 @@ def instance_figures(inst_dir):
 
 def afl_stats(out):
     """{'execs': int, 'exec_per_sec': int, 'coverage': float (bitmap %),
-    'features': int (edges)} over every instance dir of out; 0 for what
-    no instance reports.  Never raises for what is or is not in out."""
-    st = {'execs': 0, 'exec_per_sec': 0, 'coverage': 0.0, 'features': 0}
+    'features': int (edges), 'as_of': int (the oldest instance's run time
+    when it wrote its figures; 0 for start-up figures), 'queue': int (the
+    largest instance queue, counted live)} over every instance dir of
+    out; 0 for what no instance reports.  Never raises for what is or is
+    not in out."""
+    st = {'execs': 0, 'exec_per_sec': 0, 'coverage': 0.0, 'features': 0,
+          'as_of': None, 'queue': 0}
     try:
         insts = sorted(os.listdir(out))
     except (IOError, OSError):
@@ -126,7 +135,23 @@ def afl_stats(out):
         st['exec_per_sec'] += int(f['exec_per_sec'] or 0)
         st['coverage'] = max(st['coverage'], round(f['coverage'] or 0.0, 2))
         st['features'] = max(st['features'], int(f['features'] or 0))
+        as_of = int(f['as_of'] or 0)
+        st['as_of'] = as_of if st['as_of'] is None else min(st['as_of'],
+                                                            as_of)
+        st['queue'] = max(st['queue'], queue_size(d))
+    if st['as_of'] is None:
+        st['as_of'] = 0
     return st
+
+
+def queue_size(inst_dir):
+    """The inputs in an instance's queue/ (its files, not its .state)."""
+    q = os.path.join(inst_dir, 'queue')
+    try:
+        names = os.listdir(q)
+    except (IOError, OSError):
+        return 0
+    return sum(1 for n in names if not n.startswith('.'))
 
 
 def logged_coverage(text):

@@ -397,10 +397,14 @@ def afl_target(st, dirs, seconds, work, jobs, every):
         children.append((c, log_path))
 
     def show(elapsed):
+        # AFL++ may not have written figures since its start: say when the
+        # ones shown were written, and leave out start-up figures.
         s = afl_stats(out)
-        say('afl %s: %d s of %d, %d execs, bitmap %.2f%%, edges %d'
-            % (target, elapsed, seconds, s['execs'], s['coverage'],
-               s['features']))
+        figures = '' if not s['as_of'] else (
+            '; at %d s: %d execs, bitmap %.2f%%, edges %d'
+            % (s['as_of'], s['execs'], s['coverage'], s['features']))
+        say('afl %s: %d s of %d, queue %d%s'
+            % (target, elapsed, seconds, s['queue'], figures))
     rcs = []
     for n, (c, log_path) in enumerate(children):
         if c is None:
@@ -410,7 +414,9 @@ def afl_target(st, dirs, seconds, work, jobs, every):
         rcs.append(None if r.timed_out else r.returncode)
     # Every instance has exited and written its final figures; a coverage
     # its files lack comes from the closing line it printed.
-    st.update(afl_stats(out))
+    final = afl_stats(out)
+    st.update((k, final[k]) for k in ('execs', 'exec_per_sec', 'coverage',
+                                      'features'))
     for c, log_path in children:
         with open(log_path, 'rb') as fh:
             cov = logged_coverage(fh.read().decode('utf-8', 'replace'))

@@ -467,16 +467,21 @@ class AflStats(unittest.TestCase):
             shutil.rmtree(self.out)
         os.makedirs(self.out)
 
+    def figs(self, out):
+        st = self.m.afl_stats(out)
+        return dict((k, st[k]) for k in ('execs', 'exec_per_sec',
+                                         'coverage', 'features'))
+
     def put(self, inst, name, data):
-        d = os.path.join(self.out, inst)
-        if not os.path.isdir(d):
-            os.makedirs(d)
-        with open(os.path.join(d, name), 'wb') as fh:
+        path = os.path.join(self.out, inst, name)
+        if not os.path.isdir(os.path.dirname(path)):
+            os.makedirs(os.path.dirname(path))
+        with open(path, 'wb') as fh:
             fh.write(data if isinstance(data, bytes) else data.encode())
 
     def test_a_whole_stats_file(self):
         self.put('s0', 'fuzzer_stats', STATS)
-        self.assertEqual(self.m.afl_stats(self.out),
+        self.assertEqual(self.figs(self.out),
                          {'execs': 42937, 'exec_per_sec': 2860,
                           'coverage': 14.81, 'features': 137})
 
@@ -484,14 +489,14 @@ class AflStats(unittest.TestCase):
         for bad in ('inf', '-inf', 'nan', 'infinity', '1e999', '-5'):
             self.put('s0', 'fuzzer_stats', STATS.replace('2860.94', bad)
                      .replace('14.81%', bad + '%').replace('137', bad))
-            self.assertEqual(self.m.afl_stats(self.out),
+            self.assertEqual(self.figs(self.out),
                              {'execs': 42937, 'exec_per_sec': 0,
                               'coverage': 0.0, 'features': 0}, bad)
 
     def test_empty_missing_garbage_and_half_written_files(self):
         zero = {'execs': 0, 'exec_per_sec': 0, 'coverage': 0.0,
                 'features': 0}
-        self.assertEqual(self.m.afl_stats(os.path.join(self.out, 'none')),
+        self.assertEqual(self.figs(os.path.join(self.out, 'none')),
                          zero)
         os.makedirs(os.path.join(self.out, 's9'))       # no files yet
         with open(os.path.join(self.out, 'stray'), 'w') as fh:
@@ -500,13 +505,13 @@ class AflStats(unittest.TestCase):
                      b'execs_done : \xff\n', 'execs_done : 12abc\n',
                      'execs_done : 1'):          # caught before its newline
             self.put('s0', 'fuzzer_stats', data)
-            self.assertEqual(self.m.afl_stats(self.out), zero, repr(data))
+            self.assertEqual(self.figs(self.out), zero, repr(data))
         os.remove(os.path.join(self.out, 's0', 'fuzzer_stats'))
         os.makedirs(os.path.join(self.out, 's0', 'fuzzer_stats'))
-        self.assertEqual(self.m.afl_stats(self.out), zero)
+        self.assertEqual(self.figs(self.out), zero)
         half = STATS[:STATS.index('bitmap_cvg')] + 'bitmap_cvg        : 14'
         self.put('s1', 'fuzzer_stats', half)
-        self.assertEqual(self.m.afl_stats(self.out),
+        self.assertEqual(self.figs(self.out),
                          {'execs': 42937, 'exec_per_sec': 2860,
                           'coverage': 0.0, 'features': 0})
 
@@ -517,19 +522,32 @@ class AflStats(unittest.TestCase):
                  '5, 0, 1, 9, 9, 1, 10.00%, 0, 0, 1, 100.5, 900, 90\n'
                  '10, 0, 2, 9, 9, 1, 12.50%, 0, 0, 1, inf, 5000, 120\n'
                  '15, 0, 2, 9, 9, 1, 99.00%, 0, 0, 1, 7, 99999')  # unfinished
-        self.assertEqual(self.m.afl_stats(self.out),
+        self.assertEqual(self.figs(self.out),
                          {'execs': 5000, 'exec_per_sec': 2860,
                           'coverage': 12.5, 'features': 120})
         self.put('s0', 'plot_data', '1, 2, 3\n')       # no header: unused
-        self.assertEqual(self.m.afl_stats(self.out)['execs'], 2)
+        self.assertEqual(self.figs(self.out)['execs'], 2)
 
     def test_instances_add_execs_and_share_coverage(self):
         self.put('s0', 'fuzzer_stats', STATS)
         self.put('s1', 'fuzzer_stats', STATS.replace('42937', '1000')
                  .replace('14.81%', '20.00%').replace('137', '99'))
-        self.assertEqual(self.m.afl_stats(self.out),
+        self.assertEqual(self.figs(self.out),
                          {'execs': 43937, 'exec_per_sec': 5720,
                           'coverage': 20.0, 'features': 137})
+
+    def test_figures_say_when_they_were_written_and_the_queue_is_live(self):
+        self.put('s0', 'fuzzer_stats', STATS)             # no run_time
+        self.put('s0', 'queue/id:000000', 'a')
+        self.put('s0', 'queue/.state/x', 'b')
+        st = self.m.afl_stats(self.out)
+        self.assertEqual((st['as_of'], st['queue']), (0, 1))
+        self.put('s0', 'fuzzer_stats', STATS + 'run_time          : 15\n')
+        self.put('s1', 'fuzzer_stats', STATS + 'run_time          : 9\n')
+        for n in range(3):
+            self.put('s1', 'queue/id:%06d' % n, 'c')
+        st = self.m.afl_stats(self.out)
+        self.assertEqual((st['as_of'], st['queue']), (9, 3))
 
     def test_the_closing_line_of_the_log(self):
         log = ('[*] Statistics: 58 new corpus items found, 14.81% coverage '
