@@ -44,10 +44,11 @@ from oracle.judge import expect, report
 from oracle.judge.driver import (build_jobs, classify_all, complete_all,
                                  make_status, run_jobs, selected)
 from oracle.sources import model
-from oracle.suites import SUITES, suite_module
+from oracle.suites import SUITES, generator, suite_module
 from tools import procs
 
 MAX_JOBS = 64
+GENERATE = 200      # generated scenarios per run unless told
 
 
 class _Parser(argparse.ArgumentParser):
@@ -93,6 +94,18 @@ def _parser():
     ap.add_argument("--jobs", type=int, default=2, metavar="N",
                     help="workers at once, 1-%d (default: %%(default)s)"
                     % MAX_JOBS)
+    ap.add_argument("--seed", type=int, default=None, metavar="N",
+                    help="the generated scenarios' seed (default: $SEED, "
+                    "else a new one each run; printed, and in every "
+                    "generated case's id and reproducer)")
+    ap.add_argument("--generate", type=int, default=None, metavar="N",
+                    help="random sockets scenarios beside the fixed matrix "
+                    "(oracle.suites.generator; default: $GENERATE, else "
+                    "%d)" % GENERATE)
+    ap.add_argument("--heapcheck", action="store_true", default=None,
+                    help="run the workers with the interpreter's debug "
+                    "allocator and glibc's malloc checks (default: "
+                    "$HEAPCHECK=1; judge/driver.py heap_env)")
     ap.add_argument("--timeout", type=float, default=900.0,
                     metavar="SECONDS", help="a worker still running after "
                     "this is killed and its unreported cases are one ERROR "
@@ -201,6 +214,21 @@ def _args(argv):
         args.pythons = os.environ.get("PYTHONS") or None
     if args.pythons is not None and not sources.split_list(args.pythons):
         ap.error("--pythons / PYTHONS names no interpreter")
+    for name, env in (("seed", "SEED"), ("generate", "GENERATE")):
+        if getattr(args, name) is None and os.environ.get(env):
+            try:
+                setattr(args, name, int(os.environ[env]))
+            except ValueError:
+                ap.error("%s=%r is not a number" % (env, os.environ[env]))
+    if args.generate is None:
+        args.generate = GENERATE
+    if args.seed is None:
+        args.seed = int.from_bytes(os.urandom(4), "little")
+    if args.seed < 0 or args.generate < 0:
+        ap.error("--seed and --generate must be >= 0")
+    if args.heapcheck is None:
+        args.heapcheck = os.environ.get("HEAPCHECK", "") not in ("", "0")
+    os.environ[generator.ENV] = "%d:%d" % (args.seed, args.generate)
     args.lib = os.path.abspath(args.lib or REPO_LIB)
     args.shim = os.path.abspath(args.shim or REPO_SHIM)
     return args
@@ -273,6 +301,10 @@ def _main(argv, tmp):
             " (and %d more)" % (len(others) - 1) if len(others) > 1 else ""))
     out.write("make conformance: %d interpreter(s), suites %s\n"
               % (len(interps), ", ".join(suites)))
+    if "sockets" in suites:
+        out.write("  generated: %d scenario(s), seed %d (rerun them: SEED=%d)"
+                  "%s\n" % (args.generate, args.seed, args.seed,
+                            "; heap checks on" if args.heapcheck else ""))
     for line in sources.merged_lines(entries):
         out.write("  merged: " + line + "\n")
     for e in others:

@@ -191,7 +191,8 @@ class Job(object):
         that case id alone."""
         env = dict((k, self.env[k]) for k in (
             "PYTHONPATH", "CMSGREF_LIB", "LD_PRELOAD", "CMSGREF_INJECT",
-            "CMSGREF_INJECT_CORPUS") if self.env.get(k))
+            "CMSGREF_INJECT_CORPUS", "CMSGREF_GEN", "PYTHONMALLOC",
+            "MALLOC_CHECK_", "MALLOC_PERTURB_") if self.env.get(k))
         entry = {"argv": [], "env": self.interp.get("env") or {}}
         cmd = list(self.cmd)
         i = cmd.index("--format")
@@ -227,8 +228,40 @@ def selected(suites, only):
     return out
 
 
-def worker_env(it, suite, pack=None, tmpdir=None):
-    """The environment of interpreter entry it's worker for suite."""
+# glibc 2.34+ keeps its malloc checks in a library of their own, active
+# only when preloaded (MALLOC_CHECK_ alone does nothing there).
+MALLOC_DEBUG_LIBS = ("/lib/x86_64-linux-gnu/libc_malloc_debug.so.0",
+                     "/usr/lib/x86_64-linux-gnu/libc_malloc_debug.so.0")
+MALLOC_PERTURB = "165"      # freed and new blocks filled with 0xa5 / 0x5a
+
+
+def heap_env(it, env):
+    """Adds the heap checks to a worker's environment env for entry it:
+    CPython's debug allocator (PYTHONMALLOC=debug: guard bytes around
+    every block the interpreter allocates, checked on free; CPython only,
+    PyPy has none), glibc's MALLOC_PERTURB_ (every interpreter) and, for
+    an interpreter of the host's libc, glibc's malloc checks
+    (MALLOC_CHECK_=3 with libc_malloc_debug.so preloaded, after any other
+    preload).  An overflow of a block the call allocated then aborts the
+    worker in that case: a CRASH of the case.  Returns the names of the
+    checks in effect."""
+    on = ["MALLOC_PERTURB_"]
+    env["MALLOC_PERTURB_"] = MALLOC_PERTURB
+    if it.get("impl") == "cpython":
+        env["PYTHONMALLOC"] = "debug"
+        on.append("PYTHONMALLOC=debug")
+    lib = [p for p in MALLOC_DEBUG_LIBS if os.path.exists(p)]
+    if it.get("source", "host") == "host" and lib:
+        env["MALLOC_CHECK_"] = "3"
+        env["LD_PRELOAD"] = ":".join(x for x in (env.get("LD_PRELOAD"),
+                                                 lib[0]) if x)
+        on.append("MALLOC_CHECK_=3")
+    return on
+
+
+def worker_env(it, suite, pack=None, tmpdir=None, heapcheck=False):
+    """The environment of interpreter entry it's worker for suite (with
+    heap_env's checks when heapcheck)."""
     env = base.environ(it)
     env["PYTHONPATH"] = REPO + (os.pathsep + env["PYTHONPATH"]
                                 if env.get("PYTHONPATH") else "")
@@ -243,6 +276,8 @@ def worker_env(it, suite, pack=None, tmpdir=None):
         env["LD_PRELOAD"] = it["shim"]
         env["CMSGREF_INJECT"] = it["shim"]
         env["CMSGREF_INJECT_CORPUS"] = pack
+    if heapcheck:
+        heap_env(it, env)
     return env
 
 
@@ -277,7 +312,8 @@ def build_jobs(interps, suites, args, out_dir, expected=None, tmpdir=None):
             if args.only:
                 cmd += ["--only", args.only]
             name = "%s-%s.log" % (it["label"].replace("/", "_"), suite)
-            job = Job(it, suite, cmd, worker_env(it, suite, pack, tmpdir),
+            job = Job(it, suite, cmd, worker_env(
+                it, suite, pack, tmpdir, getattr(args, "heapcheck", False)),
                       os.path.join(logs, name),
                       None if expected is None else expected[suite])
             if not it.get("model") and \

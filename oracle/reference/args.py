@@ -69,10 +69,20 @@ def _type_name(obj):
     return type(obj).__name__
 
 
-def _index(obj):
+_SUBCLASS_INDEX = ("__index__ returned non-int (type %.200s).  The ability "
+                   "to return an instance of a strict subclass of int is "
+                   "deprecated, and may be removed in a future version of "
+                   "Python.")
+
+
+def _index(obj, stacklevel=4):
     """PyNumber_Index: the int, or TypeError with CPython's text.  An int
     subclass counts by its value (int.__or__(obj, 0): PyPy's int.__int__
-    dispatches to an override), never by an override."""
+    dispatches to an override), never by an override.  An __index__ that
+    returns a strict subclass of int (an IntFlag, say) gets CPython's
+    DeprecationWarning (every version from 3.6), stacklevel counted from
+    here (default: the caller of the public function, through
+    as_ssize_t/as_c_int and _parse)."""
     if isinstance(obj, int):
         return int.__or__(obj, 0)
     meth = getattr(type(obj), "__index__", None)
@@ -83,15 +93,19 @@ def _index(obj):
     if not isinstance(res, int):
         raise TypeError("__index__ returned non-int (type %.200s)"
                         % _type_name(res))
-    return int(res)
+    if type(res) is not int:
+        warnings.warn(_SUBCLASS_INDEX % _type_name(res), DeprecationWarning,
+                      stacklevel=stacklevel + 1)
+    return int.__or__(res, 0)
 
 
-def as_ssize_t(obj, msgs):
+def as_ssize_t(obj, msgs, stacklevel=3):
     """The 'n' converter: returns an int in ssize_t range or raises
-    TypeError / OverflowError as CPython of msgs.vi does."""
+    TypeError / OverflowError as CPython of msgs.vi does.  stacklevel: the
+    public function's frame, counted from here (as as_c_int's)."""
     if msgs.float_first() and isinstance(obj, float):
         raise TypeError("integer argument expected, got float")
-    val = _index(obj)
+    val = _index(obj, stacklevel + 1)
     if not SSIZE_MIN <= val <= SSIZE_MAX:
         raise OverflowError("Python int too large to convert to C ssize_t")
     return val
@@ -120,9 +134,9 @@ def as_c_int(obj, msgs, stacklevel):
     if isinstance(obj, int):
         val = int.__or__(obj, 0)
     elif vi >= (3, 10):
-        val = _index(obj)
+        val = _index(obj, stacklevel + 1)
     elif vi >= (3, 8) and getattr(type(obj), "__index__", None) is not None:
-        val = _index(obj)
+        val = _index(obj, stacklevel + 1)
     elif vi >= (3, 8):
         if getattr(type(obj), "__int__", None) is None:
             raise TypeError("an integer is required (got type %.200s)"
@@ -162,7 +176,7 @@ def _parse(name, args, kwargs, lo, hi, converters, method=True):
         elif conv is None:
             out.append(args[i])
         elif conv == "n":
-            out.append(as_ssize_t(args[i], msgs))
+            out.append(as_ssize_t(args[i], msgs, 3 if method else 4))
         else:
-            out.append(as_c_int(args[i], msgs, stacklevel=3))
+            out.append(as_c_int(args[i], msgs, 3 if method else 4))
     return out

@@ -40,19 +40,45 @@ def _expand(fam):
 _CASES = None
 
 
+class _Table(dict):
+    """{case_id: params}; a generated case's id that is not listed (its
+    seed is not this run's) is rebuilt from the id itself
+    (oracle.suites.generator.lookup), so its reproducer runs anywhere."""
+
+    def __missing__(self, cid):
+        from oracle.suites import generator
+        p = generator.lookup(cid)
+        if p is None:
+            raise KeyError(cid)
+        return p
+
+    def __contains__(self, cid):
+        if dict.__contains__(self, cid):
+            return True
+        from oracle.suites import generator
+        return generator.lookup(cid) is not None
+
+
 def cases():
-    """{case_id: params}, built once, in matrix order (an ordered list is
-    kept beside it)."""
+    """{case_id: params}, built once: the matrix's cases in matrix order,
+    then the generated ones of CMSGREF_GEN (oracle.suites.generator); an
+    ordered list is kept beside it."""
     global _CASES
     if _CASES is None:
+        from oracle.suites import generator
         order = []
-        table = {}
+        table = _Table()
         for fam in MATRIX:
             for cid, params in _expand(fam):
                 if cid in table:
                     raise ValueError("duplicate case id %s" % cid)
                 table[cid] = params
                 order.append(cid)
+        for cid, params in generator.cases():
+            if dict.__contains__(table, cid):
+                raise ValueError("duplicate case id %s" % cid)
+            table[cid] = params
+            order.append(cid)
         _CASES = (order, table)
     return _CASES
 

@@ -167,6 +167,8 @@ RECVMSG_CALLS = [
     ("anc-int-max", "1, 2**31-1, MSG_DONTWAIT"),
     ("index-flags", "1, 0, Idx(0)"), ("int-only-flags", "1, 0, IntOnly()"),
     ("int-only-bufsize", "IntOnly()"),
+    ("index-intflag-flags", "1, 0, Idx(MSG_DONTWAIT)"),
+    ("index-intflag-anc", "1, Idx(MSG_DONTWAIT)"),
 ]
 
 
