@@ -96,6 +96,14 @@ def build(rows, entries, suites, elapsed, explicit):
                           "reference": rec.get("reference"),
                           "leaked_fds": rec.get("leaked_fds"),
                           "python": rec.get("python")})
+    bug = {}
+    for r in rows:
+        for cls in r["record"].get("bug_class") or ():
+            b = bug.setdefault(cls, {"cases": 0, "families": []})
+            b["cases"] += 1
+            key = "%s/%s" % (r["suite"], r["family"])
+            if key not in b["families"]:
+                b["families"].append(key)
     not_run = [e for e in entries if e["status"] != "ok"]
     missing_requested = explicit and any(
         e["status"] in ("missing", "broken") for e in not_run)
@@ -106,7 +114,7 @@ def build(rows, entries, suites, elapsed, explicit):
             "interpreters": entries, "columns": cols,
             "not_run": not_run, "totals": totals,
             "per_interp": per_interp, "matrix": matrix,
-            "cases": cases, "failed": failed}
+            "cases": cases, "bug_classes": bug, "failed": failed}
 
 
 def cell_text(cell):
@@ -140,6 +148,10 @@ def terminal(rep):
     lines.append("totals: " + ", ".join("%s %d" % (o, t[o])
                                         for o in OUTCOMES)
                  + " in %.1fs" % rep["elapsed_s"])
+    if rep.get("bug_classes"):
+        lines.append("bug classes reached (cases, all interpreters): " +
+                     ", ".join("%s %d" % (k, v["cases"]) for k, v in
+                               sorted(rep["bug_classes"].items())))
     for e in rep["not_run"]:
         lines.append("not run: %s (%s: %s)" % (e["executable"], e["status"],
                                                e["reason"]))

@@ -33,6 +33,7 @@ def _expand(fam):
     base = dict(DEFAULTS)
     base.update(fam.get("base", {}))
     base["family"] = fam["family"]
+    base["bug_class"] = list(fam.get("bug_class", []))
     rec(0, base, [])
     return out
 

@@ -132,8 +132,8 @@ def _invoke(p, st, reenter=None):
         limit_saved = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE,
                            (_emfile_limit(p["room"]), limit_saved[1]))
-    eintr = _Eintr(p["eintr"], st, reenter and reenter.act) \
-        if p["eintr"] else None
+    eintr = _Eintr(p["eintr"], st, reenter and reenter.act,
+                   _seconds(p["timeout"])) if p["eintr"] else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter(p["warn"])
         try:
@@ -151,7 +151,27 @@ def _invoke(p, st, reenter=None):
         (eintr.result() if eintr is not None else {})
 
 
+def _seconds(timeout):
+    """The table's timeout as seconds (None: blocking)."""
+    return None if timeout == "none" else float(timeout)
+
+
+STORM_TRIES = 5     # sides a signal storm never reached, run again
+
+
 def run_side(side, p, shared, pair=None):
+    """_run_side, run again (up to STORM_TRIES times) while a signal
+    storm never reached the call: such a side observed nothing about the
+    deadline (a loaded machine can keep the storm's thread from running
+    for a whole short timeout), so its result would compare luck."""
+    for _ in range(STORM_TRIES - 1):
+        res = _run_side(side, p, shared, pair)
+        if res.get("interrupted") != "never":
+            return res
+    return _run_side(side, p, shared, pair)
+
+
+def _run_side(side, p, shared, pair=None):
     """Prepares a setup, makes the call through one side and returns its
     canonical result.  The reference side is oracle.reference.refsocket installed on
     socket.socket (and socket.CMSG_*) for the duration of the call, exactly
@@ -302,9 +322,7 @@ def run_case(case_id):
     _SNAP = before          # the next case's table
     return {"family": p["family"], "id": case_id,
             "native": results["native"], "reference": results["reference"],
-            "leaked_fds": leaks,
-            # What the reference leaks as CPython does under the model.
-            "predicted_leaks": refsocket.take_dropped(),
+            "leaked_fds": leaks, "bug_class": p.get("bug_class", []),
             "repro": repro(case_id)}
 
 

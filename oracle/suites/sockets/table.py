@@ -94,6 +94,16 @@ def _sweep(lo, hi):
 #   reenter   "HOOK:ACTION": Python code run inside the call before the
 #             system call (an __index__, a __buffer__, an iterator, the
 #             EINTR handler: eintr "reenter") and what it does (reentry.py)
+#   bug_class (a family's key, not a parameter) the bug classes other
+#             cmsg consumers shipped that the family's cases reach:
+#             length-after-use (a length checked after it was used),
+#             type-not-length (a type checked but not the length: a zeroed
+#             buffer read as fd 0), headers-without-data (headers read when
+#             nothing arrived), rights-not-first (SCM_RIGHTS assumed the
+#             only or first item), ctrunc-ignored (MSG_CTRUNC ignored),
+#             fd-leak-error-path (fds leaked on error paths, a zero-byte
+#             payload with fds included), msg-trunc-input (MSG_TRUNC passed
+#             in flags: the length returned exceeds the buffer)
 #   probe     record what the call left queued (queue_after: a peek at the
 #             receiver after the call; §5: recvmsg_into([]) consumes nothing
 #             on a stream but discards a datagram; MSG_PEEK consumes nothing)
@@ -218,21 +228,21 @@ def _family_calls(p):
 
 
 MATRIX = [
-    {"family": "rights",
+    {"family": "rights", "bug_class": ["length-after-use", "type-not-length", "ctrunc-ignored"],
      "doc": "SCM_RIGHTS with 0..3 fds, ancbufsize swept byte by byte "
             "across CMSG_LEN/CMSG_SPACE (§10 table)",
      "axes": [("kind", PAIRS), ("nfds", [-1, 0, 1, 2, 3]),
               ("method", METHODS), ("anc", _rights_anc)],
      "skip": lambda p: p["nfds"] == -1 and p["anc"] > 24},
-    {"family": "rights-max",
+    {"family": "rights-max", "bug_class": ["length-after-use", "ctrunc-ignored"],
      "doc": "SCM_MAX_FD (253) fds of one object around the boundaries",
      "base": {"sendfd": "same", "nfds": SCM_MAX_FD},
      "axes": [("kind", PAIRS), ("anc", _max_anc)]},
-    {"family": "passcred",
+    {"family": "passcred", "bug_class": ["length-after-use", "rights-not-first", "ctrunc-ignored"],
      "doc": "SO_PASSCRED with and without fds, ancbufsize 0..72",
      "base": {"passcred": True},
      "axes": [("kind", PAIRS), ("nfds", [0, 1, 2]), ("anc", _cred_anc)]},
-    {"family": "multi",
+    {"family": "multi", "bug_class": ["length-after-use", "rights-not-first", "ctrunc-ignored"],
      "doc": "several items in one message (credentials, timestamp, fds)",
      "base": {"kind": "dgram"},
      "axes": [("combo", ["ts", "tsns+rights2", "cred+ts+rights1",
@@ -254,7 +264,7 @@ MATRIX = [
               ("timeout", ["none", "0", "0.01"]),
               ("flags", [MSG_DONTWAIT, 0])],
      "skip": lambda p: p["flags"] == 0 and p["timeout"] != "0"},
-    {"family": "trunc",
+    {"family": "trunc", "bug_class": ["msg-trunc-input"],
      "doc": "truncated datagram / SEQPACKET reads and MSG_TRUNC in flags",
      "base": {"isolate": _truncating_recvmsg, "data": 6, "probe": True},
      "axes": [("kind", ["dgram", "seqpacket", "udp4"]), ("method", METHODS),
@@ -272,7 +282,7 @@ MATRIX = [
               ("bufs", ["none", "0", "1", "10", "32", "3-7", "3-3-3-3",
                         "0-10", "10-0", "1-1-1", "4-4", "2-0-2-0-8"]),
               ("nfds", [0, 2])]},
-    {"family": "into-empty",
+    {"family": "into-empty", "bug_class": ["headers-without-data"],
      "doc": "recvmsg_into([]): nothing queued, it waits out its timeout; "
             "a datagram is discarded and its sender's address returned "
             "with MSG_TRUNC; a stream keeps its data (§5)",
@@ -282,7 +292,7 @@ MATRIX = [
               ("pending", [True, False]), ("timeout", ["0", "0.01"])],
      "skip": lambda p: (p["kind"] == "unix-dgram-path" and not p["pending"]
                         and p["timeout"] != "0")},
-    {"family": "eof",
+    {"family": "eof", "bug_class": ["headers-without-data"],
      "doc": "EOF on stream and SEQPACKET (peer closed)",
      "base": {"eof": True, "pending": False},
      "axes": [("kind", ["stream", "seqpacket"]), ("method", METHODS),
@@ -296,7 +306,7 @@ MATRIX = [
                         "tcp4-accepted"]),
               ("method", METHODS), ("nfds", [0, 1]), ("anc", [0, 32])],
      "skip": lambda p: not p["kind"].startswith("unix") and p["nfds"] > 0},
-    {"family": "timeout",
+    {"family": "timeout", "bug_class": ["headers-without-data"],
      "doc": "socket timeouts: none, 0, > 0 with and without data",
      "axes": [("kind", PAIRS + ["udp4"]), ("method", METHODS),
               ("timeout", ["none", "0", "0.001", "0.01"]),
@@ -307,7 +317,7 @@ MATRIX = [
      "base": {"pending": False, "nfds": 1, "anc": 64},
      "axes": [("kind", PAIRS), ("method", METHODS),
               ("timeout", ["none", "5"]), ("eintr", ["returns", "raises"])]},
-    {"family": "emfile",
+    {"family": "emfile", "bug_class": ["fd-leak-error-path", "ctrunc-ignored"],
      "doc": "EMFILE through RLIMIT_NOFILE: room for 0, 1, 2 fds of 3",
      "base": {"nfds": 3, "anc": 64},
      "axes": [("kind", PAIRS), ("method", METHODS), ("room", [0, 1, 2])]},
@@ -316,7 +326,7 @@ MATRIX = [
      "base": {"closed": True},
      "axes": [("kind", PAIRS + ["udp4", "udp6"]), ("method", METHODS),
               ("timeout", ["none", "0", "5"])]},
-    {"family": "warnfilter",
+    {"family": "warnfilter", "bug_class": ["type-not-length", "fd-leak-error-path"],
      "doc": "kernel data never warns (§10), whatever the filter",
      "axes": [("warn", ["default", "error", "ignore"]), ("kind", PAIRS),
               ("nfds", [1, 3]), ("anc", [19, 20, 24, 27, 28])]},
@@ -378,4 +388,26 @@ MATRIX = [
               ("timeout", ["none", "5"]),
               ("reenter", lambda p: [s for s in _reentry_specs(p["method"])
                                      if s.startswith("signal:")])]},
+    {"family": "zero-payload",
+     "bug_class": ["fd-leak-error-path", "headers-without-data"],
+     "doc": "a zero-byte message that carries fds: a datagram or SEQPACKET "
+            "delivers them (with room for them, with a truncated control "
+            "buffer, under EMFILE); a stream queues nothing (§10)",
+     "base": {"data": 0, "probe": True},
+     "axes": [("kind", PAIRS), ("nfds", [1, 2]), ("method", METHODS),
+              ("anc", [0, 20, 24, 64]), ("room", [None, 0]),
+              ("timeout", lambda p: ["0.01"] if p["kind"] == "stream"
+               else ["5"])],
+     "skip": lambda p: p["room"] is not None and (p["kind"] == "stream" or
+                                                  p["anc"] != 64)},
+    {"family": "no-control",
+     "bug_class": ["headers-without-data"],
+     "doc": "a control buffer and no control data: data without items, a "
+            "zero-byte datagram, nothing at all (non-blocking, timeout)",
+     "base": {"anc": 64, "probe": True},
+     "axes": [("kind", PAIRS + ["udp4"]), ("method", METHODS),
+              ("data", [0, 6]), ("pending", [True, False]),
+              ("timeout", ["0", "0.01"])],
+     "skip": lambda p: (p["kind"] == "stream" and p["data"] == 0
+                        and p["pending"])},
 ]
