@@ -7,7 +7,8 @@ non-PASS case with its diff, expectation reason and reproducer; the HTML
 links each cell that is not all-PASS to those cases.
 
 Limits: PASS cases are counted, not listed (20k+ records would make the
-files unreadable); at most CELL_CASES cases are listed per cell in the HTML
+files unreadable), except those with a predicted leak, which is a defect of
+CPython under that libc (predicted_leaks); at most CELL_CASES cases are listed per cell in the HTML
 (the JSON has them all).  Stdlib only; nothing here decides outcomes
 (oracle.judge.expect does).
 """
@@ -23,6 +24,7 @@ ABBREV = {"CRASH": "C", "FAIL": "F", "ERROR": "E", "XPASS": "XP",
           "XFAIL": "XF", "PASS": "ok"}
 CELL_CASES = 200
 from oracle import REPO
+from oracle.judge.expect import predicted_leak
 
 
 def short(label):
@@ -77,6 +79,7 @@ def build(rows, entries, suites, elapsed, explicit):
     totals = dict((o, 0) for o in OUTCOMES)
     per_interp = dict((c, dict((o, 0) for o in OUTCOMES)) for c in cols)
     cases = []
+    leaks = []      # predicted leaks that happened: CPython defects
     for r in rows:
         key = "%s/%s" % (r["suite"], r["family"])
         cell = matrix.setdefault(key, {}).setdefault(
@@ -95,7 +98,14 @@ def build(rows, entries, suites, elapsed, explicit):
                           "native": rec.get("native"),
                           "reference": rec.get("reference"),
                           "leaked_fds": rec.get("leaked_fds"),
-                          "python": rec.get("python")})
+                          "python": rec.get("python"),
+                          "base": rec.get("base")})
+        pred = predicted_leak(r["record"], r["outcome"])
+        if pred:
+            leaks.append({"interp": r["interp"], "row": key, "id": r["id"],
+                          "fds": pred["fds"], "cause": pred["cause"],
+                          "repro": pred.get("repro"),
+                          "case_repro": r["record"].get("repro", "")})
     bug = {}
     for r in rows:
         for cls in r["record"].get("bug_class") or ():
@@ -114,7 +124,29 @@ def build(rows, entries, suites, elapsed, explicit):
             "interpreters": entries, "columns": cols,
             "not_run": not_run, "totals": totals,
             "per_interp": per_interp, "matrix": matrix,
-            "cases": cases, "bug_classes": bug, "failed": failed}
+            "cases": cases, "bug_classes": bug, "predicted_leaks": leaks, "failed": failed}
+
+
+def leak_summary(rep):
+    """One line per interpreter and reproducer of the predicted leaks that
+    happened (conformance: the interpreter leaks what CPython leaks under
+    its libc, a defect of CPython there): how many cases, in which rows,
+    the first case's cause and the reproducer."""
+    groups = {}
+    for c in rep.get("predicted_leaks", []):
+        groups.setdefault((c["interp"], c["repro"] or ""), []).append(c)
+    out = []
+    for (interp, script), cs in sorted(groups.items()):
+        rows = {}
+        for c in cs:
+            rows[c["row"]] = rows.get(c["row"], 0) + 1
+        out.append("predicted leak, %s: %d case(s) (%s), a CPython defect "
+                   "under its libc: %s, e.g. %s%s" % (
+                       short(interp), len(cs), ", ".join(
+                           "%s %d" % kv for kv in sorted(rows.items())),
+                       cs[0]["cause"], cs[0]["id"],
+                       "; reproducer: " + script if script else ""))
+    return out
 
 
 def cell_text(cell):
@@ -163,6 +195,7 @@ def terminal(rep):
     if len(bad) > 15:
         lines.append("... %d more in report.json / report.html"
                      % (len(bad) - 15))
+    lines.extend(leak_summary(rep))
     lines.append("RESULT: %s" % ("FAIL" if rep["failed"] else "PASS"))
     return "\n".join(lines)
 
@@ -291,5 +324,17 @@ def to_html(rep):
         if len(cases) > CELL_CASES:
             out.append("<p>... %d more in report.json</p>"
                        % (len(cases) - CELL_CASES))
+    if rep.get("predicted_leaks"):
+        out.append("<h3>Predicted leaks (CPython defects under the "
+                   "interpreter's libc; the cases PASS)</h3><ul>")
+        out.extend("<li>%s</li>" % e(l) for l in leak_summary(rep))
+        out.append("</ul><table><tr><th>interpreter</th><th>case</th>"
+                   "<th>leaked</th><th>reproduce</th></tr>")
+        for c in rep["predicted_leaks"][:CELL_CASES]:
+            out.append("<tr><td>%s</td><td>%s</td><td>%s</td><td><code>%s"
+                       "</code></td></tr>" % (
+                           e(c["interp"]), e(c["row"] + " " + c["id"]),
+                           e(", ".join(c["fds"])), e(c["case_repro"])))
+        out.append("</table>")
     out.append("</body></html>\n")
     return "\n".join(out)

@@ -23,6 +23,10 @@ CR_WARN_RECORD = 0
 (CR_ADDR_NONE, CR_ADDR_INET, CR_ADDR_INET6, CR_ADDR_UNIX_STR,
  CR_ADDR_UNIX_BYTES, CR_ADDR_OTHER, CR_ADDR_RAW) = range(7)
 CR_PYERR_MSG_MAX = 160
+# enum cr_why: why a walk ended.
+(CR_WHY_RUNNING, CR_WHY_EMPTY, CR_WHY_NO_FIRST, CR_WHY_NO_ROOM,
+ CR_WHY_LEGACY_OVERRUN, CR_WHY_SHORT_HEADER, CR_WHY_LEN_TOO_SMALL,
+ CR_WHY_LEN_PAST_END) = range(8)
 
 
 
@@ -163,6 +167,17 @@ def _bind(lib):
                                       ctypes.POINTER(ctypes.c_int32), c_size_t,
                                       ctypes.POINTER(c_size_t)]
     lib.cr_close_on_error.restype = c_int
+    lib.cr_close_on_error_at.argtypes = [c_void_p, c_size_t, c_int,
+                                         ctypes.c_uint64,
+                                         ctypes.POINTER(ctypes.c_int32),
+                                         c_size_t, ctypes.POINTER(c_size_t)]
+    lib.cr_close_on_error_at.restype = c_int
+    lib.cr_walk_set_base.argtypes = [ctypes.POINTER(_Walk), ctypes.c_uint64]
+    lib.cr_walk_set_base.restype = c_int
+    lib.cr_item_fd_count.argtypes = [c_void_p, ctypes.POINTER(_Item)]
+    lib.cr_item_fd_count.restype = c_size_t
+    lib.cr_item_fd_at.argtypes = [c_void_p, ctypes.POINTER(_Item), c_size_t]
+    lib.cr_item_fd_at.restype = ctypes.c_int32
     for name in ("cr_cmsg_len", "cr_cmsg_space"):
         fn = getattr(lib, name)
         fn.argtypes = [c_int, ctypes.c_int64, ctypes.POINTER(ctypes.c_int64)]
@@ -175,6 +190,10 @@ def _bind(lib):
                                       ctypes.c_char_p, c_size_t,
                                       ctypes.POINTER(c_size_t)]
     lib.cr_json_parse_buf.restype = c_int
+    lib.cr_json_parse_buf_at.argtypes = [c_void_p, c_size_t, c_int,
+                                         ctypes.c_uint64, ctypes.c_char_p,
+                                         c_size_t, ctypes.POINTER(c_size_t)]
+    lib.cr_json_parse_buf_at.restype = c_int
 
 
 def load(path=None, libc=None):
@@ -229,17 +248,24 @@ def libc_model():
     return _State.libc_model
 
 
-def json_parse(control, libc=None):
+def json_parse(control, libc=None, base=None):
     """The library's one JSON for a control buffer (cr_json_parse_buf),
-    returned as a str; control is bytes.  For the injection reference."""
+    returned as a str; control is bytes.  base: the address the buffer is
+    assumed at (cr_json_parse_buf_at; only the legacy glibc model reads
+    it), None for the library's default.  For the injection reference.
+    Raises ValueError if the library refuses (an impossible base)."""
     lib = _lib()
     model = _State.libc_model if libc is None else libc
     need = ctypes.c_size_t(0)
     cap = 4096 + 4 * len(control)
     while True:
         out = ctypes.create_string_buffer(cap)
-        rc = lib.cr_json_parse_buf(control, len(control), model, out, cap,
-                                   ctypes.byref(need))
+        if base is None:
+            rc = lib.cr_json_parse_buf(control, len(control), model, out,
+                                       cap, ctypes.byref(need))
+        else:
+            rc = lib.cr_json_parse_buf_at(control, len(control), model,
+                                          base, out, cap, ctypes.byref(need))
         if rc == 0:
             return out.value.decode("ascii")
         if need.value < cap:
@@ -247,8 +273,56 @@ def json_parse(control, libc=None):
         cap = need.value + 1
 
 
+def walk_items(control, length, libc, base):
+    """The items model number libc visits in the control buffer at address
+    control (an int; length bytes), the walk assuming it lies at base
+    (cr_walk_set_base): (copies of each struct cr_item, the ended walk).
+    Raises SystemError if the library refuses."""
+    lib = _lib()
+    walk = _Walk()
+    rc = lib.cr_walk_init(ctypes.byref(walk), control, length, libc)
+    if rc == 0 and length:
+        rc = lib.cr_walk_set_base(ctypes.byref(walk), base)
+    if rc < 0:
+        raise SystemError("cmsgref: cr_walk_init/set_base failed: %d" % rc)
+    items = []
+    item = _Item()
+    while lib.cr_walk_next(ctypes.byref(walk), ctypes.byref(item)) == 1:
+        items.append(_Item.from_buffer_copy(item))
+    return items, walk
+
+
+def dropped_rights(control, length, libc, base):
+    """The descriptors a Linux kernel installed that the model's walk never
+    reaches: ([(item, [fds]), ...], the model's ended walk), one pair for
+    every SCM_RIGHTS item of the control buffer at address control (length
+    bytes, as the kernel wrote them) that the walk of model number libc at
+    base does not visit.  The kernel writes well-formed headers in glibc's
+    layout, each where the one before ends padded (spec §10), so the fixed
+    glibc walk visits every item it wrote.  CPython under that model
+    neither returns such descriptors nor closes them on its error path:
+    they leak (legacy glibc drops a last SCM_RIGHTS item written without
+    its padding, spec §3.4)."""
+    lib = _lib()
+    seen_items, walk = walk_items(control, length, libc, base)
+    if libc == GLIBC:
+        return [], walk
+    seen = set(it.offset for it in seen_items)
+    kernel_items, kernel_walk = walk_items(control, length, GLIBC, base)
+    out = []
+    for it in kernel_items:
+        if it.offset in seen:
+            continue
+        n = lib.cr_item_fd_count(kernel_walk.model, ctypes.byref(it))
+        if n:
+            out.append((it, [lib.cr_item_fd_at(control, ctypes.byref(it), i)
+                             for i in range(n)]))
+    return out, walk
+
+
 # enum cr_libc of cmsgref.h, by value (published there; they never change).
 MODEL_NAMES = ("glibc", "glibc-legacy", "musl", "freebsd", "darwin")
+GLIBC = 0           # CR_LIBC_GLIBC: the layout a Linux kernel writes
 
 
 def model_name(number):

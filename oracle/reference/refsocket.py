@@ -61,6 +61,8 @@ import socket
 import time
 import warnings
 
+from tools import fdtable
+
 # The binding and the argument rules, re-exported: this module is the
 # reference's one public face (tests and suites use these names from here).
 from oracle.reference.args import (  # noqa: F401
@@ -72,11 +74,13 @@ from oracle.reference.lib import (  # noqa: F401
     CR_PY_OVERFLOW_ERROR, CR_PY_RUNTIME_WARNING, CR_PY_SYSTEM_ERROR,
     CR_PY_TIMEOUT, CR_PY_TYPE_ERROR, CR_PY_VALUE_ERROR, CR_WARN_RECORD,
     MODEL_NAMES, REPO_LIB, STRUCTS, _IOVec, _Item, _PyErr, _RecvArgs,
-    _RecvResult, _State, _Walk, _lib, default_lib_path, host_model,
-    json_parse, libc_model, load, loaded, model_by_name, model_name)
+    _RecvResult, _State, _Walk, _lib, default_lib_path, dropped_rights,
+    host_model, json_parse, libc_model, load, loaded, model_by_name,
+    model_name, walk_items, CR_WHY_LEGACY_OVERRUN)
 
 __all__ = ["recvmsg", "recvmsg_into", "CMSG_LEN", "CMSG_SPACE", "install",
-           "uninstall", "installed", "load", "messages_for", "WARNING_TEXT"]
+           "uninstall", "installed", "load", "messages_for", "WARNING_TEXT",
+           "take_dropped"]
 
 WARNING_TEXT = "received malformed or improperly-truncated ancillary data"
 
@@ -157,20 +161,30 @@ class _Received(object):
         self.res = res
 
     def items(self):
-        lib = _lib()
+        """(level, type, data) of every item the walk visits, at the
+        control buffer's own address (the legacy glibc rule reads it)."""
         res = self.res
-        walk = _Walk()
-        item = _Item()
-        rc = lib.cr_walk_init(ctypes.byref(walk), res.control, res.controllen,
-                              res.libc)
-        if rc < 0:
-            raise SystemError("cmsgref: cr_walk_init failed: %d" % rc)
-        out = []
-        while lib.cr_walk_next(ctypes.byref(walk), ctypes.byref(item)) == 1:
-            data = ctypes.string_at(res.control + item.data_off,
-                                    item.data_len) if item.data_len else b""
-            out.append((item.level, item.type, data))
-        return out
+        found, _ = walk_items(res.control, res.controllen, res.libc,
+                              res.control or 0)
+        return [(it.level, it.type,
+                 ctypes.string_at(res.control + it.data_off, it.data_len)
+                 if it.data_len else b"") for it in found]
+
+    def dropped(self):
+        """The descriptors this call received that CPython, under the
+        model, neither returns nor closes (lib.dropped_rights), as
+        {"fds": [int], "cause": one sentence, "why": the walk's cr_why},
+        or None when there are
+        none.  They stay open: the reference leaks what CPython leaks."""
+        res = self.res
+        if not res.controllen:
+            return None
+        lost, walk = dropped_rights(res.control, res.controllen, res.libc,
+                                    res.control)
+        if not lost:
+            return None
+        return {"fds": [fd for _, fds in lost for fd in fds],
+                "cause": _drop_cause(res, lost, walk), "why": walk.why}
 
     def address(self):
         a = self.res.addr
@@ -204,13 +218,14 @@ class _Received(object):
         lib = _lib()
         res = self.res
         need = ctypes.c_size_t(0)
-        lib.cr_close_on_error(res.control, res.controllen, res.libc, None, 0,
-                              ctypes.byref(need))
+        at = res.control or 0
+        lib.cr_close_on_error_at(res.control, res.controllen, res.libc, at,
+                                 None, 0, ctypes.byref(need))
         if need.value == 0:
             return
         fds = (ctypes.c_int32 * need.value)()
-        lib.cr_close_on_error(res.control, res.controllen, res.libc, fds,
-                              need.value, ctypes.byref(need))
+        lib.cr_close_on_error_at(res.control, res.controllen, res.libc, at,
+                                 fds, need.value, ctypes.byref(need))
         for fd in fds:
             try:
                 os.close(fd)
@@ -221,6 +236,61 @@ class _Received(object):
         if self.res is not None:
             _lib().cr_recv_result_free(ctypes.byref(self.res))
             self.res = None
+
+
+def _drop_cause(res, lost, walk):
+    """One sentence on why the walk never reached the first lost item."""
+    it = lost[0][0]
+    nfds = sum(len(fds) for _, fds in lost)
+    tail = "; the kernel installed %d descriptor(s) there, which CPython " \
+        "neither returns nor closes" % nfds
+    if walk.why == CR_WHY_LEGACY_OVERRUN:
+        return ("%s's CMSG_NXTHDR never visits the last SCM_RIGHTS item "
+                "(offset %d, cmsg_len %d, written without its padding): "
+                "%d + align8(%d) = %d passes C = %d (glibc BZ#28846, spec "
+                "§3.4)%s" % (model_name(res.libc), it.offset, it.cmsg_len,
+                             it.offset, it.cmsg_len,
+                             it.offset + ((it.cmsg_len + 7) & ~7),
+                             res.controllen, tail))
+    return ("the %s walk ends at offset %d (cr_why %d) before the "
+            "SCM_RIGHTS item at offset %d%s" % (
+                model_name(res.libc), walk.stop_offset, walk.why,
+                it.offset, tail))
+
+
+# The reproducer of each known cause of a leak (by the walk's cr_why).
+LEAK_REPROS = {
+    CR_WHY_LEGACY_OVERRUN: "corpus/oracle/legacy-glibc-rights-leak.py"}
+
+# What the reference's calls left open as CPython does (_Received.dropped),
+# until take_dropped().
+_dropped = []
+
+
+def _note_dropped(rcv):
+    got = rcv.dropped()
+    if got is not None:
+        _dropped.append(got)
+
+
+def take_dropped():
+    """What the reference's calls since install() or the last take_dropped()
+    received and, as CPython does under the model, neither returned nor
+    closed (the descriptors stay open: a predicted leak): None, or
+    {"fds": ["fd -> target", ...] (tools.fdtable.describe, read now),
+    "cause": sentence(s), "repro": the defect's reproducer script or
+    None}.  Then forgets them."""
+    got = list(_dropped)
+    del _dropped[:]
+    if not got:
+        return None
+    causes = []
+    for g in got:
+        if g["cause"] not in causes:
+            causes.append(g["cause"])
+    return {"fds": [fdtable.describe(fd) for g in got for fd in g["fds"]],
+            "cause": " / ".join(causes),
+            "repro": LEAK_REPROS.get(got[0]["why"])}
 
 
 def _call(sock, bufsize, iov, iovcnt, ancbufsize, flags):
@@ -276,6 +346,7 @@ def recvmsg(sock, *args, **kwargs):
     bufsize, ancbufsize, flags = _parse("recvmsg", args, kwargs, 1, 3,
                                         ("n", "n", "i"))
     rcv = _call(sock, bufsize, None, 0, ancbufsize, flags)
+    _note_dropped(rcv)
     try:
         if rcv.res.warning:
             warnings.warn(WARNING_TEXT, RuntimeWarning, stacklevel=2)
@@ -360,6 +431,7 @@ def recvmsg_into(sock, *args, **kwargs):
         rcv = _call(sock, 0, iov, len(views), ancbufsize, flags)
     finally:
         _release(views)
+    _note_dropped(rcv)
     try:
         if rcv.res.warning:
             warnings.warn(WARNING_TEXT, RuntimeWarning, stacklevel=2)
@@ -411,6 +483,7 @@ def install(macros=True):
     _lib()
     if _saved:
         return
+    del _dropped[:]
     _saved["recvmsg"] = socket.socket.__dict__.get("recvmsg")
     _saved["recvmsg_into"] = socket.socket.__dict__.get("recvmsg_into")
     socket.socket.recvmsg = recvmsg

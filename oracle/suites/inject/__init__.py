@@ -44,12 +44,16 @@ the missing records as ERROR.
 The reference side is cr_json_parse_buf() of libcmsgref.so (the one JSON
 writer; the walk is never re-implemented here): items, warning and the
 close_on_error list, turned into the canonical result the native call must
-equal.  It depends only on the bytes, the libc model, the mode and the
-method, never on the interpreter, so the driver computes it
-(complete_records), once per buffer and model for every interpreter of the
-run; the worker's record carries the native side, the model and the corpus
-file (with its CRC-32, so a file changed under a run is an error, not a
-wrong reference).
+equal.  It depends on the bytes, the libc model, the mode and the method,
+and under legacy glibc also on where the interpreter's control buffer lies
+(spec §3.4: its next-header sum wraps at the buffer's address), never on
+anything else of the interpreter, so the driver computes it
+(complete_records): once per buffer and model for every interpreter of the
+run, and per address only for a legacy walk that depends on it.  The
+worker's record carries the native side, the model, the address of
+msg_control the shim saw (control_addr) and the corpus file (with its
+CRC-32, so a file changed under a run is an error, not a wrong
+reference).
 
 Limits and facts encoded:
 - The shim must be preloaded (the driver sets LD_PRELOAD and CMSGREF_INJECT);
@@ -171,7 +175,7 @@ def run_case(case_id):
            "repro": cases.repro("corpus/%s via %s, warnings %s"
                                 % (rel, method, mode), case_id),
            "control_file": "corpus/" + rel, "control_crc32": crc,
-           "libc": _STATE["libc"]}
+           "control_addr": session.control_addr, "libc": _STATE["libc"]}
     if not delivered:
         rec["error"] = ("the shim did not rewrite the call: the interpreter "
                         "did not call libc recvmsg on the socket")

@@ -2,9 +2,14 @@
 reference result from the library's JSON (cr_json_parse_buf, the one JSON
 writer; the walk is never re-implemented here).
 
-It depends only on the bytes, the libc model, the mode and the method,
-never on the interpreter, so the driver computes it once per buffer and
-model for every interpreter of the run (complete_records).  msg_flags of
+It depends on the bytes, the libc model, the mode and the method, and
+under legacy glibc on where the interpreter's control buffer lay (the
+shim reports msg_control: the record's control_addr; spec §3.4), so the
+driver computes it (complete_records) once per buffer and model for every
+interpreter of the run, and again at the interpreter's address only where
+the legacy walk depends on it: when the library's JSON names a
+base_threshold (the first step that depended on the address), else the
+walk is the same at every address.  msg_flags of
 the reference is 0 and the address None: the kernel's answer for a
 socketpair message that carries no ancillary data (the shim changes only
 the control bytes and msg_controllen).
@@ -21,15 +26,16 @@ from oracle.suites.inject.session import CALL_FILE, CALL_LINES, PAYLOAD
 from tools import fdtable
 
 WARNING_TEXT = refsocket.WARNING_TEXT
-_ref_cache = {}          # (bytes, model) -> (parsed, leaks)
+_ref_cache = {}          # (bytes, model, base) -> (parsed, leaks)
 
 
-def reference_parse(buf, libc=None):
+def reference_parse(buf, libc=None, base=None):
     """The library's JSON for buf under the model named libc (default: the
-    one refsocket was loaded with), as a dict.  Loads the library if
-    needed; needs no shim."""
+    one refsocket was loaded with), as a dict, with buf assumed at address
+    base (None: the library's default; only the legacy model reads it).
+    Loads the library if needed; needs no shim."""
     model = None if libc is None else refsocket.model_by_name(libc)
-    return json.loads(refsocket.json_parse(buf, model))
+    return json.loads(refsocket.json_parse(buf, model, base))
 
 
 def reference_result(parsed, mode, method):
@@ -55,16 +61,16 @@ def reference_result(parsed, mode, method):
             "exception": None, "fds_closed": [], "fds_received": []}
 
 
-def _reference(buf, libc):
+def _reference(buf, libc, base=None):
     """(parsed JSON, fd leaks of the library call) for buf under model
-    libc, computed once per distinct pair for the whole run.  The fd table
-    is checked around the call (a descriptor the library closed shows as
-    "(vanished)")."""
-    key = (buf, libc)
+    libc at address base (None: the library's default), computed once per
+    distinct triple for the whole run.  The fd table is checked around the
+    call (a descriptor the library closed shows as "(vanished)")."""
+    key = (buf, libc, base)
     got = _ref_cache.get(key)
     if got is None:
         before = fdtable.snapshot()
-        parsed = reference_parse(buf, libc)
+        parsed = reference_parse(buf, libc, base)
         after = fdtable.snapshot(before)
         lost = fdtable.diff(before, after).vanished
         got = (parsed, fdtable.leaks(before, after) +
@@ -75,7 +81,10 @@ def _reference(buf, libc):
 
 def complete_records(records, lib=None):
     """The driver's half of a case (oracle.conformance calls it on every
-    record of this suite): adds "reference", leaked_fds["reference"] and,
+    record of this suite): adds "reference", leaked_fds["reference"], for
+    a model that reads the buffer's address "base" (the address the
+    reference walked at: the record's control_addr, where the
+    interpreter's buffer lay) and,
     in every mode but error when the reference warns, "error_path_fds"
     (the list the error path would have closed; in error mode it is the
     reference's fds_closed already: oracle.judge.expect's fds_closed_is).  Loads lib (else
@@ -110,6 +119,11 @@ def complete_records(records, lib=None):
             if not isinstance(libc, str):
                 raise ValueError("the record names no model")
             parsed, ref_leaks = _reference(buf, libc)
+            if "base" in parsed:        # the model reads the address
+                addr = rec.get("control_addr") or None
+                if addr is not None and parsed["base_threshold"]:
+                    parsed, ref_leaks = _reference(buf, libc, addr)
+                rec["base"] = "0x%x" % addr if addr else parsed["base"]
         except ValueError as e:
             rec["error"] = "no reference for libc %r: %s" % (libc, e)
             continue

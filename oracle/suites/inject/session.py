@@ -92,8 +92,8 @@ class _Session(object):
     """What every native call of this worker shares: one AF_UNIX stream
     socketpair (the peer writes PAYLOAD, the interpreter reads it), one
     anonymous mmap that holds the shim's state (struct cr_inject_ctl of
-    shim/inject.h: armed fd, byte count, watch flag, counts and
-    the control bytes) and the close() log, and the fd table as it was
+    shim/inject.h: armed fd, byte count, watch flag, counts, the address
+    of the rewritten msg_control and the control bytes) and the close() log, and the fd table as it was
     after the last call.  A call is armed and its log read by stores and
     loads in the mmap, with no ctypes call per case (a foreign call is
     slow on PyPy until its JIT warms up).  Owned by this
@@ -106,7 +106,9 @@ class _Session(object):
     DISARM = struct.Struct("=iIi")          # fd = -1, len = 0, watch = 0
     NAMELEN = struct.Struct("=i")           # at offsetof(.., namelen)
     NAMELEN_AT = 32
-    BYTES = 40                              # offsetof(.., bytes)
+    CONTROL = struct.Struct("=Q")           # at offsetof(.., control)
+    CONTROL_AT = 40
+    BYTES = 48                              # offsetof(.., bytes)
     CTL_SIZE = BYTES + MAX_CONTROL          # sizeof(struct cr_inject_ctl)
     LOG = CTL_SIZE                          # LOG_CAP native ints
     SIZE = CTL_SIZE + 4 * LOG_CAP
@@ -135,6 +137,8 @@ class _Session(object):
         self._fd = self.sock.fileno()
         self._loaded = None
         self._named = None      # (receiver, sender, receiver's name)
+        # msg_control of the last call the shim rewrote (0: none yet).
+        self.control_addr = 0
         self.table = fdtable.snapshot()
         atexit.register(self.close)
 
@@ -174,7 +178,8 @@ class _Session(object):
         session's socketpair (named()); namelen >= 0: the call's
         msg_namelen is forced to it too.  Returns (return value or None,
         exception or None, recorded warnings, delivered?, close() calls
-        logged)."""
+        logged); control_addr is then the msg_control the shim saw, or
+        0 if it delivered nothing."""
         mm = self.mm
         sock, fd = self.sock, self._fd
         if target is not None:
@@ -198,6 +203,8 @@ class _Session(object):
             ret, exc, caught = _call(sock, mode, method, len(buf))
         finally:
             delivered, nclosed = self.HEAD.unpack_from(mm, 0)[3:]
+            self.control_addr = self.CONTROL.unpack_from(
+                mm, self.CONTROL_AT)[0] if delivered else 0
             self.DISARM.pack_into(mm, 0, -1, 0, 0)
             if paused:
                 gc.enable()

@@ -32,6 +32,9 @@
  *    decodes an address length the kernel never gives (spec §6: 1 makes
  *    CPython's AF_UNIX decoder fail, F10; a length with no family written
  *    decodes as (0, 14 zero bytes)).  cr_inject_arm() resets it.
+ *  - every rewritten call leaves the address of its msg_control in the
+ *    state's control field: legacy glibc's next-header rule depends on
+ *    where the buffer lies (spec §3.4), so the reference walks there.
  *  - cr_inject_ctl_area(area): the shim's state (armed fd and bytes, the
  *    watch flag, the counts: struct cr_inject_ctl in inject.h) moves into
  *    the caller's memory, so the oracle arms, watches and reads the count
@@ -63,7 +66,8 @@ typedef int (*close_fn)(int);
 
 _Static_assert(offsetof(struct cr_inject_ctl, nclosed) == 16 &&
                    offsetof(struct cr_inject_ctl, namelen) == 32 &&
-                   offsetof(struct cr_inject_ctl, bytes) == 40,
+                   offsetof(struct cr_inject_ctl, control) == 40 &&
+                   offsetof(struct cr_inject_ctl, bytes) == 48,
                "inject.h documents this layout to the oracle");
 
 static struct cr_inject_ctl own = { .fd = -1, .namelen = -1 };
@@ -134,6 +138,7 @@ int cr_inject_ctl_area(struct cr_inject_ctl *area)
     ctl->watch = 0;
     ctl->namelen = -1;
     ctl->reserved = 0;
+    ctl->control = 0;
     ctl->delivered = 0;
     ctl->nclosed = 0;
     ctl->injected = 0;
@@ -222,6 +227,7 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
     if (len > 0)
         memcpy(msg->msg_control, ctl->bytes, len);
     msg->msg_controllen = len;
+    ctl->control = (uint64_t)(uintptr_t)msg->msg_control;
     if (ctl->namelen >= 0) {
         msg->msg_namelen = (socklen_t)ctl->namelen < name_cap
                                ? (socklen_t)ctl->namelen

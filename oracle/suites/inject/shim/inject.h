@@ -17,9 +17,9 @@
  * and read the log by writing and reading these fields directly, with no
  * foreign call per case.  Layout (native byte order, no padding): fd at 0,
  * len 4, watch 8, delivered 12, nclosed 16, injected 24, namelen 32,
- * reserved 36, bytes 40.  The shim only reads fd, len, watch, namelen and
- * bytes, and writes fd (-1 once used), namelen (-1 once used), delivered,
- * nclosed and injected. */
+ * reserved 36, control 40, bytes 48.  The shim only reads fd, len, watch,
+ * namelen and bytes, and writes fd (-1 once used), namelen (-1 once used),
+ * delivered, control, nclosed and injected. */
 struct cr_inject_ctl {
     int32_t fd;        /* the next recvmsg() on this fd gets bytes; -1: none */
     uint32_t len;      /* armed byte count, at most CR_INJECT_MAX */
@@ -34,6 +34,9 @@ struct cr_inject_ctl {
                           larger than its buffer and corrupts its heap
                           past 110 bytes for AF_UNIX */
     int32_t reserved;  /* 0 */
+    uint64_t control;  /* msg_control of the last call rewritten: the
+                          address the caller's walk starts at, which the
+                          legacy glibc rule depends on (spec §3.4) */
     unsigned char bytes[CR_INJECT_MAX];
 };
 
