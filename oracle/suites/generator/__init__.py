@@ -139,6 +139,8 @@ def scenario(seed, index):
             and len(str(p["bufs"]).split("-")) < 2:
         # an exporter among at least two buffers, or its change is moot
         p["reenter"] = None
+    if p["flags"] is not None:
+        p["flags"] = int(p["flags"])
     p["isolate"] = table._truncating_recvmsg(dict(
         p, flags=p["flags"] or 0))
     if p["isolate"]:
