@@ -18,8 +18,9 @@ re-implemented:
   interpreter's rate is the median round.  Before each interpreter, the
   benchmark waits (at most QUIET_WAIT seconds) until the rest of the
   machine uses less than QUIET_CORES cores, and records what it used;
-- matrix: `make conformance` itself, products already built, killed at a
-  cap; past the cap the figure is null with "at least <cap> s".
+- matrix: `make conformance` itself, products already built, after the
+  same wait for a quiet machine, killed at a cap; past the cap the figure
+  is null with "at least <cap> s".
 """
 
 import argparse
@@ -153,8 +154,13 @@ def matrix_seconds(cap):
     was killed at cap seconds.  Returns (seconds or None, exit status or
     None, last line)."""
     _need_products()
+    out = os.path.join(common.OUT, "conformance.out")
     res = common.run(["make", "--no-print-directory", "conformance"], cap,
-                     stdout_path=os.path.join(common.OUT, "conformance.out"))
+                     stdout_path=out)
     if res.returncode is None:
         return None, None, "killed at the %ds cap" % cap
-    return res.seconds, res.returncode, res.tail()
+    with open(out, "rb") as f:
+        lines = [l for l in f.read().decode("utf-8", "replace").splitlines()
+                 if l.strip()]
+    return res.seconds, res.returncode, (lines[-1][-200:] if lines
+                                         else res.tail())

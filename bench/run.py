@@ -147,8 +147,12 @@ def run_coverage(b):
                 if "at_least" in got:
                     at_least[build] = got["at_least"]
                 detail[build] = got
-                _say("    %s: %s" % (build, fig_coverage.describe(
-                    got, got["cap_seconds"])))
+                _say("    %s: %s; %d target points (of %d the corpus "
+                     "reaches in the files, %d covered at start)" % (
+                         build, fig_coverage.describe(got,
+                                                      got["cap_seconds"]),
+                         got["points_target"], got["points_by_corpus"],
+                         got["points_at_start"]))
                 continue
             except common.Missing as e:
                 why = str(e)
@@ -240,6 +244,7 @@ def run_injection(b, reserve):
 
 
 def run_matrix(b, cap):
+    b.data["conformance_matrix_busy_cores_before"] = fig_oracle.quiet()
     secs, code, last = fig_oracle.matrix_seconds(cap)
     b.data["conformance_matrix_exit"] = code
     if secs is None:
@@ -252,7 +257,9 @@ def run_matrix(b, cap):
              % cap)
         return
     b.data["conformance_matrix_seconds"] = round(secs, 1)
-    _say("  conformance matrix %.1fs (exit %s: %s)" % (secs, code, last))
+    _say("  conformance matrix %.1fs (exit %s: %s; rest of the machine "
+         "before: %.2f cores)" % (secs, code, last,
+                                  b.data["conformance_matrix_busy_cores_before"]))
 
 
 def value(data, key, sub):
@@ -324,7 +331,7 @@ def main(argv=None):
         # The matrix (next) keeps what is left above 40 s.
         run_injection(b, 40 + 10)
     if "matrix" in only:
-        cap = min(args.matrix_cap, b.left() - 5)
+        cap = min(args.matrix_cap, b.left() - 5 - fig_oracle.QUIET_WAIT)
         if cap < 20:
             b.data["conformance_matrix_seconds"] = None
             b.missing.append({"keys": ["conformance_matrix_seconds"],

@@ -116,6 +116,18 @@ class Follow(unittest.TestCase):
         self.assertEqual(code, 3)
 
 
+class Quiet(unittest.TestCase):
+    def test_busy_cores_is_between_none_and_every_core(self):
+        from bench import fig_oracle
+        busy = fig_oracle.busy_cores(0.2)
+        self.assertGreaterEqual(busy, 0.0)
+        self.assertLessEqual(busy, (os.cpu_count() or 1) + 1e-9)
+        # A wait that cannot succeed ends at its limit with what it saw.
+        t0 = time.time()
+        fig_oracle.quiet(max_wait=0.1, cores=-1)
+        self.assertLess(time.time() - t0, 5)
+
+
 class Report(unittest.TestCase):
     def row(self, data, start):
         return [l for l in run.table(data).splitlines()
