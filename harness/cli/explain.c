@@ -161,9 +161,13 @@ static const char *why_text(enum cr_why why)
 
 void cli_next_rule(const struct cr_model *m, char *out, size_t cap)
 {
-    snprintf(out, cap, "N + %zu %s C%s", m->next_hdr,
-             m->next == CR_NEXT_FITS_STRICT ? "<" : "<=",
-             m->next == CR_NEXT_LEGACY ? " and N + align(L_next) <= C" : "");
+    int n = snprintf(out, cap, "N + %zu %s C", m->next_hdr,
+                     m->next == CR_NEXT_FITS_STRICT ? "<" : "<=");
+
+    if (m->next == CR_NEXT_LEGACY && n >= 0 && (size_t)n < cap)
+        snprintf(out + n, cap - (size_t)n,
+                 " and N + align(L_next) <= C (pointers mod 2^%u)",
+                 m->addr_bits);
 }
 
 static void model_line(FILE *out, const struct cr_model *m)
@@ -197,9 +201,9 @@ int cli_explain(FILE *out, const char *name, const unsigned char *buf,
     model_line(out, m);
     if (m->next == CR_NEXT_LEGACY)
         fprintf(out,
-                "buffer at 0x%llx: the next-header sum wraps at 2^64 "
+                "buffer at 0x%llx: the next-header sum wraps at 2^%u "
                 "as a pointer\n",
-                (unsigned long long)base);
+                (unsigned long long)base, m->addr_bits);
     while (cr_walk_next(&w, &it)) {
         const char *nm = cmsg_name(m, it.level, it.type);
         size_t k = cr_item_fd_count(m, &it), hdr_end = it.offset + m->len0;

@@ -34,10 +34,13 @@ static const char usage[] =
     "--libc MODEL (the last one given wins); after --, every argument is a\n"
     "file name; parse/explain --help (or -h) print this.\n"
     "MODEL: glibc (>= 2.36, with BZ#28846; the default on this host when\n"
-    "it is glibc), glibc-legacy (also legacy-glibc), musl, freebsd, darwin.\n"
+    "it is glibc), glibc-legacy (also legacy-glibc), musl, freebsd, darwin,\n"
+    "and for 32-bit glibc (i386, armhf: 12-byte header, align 4)\n"
+    "glibc-i386 and glibc-legacy-i386.\n"
     "ADDR: the address of msg_control, decimal or 0x-hex (default\n"
-    "0x7f0000000000, an x86-64 mmap address).  Only glibc-legacy reads it:\n"
-    "its CMSG_NXTHDR sum wraps at 2^64 as a pointer; its JSON adds \"base\"\n"
+    "0x7f0000000000, an x86-64 mmap address; 0xf7000000 for the 32-bit\n"
+    "models).  Only the legacy models read it: their CMSG_NXTHDR sum wraps\n"
+    "at 2^64 (2^32) as a pointer; their JSON adds \"base\"\n"
     "and \"base_threshold\" (from which address the first step the\n"
     "address decides visits its header, or null).\n"
     "Exit status: 0 on success, 2 on bad usage, unreadable input or a\n"
@@ -110,7 +113,7 @@ static int cmd_models(void)
         char rule[64];
 
         cli_next_rule(m, rule, sizeof(rule));
-        printf("%-13s cmsghdr %2zu  CMSG_LEN(0) %2zu  align %zu  cmsg_len "
+        printf("%-17s cmsghdr %2zu  CMSG_LEN(0) %2zu  align %zu  cmsg_len "
                "u%-2u  SOL_SOCKET %d  next: %s%s\n",
                m->name, m->hdr_size, m->len0, m->align, m->len_width * 8,
                m->sol_socket, rule,
@@ -173,7 +176,7 @@ static const char *option_value(int argc, char **argv, int *i)
 int main(int argc, char **argv)
 {
     const char *cmd, *file = NULL, *libc_name = NULL, *base_text = NULL;
-    uint64_t base = CR_BASE_DEFAULT;
+    uint64_t base = 0;
     enum cr_libc libc = cr_model_host();
     int all = 0, full = 0, explain;
     unsigned char *buf = NULL;
@@ -239,8 +242,8 @@ int main(int argc, char **argv)
             all = 1;
         else if (cr_model_by_name(libc_name, &libc) < 0)
             return fail("unknown libc model (glibc, glibc-legacy or "
-                        "legacy-glibc, musl, freebsd, darwin; parse also "
-                        "takes all)",
+                        "legacy-glibc, musl, freebsd, darwin, glibc-i386, "
+                        "glibc-legacy-i386; parse also takes all)",
                         libc_name);
     }
     if (base_text != NULL && parse_addr(base_text, &base) < 0)
@@ -253,13 +256,29 @@ int main(int argc, char **argv)
         return fail("--base leaves no room below 2^64 for this buffer",
                     base_text);
     }
+    for (int m = all ? 0 : (int)libc;
+         base_text != NULL && m <= (all ? CR_LIBC_COUNT - 1 : (int)libc); m++)
+        if (cr_model_get((enum cr_libc)m)->addr_bits == 32 &&
+            base > UINT64_C(0xffffffff) - 32u - (uint64_t)len) {
+            free(buf);
+            return fail(all ? "--base leaves no room below 2^32 for this "
+                              "buffer (--libc all includes 32-bit models)"
+                            : "--base leaves no room below 2^32 for this "
+                              "buffer (a 32-bit model)",
+                        base_text);
+        }
     if (explain) {
+        if (base_text == NULL)
+            base = cr_base_default(libc, len);
         rc = cli_explain(stdout, file, buf, len, libc, base, full);
     } else {
         for (int m = all ? 0 : (int)libc;
              m <= (all ? CR_LIBC_COUNT - 1 : (int)libc); m++) {
-            rc = cr_json_parse_at(buf, len, (enum cr_libc)m, base, file_sink,
-                                  stdout);
+            rc = cr_json_parse_at(buf, len, (enum cr_libc)m,
+                                  base_text != NULL
+                                      ? base
+                                      : cr_base_default((enum cr_libc)m, len),
+                                  file_sink, stdout);
             if (rc < 0)
                 break;
             fputc('\n', stdout);

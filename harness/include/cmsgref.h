@@ -65,9 +65,11 @@ enum cr_libc {
     CR_LIBC_GLIBC_LEGACY = 1, /* glibc <= 2.35 and the original 2.36 (GL) */
     CR_LIBC_MUSL = 2,         /* musl 1.2.x, x86-64 (MU) */
     CR_LIBC_FREEBSD = 3,      /* FreeBSD amd64 (FB) */
-    CR_LIBC_DARWIN = 4        /* macOS (MAC) */
+    CR_LIBC_DARWIN = 4,       /* macOS (MAC) */
+    CR_LIBC_GLIBC_I386 = 5,   /* glibc >= 2.36, ILP32: i386, armhf (G36-32) */
+    CR_LIBC_GLIBC_LEGACY_I386 = 6 /* glibc <= 2.35, ILP32 (GL-32) */
 };
-#define CR_LIBC_COUNT 5
+#define CR_LIBC_COUNT 7
 
 /* How the model finds the header after an ok one at off with length L,
  * N = off + align(L) being the candidate (§3). */
@@ -75,7 +77,7 @@ enum cr_next_rule {
     CR_NEXT_FITS,        /* N + S' <= C (G36, FB, MAC; S' = align(S)) */
     CR_NEXT_FITS_STRICT, /* N + S' <  C (musl) */
     CR_NEXT_LEGACY       /* N + S' <= C and the pointer base + N +
-                            align(L_next), modulo 2^64, <= base + C */
+                            align(L_next), modulo 2^addr_bits, <= base + C */
 };
 
 /* The address of msg_control a walk assumes when the caller gives none
@@ -85,11 +87,16 @@ enum cr_next_rule {
  * Linux mmap region, where CPython's small-object allocator places control
  * buffers of up to 512 bytes. */
 #define CR_BASE_DEFAULT UINT64_C(0x7f0000000000)
+/* The same for the 32-bit models: an address in the mmap region of a
+ * 32-bit process on a 64-bit Linux kernel (below its stack at 0xff...).
+ * A walk lowers it when the buffer would not fit below 2^32. */
+#define CR_BASE_DEFAULT_ILP32 UINT64_C(0xf7000000)
 
 /* A libc model: the header layout and the macros' arithmetic, as data. */
 struct cr_model {
     enum cr_libc libc;
-    const char *name;   /* "glibc", "glibc-legacy", "musl", ... */
+    const char *name;   /* "glibc", "glibc-legacy", "musl", ...,
+                           "glibc-i386", "glibc-legacy-i386" */
     size_t hdr_size;    /* S = sizeof(struct cmsghdr) */
     size_t len0;        /* H = CMSG_LEN(0) = data offset D */
     size_t align;       /* A */
@@ -100,6 +107,8 @@ struct cr_model {
     enum cr_next_rule next;
     int32_t sol_socket; /* SOL_SOCKET on that system */
     int32_t scm_rights; /* SCM_RIGHTS on that system */
+    unsigned addr_bits;    /* pointer width: 64, or 32 (ILP32) */
+    uint64_t base_default; /* the base a walk assumes unless told */
 };
 
 /* The model for a libc, or NULL if libc is out of range. */
@@ -173,14 +182,21 @@ struct cr_walk {
 };
 
 /* Start a walk over buf[0, len) under a model.  buf may be NULL only if
- * len is 0.  Returns 0, or CR_EMODEL / CR_EINVAL. Allocates nothing. */
+ * len is 0.  Returns 0, or CR_EMODEL / CR_EINVAL (also for a 32-bit
+ * model and a len no 32-bit buffer has: above 2^32 - 33).  Allocates
+ * nothing. */
 int cr_walk_init(struct cr_walk *w, const void *buf, size_t len,
                  enum cr_libc libc);
-/* Set the address the model assumes for buf (default CR_BASE_DEFAULT)
- * before the first cr_walk_next().  Returns 0, or CR_EINVAL for a NULL w,
- * a walk already started, or a base where no buffer of this length can
- * sit (base + len + 32 past 2^64 - 1). */
+/* Set the address the model assumes for buf (default: the model's
+ * base_default) before the first cr_walk_next().  Returns 0, or CR_EINVAL
+ * for a NULL w, a walk already started, or a base where no buffer of this
+ * length can sit (base + len + 32 past 2^addr_bits - 1). */
 int cr_walk_set_base(struct cr_walk *w, uint64_t base);
+/* The address a walk of len bytes under libc assumes unless told: the
+ * model's base_default; a 32-bit model's is lowered when the buffer would
+ * not fit below 2^32 there.  0 for an unknown model or a len no 32-bit
+ * buffer holds.  The calls without _at (JSON, close list) use it. */
+uint64_t cr_base_default(enum cr_libc libc, size_t len);
 /* Produce the next item.  Returns 1 and fills *ret_item, or 0 when the walk
  * has ended (then w->stop tells why).  Never reads outside buf[0, len). */
 int cr_walk_next(struct cr_walk *w, struct cr_item *ret_item);

@@ -113,7 +113,8 @@ static const char *stop_name(enum cr_stop s)
 int cr_json_parse(const void *buf, size_t len, enum cr_libc libc,
                   cr_sink_fn sink, void *ctx)
 {
-    return cr_json_parse_at(buf, len, libc, CR_BASE_DEFAULT, sink, ctx);
+    return cr_json_parse_at(buf, len, libc, cr_base_default(libc, len), sink,
+                            ctx);
 }
 
 /* Writes an address as a JSON string of 0x-hex (a u64 is past what a JSON
@@ -225,8 +226,8 @@ static int buf_sink(void *ctx, const char *s, size_t n)
 int cr_json_parse_buf(const void *buf, size_t len, enum cr_libc libc, char *out,
                       size_t cap, size_t *ret_len)
 {
-    return cr_json_parse_buf_at(buf, len, libc, CR_BASE_DEFAULT, out, cap,
-                                ret_len);
+    return cr_json_parse_buf_at(buf, len, libc, cr_base_default(libc, len),
+                                out, cap, ret_len);
 }
 
 /* cr_json_parse_buf() with buf assumed at address base. */

@@ -17,19 +17,32 @@
  *  - FreeBSD amd64: { socklen_t len; int level; int type; } is 12 bytes, but
  *    CMSG_LEN(0) and the data offset are _ALIGN(12) = 16; SOL_SOCKET 0xffff.
  *  - macOS: 12-byte header, 4-byte alignment, data at 12; SOL_SOCKET 0xffff.
+ *  - glibc ILP32 (i386, armhf): size_t cmsg_len is 4 bytes, so the header
+ *    is 12 bytes and CMSG_ALIGN rounds to 4; CMSG_NXTHDR is glibc's (fixed
+ *    or legacy) in 32-bit arithmetic, so the legacy pointer sum wraps at
+ *    2^32.
  */
 #include <string.h>
 
 #include "cmsgref.h"
 
+#define B64 64, CR_BASE_DEFAULT
+#define B32 32, CR_BASE_DEFAULT_ILP32
+
 static const struct cr_model models[CR_LIBC_COUNT] = {
-    {CR_LIBC_GLIBC, "glibc", 16, 16, 8, 16, 8, 8, 12, CR_NEXT_FITS, 1, 1},
+    {CR_LIBC_GLIBC, "glibc", 16, 16, 8, 16, 8, 8, 12, CR_NEXT_FITS, 1, 1, B64},
     {CR_LIBC_GLIBC_LEGACY, "glibc-legacy", 16, 16, 8, 16, 8, 8, 12,
-     CR_NEXT_LEGACY, 1, 1},
-    {CR_LIBC_MUSL, "musl", 16, 16, 8, 16, 4, 8, 12, CR_NEXT_FITS_STRICT, 1, 1},
+     CR_NEXT_LEGACY, 1, 1, B64},
+    {CR_LIBC_MUSL, "musl", 16, 16, 8, 16, 4, 8, 12, CR_NEXT_FITS_STRICT, 1, 1,
+     B64},
     {CR_LIBC_FREEBSD, "freebsd", 12, 16, 8, 16, 4, 4, 8, CR_NEXT_FITS, 0xffff,
-     1},
-    {CR_LIBC_DARWIN, "darwin", 12, 12, 4, 12, 4, 4, 8, CR_NEXT_FITS, 0xffff, 1},
+     1, B64},
+    {CR_LIBC_DARWIN, "darwin", 12, 12, 4, 12, 4, 4, 8, CR_NEXT_FITS, 0xffff, 1,
+     B64},
+    {CR_LIBC_GLIBC_I386, "glibc-i386", 12, 12, 4, 12, 4, 4, 8, CR_NEXT_FITS, 1,
+     1, B32},
+    {CR_LIBC_GLIBC_LEGACY_I386, "glibc-legacy-i386", 12, 12, 4, 12, 4, 4, 8,
+     CR_NEXT_LEGACY, 1, 1, B32},
 };
 
 /* Returns the model for libc, or NULL when libc is not a known model. */
@@ -64,7 +77,13 @@ int cr_model_by_name(const char *name, enum cr_libc *ret_libc)
  * 12's 2.36 does; a plain 2.36 tarball does not: see §3). */
 enum cr_libc cr_model_host(void)
 {
-#if defined(__GLIBC__)
+#if defined(__GLIBC__) && UINTPTR_MAX == 0xffffffffu
+#if __GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 36)
+    return CR_LIBC_GLIBC_I386;
+#else
+    return CR_LIBC_GLIBC_LEGACY_I386;
+#endif
+#elif defined(__GLIBC__)
 #if __GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 36)
     return CR_LIBC_GLIBC;
 #else

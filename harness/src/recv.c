@@ -103,6 +103,20 @@ static int prepare(const struct cr_recv_args *a, struct bufs *b,
     return 0;
 }
 
+/* The address both walks assume: the control buffer's own, unless the
+ * model's pointers cannot hold it (a 32-bit model in a 64-bit process),
+ * then the model's default. */
+static uint64_t walk_base(const void *control, size_t len, enum cr_libc libc)
+{
+    struct cr_walk w;
+    uint64_t at = (uint64_t)(uintptr_t)control;
+
+    if (cr_walk_init(&w, control, len, libc) == 0 &&
+        cr_walk_set_base(&w, at) == 0)
+        return at;
+    return cr_base_default(libc, len);
+}
+
 /* CPython's error path (§4): close() every int of cr_close_on_error()'s
  * list through the seam, ignoring failures.  Frees nothing. */
 static void close_received(const struct cr_recv_args *a, const struct bufs *b,
@@ -115,8 +129,8 @@ static void close_received(const struct cr_recv_args *a, const struct bufs *b,
     /* CR_ENOSPC cannot happen (see the file comment); if it did, the first
      * fds_cap ints are still the right prefix. */
     (void)cr_close_on_error_at(b->control, controllen, a->libc,
-                               (uint64_t)(uintptr_t)b->control, b->fds,
-                               b->fds_cap, &count);
+                               walk_base(b->control, controllen, a->libc),
+                               b->fds, b->fds_cap, &count);
     if (count > b->fds_cap)
         count = b->fds_cap;
     for (size_t i = 0; i < count; i++)
@@ -180,7 +194,7 @@ int cr_recvmsg(const struct cr_recv_args *args, struct cr_recv_result *ret_res,
         controllen = (size_t)args->ancbufsize;
     memset(&res, 0, sizeof(res));
     (void)cr_walk_init(&w, b.control, controllen, args->libc);
-    (void)cr_walk_set_base(&w, (uint64_t)(uintptr_t)b.control);
+    (void)cr_walk_set_base(&w, walk_base(b.control, controllen, args->libc));
     while (cr_walk_next(&w, &it))
         ;
     if (w.warning && args->policy == CR_WARN_ERROR) {

@@ -16,8 +16,15 @@
 #include "cmsgref.h"
 #include "internal.h"
 
+/* The highest address of the model's pointer width: 2^addr_bits - 1. */
+static uint64_t addr_max(const struct cr_model *m)
+{
+    return m->addr_bits == 32 ? UINT64_C(0xffffffff) : UINT64_MAX;
+}
+
 /* Returns 0 and the walk ready to run, CR_EMODEL for an unknown libc, or
- * CR_EINVAL for a NULL w or a NULL buf with len > 0.  w borrows buf. */
+ * CR_EINVAL for a NULL w, a NULL buf with len > 0, or a len that no buffer
+ * of the model's address width holds.  w borrows buf. */
 int cr_walk_init(struct cr_walk *w, const void *buf, size_t len,
                  enum cr_libc libc)
 {
@@ -27,6 +34,8 @@ int cr_walk_init(struct cr_walk *w, const void *buf, size_t len,
         return CR_EINVAL;
     if (m == NULL)
         return CR_EMODEL;
+    if (m->addr_bits == 32 && (uint64_t)len > addr_max(m) - 32u)
+        return CR_EINVAL;
     w->buf = buf;
     w->len = len;
     w->model = m;
@@ -36,7 +45,7 @@ int cr_walk_init(struct cr_walk *w, const void *buf, size_t len,
     w->warning = 0;
     w->stop_offset = 0;
     w->next_candidate = SIZE_MAX;
-    w->base = CR_BASE_DEFAULT;
+    w->base = cr_base_default(libc, len);
     w->base_threshold = 0;
     /* First-header rule: a header exists at 0 iff C >= sizeof(cmsghdr);
      * with C == 0 CPython does not start the walk at all (§2 steps 1-2). */
@@ -47,6 +56,24 @@ int cr_walk_init(struct cr_walk *w, const void *buf, size_t len,
     return 0;
 }
 
+/* The model's default address; a 32-bit model's is lowered (16-aligned)
+ * when a buffer of len bytes would not fit below 2^32 there.  0 for an
+ * unknown model or a len no 32-bit buffer holds. */
+uint64_t cr_base_default(enum cr_libc libc, size_t len)
+{
+    const struct cr_model *m = cr_model_get(libc);
+    uint64_t room;
+
+    if (m == NULL)
+        return 0;
+    if (m->addr_bits == 64)
+        return m->base_default;
+    if ((uint64_t)len > addr_max(m) - 32u)
+        return 0;
+    room = addr_max(m) - 32u - (uint64_t)len;
+    return m->base_default <= room ? m->base_default : room & ~UINT64_C(15);
+}
+
 /* Sets the address the model assumes for buf; see cmsgref.h.  The room
  * asked beyond len covers the pointers the macros form past the last
  * header (the aligned current length and the next header), so only the
@@ -55,8 +82,8 @@ int cr_walk_set_base(struct cr_walk *w, uint64_t base)
 {
     if (w == NULL || w->nitems > 0 || w->off > 0)
         return CR_EINVAL;
-    if ((uint64_t)w->len > UINT64_MAX - 32u ||
-        base > UINT64_MAX - 32u - (uint64_t)w->len)
+    if ((uint64_t)w->len > addr_max(w->model) - 32u ||
+        base > addr_max(w->model) - 32u - (uint64_t)w->len)
         return CR_EINVAL;
     w->base = base;
     return 0;
@@ -112,19 +139,22 @@ static enum cr_why next_header(struct cr_walk *w, size_t off, uint64_t L)
     if (m->next == CR_NEXT_LEGACY) {
         /* Legacy glibc reads the next header's length and compares the
          * pointer base + N + align(L_next) with base + C.  align() wraps
-         * modulo 2^64, so a length in [2^64-7, 2^64-1] aligns to 0 (the
-         * infinite-loop bug), and the pointer sum wraps once it passes
-         * 2^64 - 1: the wrapped pointer lies below base + C, so the header
-         * is visited.  set_base keeps base + N from wrapping. */
+         * modulo 2^W (W = addr_bits: size_t is the pointer's width), so a
+         * length within A - 1 of 2^W aligns to 0 (the infinite-loop bug),
+         * and the pointer sum wraps once it passes 2^W - 1: the wrapped
+         * pointer lies below base + C, so the header is visited.  init and
+         * set_base keep base + N from wrapping.  L_next < 2^W (the field
+         * is W bits wide), so the 64-bit sum below cannot wrap for W = 32. */
+        const uint64_t top = addr_max(m);
         uint64_t ln = load_le(w->buf + n, m->len_width);
-        uint64_t a = (ln + 7u) & ~(uint64_t)7u;
+        uint64_t a = (ln + (m->align - 1u)) & ~(uint64_t)(m->align - 1u) & top;
         uint64_t at = w->base + (uint64_t)n;
         int fits = a <= (uint64_t)w->len - (uint64_t)n;
         /* Not fitting, but short of wrapping at base 0: the header is
-         * visited iff base >= 2^64 - N - a.  Keep the first such step. */
-        if (!fits && a <= UINT64_MAX - (uint64_t)n && w->base_threshold == 0)
-            w->base_threshold = UINT64_MAX - (uint64_t)n - a + 1u;
-        if (!fits && a <= UINT64_MAX - at)
+         * visited iff base >= 2^W - N - a.  Keep the first such step. */
+        if (!fits && a <= top - (uint64_t)n && w->base_threshold == 0)
+            w->base_threshold = top - (uint64_t)n - a + 1u;
+        if (!fits && a <= top - at)
             return CR_WHY_LEGACY_OVERRUN;
     }
     return CR_WHY_RUNNING;
@@ -210,8 +240,8 @@ int32_t cr_item_fd_at(const void *buf, const struct cr_item *it, size_t i)
 int cr_close_on_error(const void *buf, size_t len, enum cr_libc libc,
                       int32_t *fds, size_t cap, size_t *ret_count)
 {
-    return cr_close_on_error_at(buf, len, libc, CR_BASE_DEFAULT, fds, cap,
-                                ret_count);
+    return cr_close_on_error_at(buf, len, libc, cr_base_default(libc, len),
+                                fds, cap, ret_count);
 }
 
 /* cr_close_on_error() with buf assumed at address base: also CR_EINVAL

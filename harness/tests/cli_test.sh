@@ -34,7 +34,7 @@ got=$("$bin" parse - <"$tmp/k01")
 got=$("$bin" parse --libc=glibc "$tmp/k01")
 [ "$got" = "$want" ] && ok parse_accepts_libc_equals_form || bad parse_accepts_libc_equals_form "$got"
 n=$("$bin" parse --libc all "$tmp/k01" | wc -l)
-[ "$n" -eq 5 ] && ok parse_libc_all_prints_one_line_per_model || bad parse_libc_all_prints_one_line_per_model "$n lines"
+[ "$n" -eq 7 ] && ok parse_libc_all_prints_one_line_per_model || bad parse_libc_all_prints_one_line_per_model "$n lines"
 : >"$tmp/empty"
 got=$("$bin" parse "$tmp/empty")
 case $got in *'"items":[],"stop":"end","warning":false,"close_on_error":[]}') ok parse_empty_file_is_no_items ;; *) bad parse_empty_file_is_no_items "$got" ;; esac
@@ -125,6 +125,22 @@ expect_err base_rejects_octal_and_junk parse --base 0x1g "$tmp/wrap"
 expect_err base_rejects_overflow parse --base 18446744073709551616 "$tmp/wrap"
 expect_err base_rejects_negative parse --base -1 "$tmp/wrap"
 expect_err base_leaves_room_for_the_buffer parse --base 0xffffffffffffffe0 "$tmp/wrap"
+# 32-bit legacy glibc: 12-byte headers, the sum wraps at 2^32.  An ok
+# empty item, then a header at 12 with L_next = 0xffff0000: visited iff
+# base >= 2^32 - 12 - 0xffff0000 = 0xfff4.
+printf '\x0c\0\0\0\x29\0\0\0\x32\0\0\0\0\0\xff\xff\x29\0\0\0\x33\0\0\0' >"$tmp/wrap32"
+lo=$("$bin" parse --libc glibc-legacy-i386 --base 0xfff3 "$tmp/wrap32")
+hi=$("$bin" parse --libc glibc-legacy-i386 --base 65524 "$tmp/wrap32")
+case $lo$hi in
+*'"warning":false'*'"base":"0xfff3","base_threshold":"0xfff4"}'*'"warning":true'*'"base":"0xfff4","base_threshold":"0xfff4"}')
+    ok base_moves_the_32_bit_legacy_wrap ;;
+*) bad base_moves_the_32_bit_legacy_wrap "$lo / $hi" ;; esac
+got=$("$bin" parse --libc glibc-legacy-i386 "$tmp/wrap32")
+case $got in *'"base":"0xf7000000"'*) ok base_default_32_bit_is_documented ;; *) bad base_default_32_bit_is_documented "$got" ;; esac
+expect_err base_above_2p32_refused_for_32_bit parse --libc glibc-legacy-i386 --base 0x100000000 "$tmp/wrap32"
+expect_err base_above_2p32_refused_for_libc_all parse --libc all --base 0x7f0000000000 "$tmp/wrap32"
+"$bin" models | grep -q '^glibc-legacy-i386 .*mod 2^32' && "$bin" models | grep -q '^glibc-i386 .*N + 12 <= C' \
+    && ok models_lists_the_32_bit_models || bad models_lists_the_32_bit_models "missing"
 # An argument with a newline, or too long to quote, still gives one line
 # that ends with the reason.
 expect_err newline_in_file_name_is_one_line parse "$(printf 'new\nline')"
