@@ -40,6 +40,13 @@ Decisions (documented here because they are the contract with the oracle):
   left before the deadline fixed at the first call (section 7: the deadline
   is never extended).
 
+  Address and leaks.  Items and the error path's list come from walks at
+  the control buffer's own address (only the legacy glibc rule reads it).
+  Descriptors the kernel installed for an SCM_RIGHTS item the model never
+  visits (legacy glibc: a last item written without its padding) are left
+  open, as CPython leaves them, and named by take_dropped(): the leak the
+  reference predicts for the oracle.
+
 Limits: the libc model is the library's host model unless CMSGREF_LIBC (a
 model name) says otherwise.  A signal whose handler raises while this module
 is turning a *successful* result into Python objects closes the received fds
