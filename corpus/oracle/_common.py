@@ -1,7 +1,7 @@
 """Shared by the divergence reproducers in corpus/oracle/ (stdlib only).
 
 Each reproducer runs one minimal case on the interpreter that runs it and
-compares the outcome with CPython's (shared/spec/recvmsg-semantics.md).
+compares the outcome with CPython's (docs/semantics.md).
 Exit 0: behaves as CPython; 1: diverges (the divergence is printed); any
 interpreter from CPython 3.6 and PyPy 3.9 on.
 """
