@@ -118,6 +118,14 @@ check-workflows:
 	$(PYTHON) scripts/check-workflows
 	$(PYTHON) scripts/test_check_workflows.py
 
+# The specification's pointers (docs/semantics.md) all name something that
+# exists, and the checker's own tests.
+.PHONY: check-docs
+check-docs:
+	$(PYTHON) docs/check-refs
+	$(PYTHON) docs/test_check_refs.py
+CHECK_STEPS += check-docs
+
 clean:
 	rm -rf build
 
