@@ -39,7 +39,8 @@
  *    watch flag, the counts: struct cr_inject_ctl in inject.h) moves into
  *    the caller's memory, so the oracle arms, watches and reads the count
  *    by plain stores and loads, one foreign call per worker instead of two
- *    per case (a foreign call is slow on PyPy before its JIT warms up).  The functions above keep working on the moved state.
+ *    per case (a foreign call is slow on PyPy before its JIT warms up).
+ *    The functions above keep working on the moved state.
  * Limits: at most CR_INJECT_MAX bytes; if the caller's control buffer
  * (msg_controllen on entry) is smaller than the armed bytes, nothing is
  * injected and the call fails with EMSGSIZE so the mismatch is loud.  The
@@ -70,7 +71,7 @@ _Static_assert(offsetof(struct cr_inject_ctl, nclosed) == 16 &&
                    offsetof(struct cr_inject_ctl, bytes) == 48,
                "inject.h documents this layout to the oracle");
 
-static struct cr_inject_ctl own = { .fd = -1, .namelen = -1 };
+static struct cr_inject_ctl own = {.fd = -1, .namelen = -1};
 static struct cr_inject_ctl *ctl = &own; /* own, or the caller's area */
 static int *log_area; /* the caller's, set by cr_inject_log_area */
 static size_t log_cap;
