@@ -40,6 +40,11 @@ endif
 ifeq ($(VARIANT),musl)
   CC := $(MUSL_CC)
 endif
+ifeq ($(VARIANT),i386)
+  CC := $(CC) -m32
+  VFLAGS := -D_FILE_OFFSET_BITS=64
+  VLDFLAGS := -m32
+endif
 ifeq ($(VARIANT),coverage)
   CC := $(CLANG)
   VFLAGS := -O0 -g -fprofile-instr-generate -fcoverage-mapping
@@ -50,9 +55,6 @@ ALL_CFLAGS = $(CPPFLAGS_CR) $(WARN) $(CFLAGS) $(VFLAGS) -fPIC
 # The parser: the pure, allocation-free part that needs no kernel headers.
 PARSER_SRC := $(addprefix harness/src/,walk.c models.c json.c errors.c cmsg_len.c)
 LIB_SRC := $(wildcard harness/src/*.c)
-ifeq ($(VARIANT),musl)
-  LIB_SRC := $(PARSER_SRC)   # musl-gcc has no <linux/*.h>; the diff needs only the parser
-endif
 CLI_SRC := $(wildcard harness/cli/*.c)
 TEST_SRC := $(wildcard harness/tests/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(O)/obj/%.o)
@@ -92,6 +94,15 @@ check-libc:
 	@$(MAKE) --no-print-directory fuzz-build-cc-replay fuzz-build-musl-replay
 	build/cc-replay/cmsg_diff -q $(FZ_CORPUS_cmsg_diff)
 	build/musl-replay/cmsg_diff -q $(FZ_CORPUS_cmsg_diff)
+
+# The same against glibc's i386 macros (glibc-i386): built with cc -m32
+# (gcc-multilib), run by $(I386_RUN) (qemu-user; empty where the kernel
+# runs i386 programs).  Not in check: it needs both packages.
+I386_RUN ?= qemu-i386
+.PHONY: check-libc-i386
+check-libc-i386:
+	@$(MAKE) --no-print-directory fuzz-build-i386-replay
+	$(I386_RUN) build/i386-replay/cmsg_diff -q $(FZ_CORPUS_cmsg_diff)
 
 # One pass of the unit tests in this variant.
 check-unit: $(O)/cmsgref-tests $(O)/cmsgref
@@ -197,8 +208,11 @@ FZ_DRIVER_musl-replay := fuzz/replay.c harness/cli/input.c
 FZ_CC_cc-replay := $(CC)
 FZ_CFLAGS_cc-replay := -O2 -g
 FZ_DRIVER_cc-replay := fuzz/replay.c harness/cli/input.c
-FZ_VARIANTS := fuzz fuzz-fast afl afl-cmplog replay coverage musl-replay cc-replay
-FZ_PARSER_ONLY := musl-replay cc-replay
+FZ_CC_i386-replay := $(CC) -m32 -static
+FZ_CFLAGS_i386-replay := -O2 -g -D_FILE_OFFSET_BITS=64
+FZ_DRIVER_i386-replay := fuzz/replay.c harness/cli/input.c
+FZ_VARIANTS := fuzz fuzz-fast afl afl-cmplog replay coverage musl-replay cc-replay i386-replay
+FZ_PARSER_ONLY := musl-replay cc-replay i386-replay
 fz_extra = build/$(1)/$(2): $(patsubst %.c,build/$(1)/fz/%.o,$(FZ_EXTRA_$(2)))
 
 # FZ_VARIANT(v): build/v/fz/%.o from any source, build/v/<target>.  The
@@ -322,9 +336,10 @@ $(ORACLE_SHIM): oracle/suites/inject/shim/inject.c oracle/suites/inject/shim/inj
 	$(CC) $(WARN) $(CFLAGS) -fPIC -shared -o $@ $(filter %.c,$^) -ldl
 
 # DEBIAN="bullseye trixie" adds those Debian releases' CPythons, each run in
-# a root of its own (scripts/debian-root; oracle/sources/debian.py).
+# a root of its own (scripts/debian-root; oracle/sources/debian.py);
+# MUSL=3.11 a CPython built with musl-gcc (scripts/musl-python).
 conformance: build/libcmsgref.so build/cmsgref $(ORACLE_SHIM)
-	$(ORACLE_ENV) $(if $(DEBIAN),CMSGREF_DEBIAN="$(DEBIAN)") $(PYTHON) -m oracle.conformance \
+	$(ORACLE_ENV) $(if $(DEBIAN),CMSGREF_DEBIAN="$(DEBIAN)") $(if $(MUSL),CMSGREF_MUSL="$(MUSL)") $(PYTHON) -m oracle.conformance \
 	    $(if $(PYTHONS),--pythons "$(PYTHONS)") $(ORACLE_ARGS)
 
 # Oracle self-tests (stdlib unittest): the comparison, expectations,

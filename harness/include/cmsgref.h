@@ -105,8 +105,8 @@ struct cr_model {
     size_t level_off;   /* byte offset of cmsg_level in the header */
     size_t type_off;    /* byte offset of cmsg_type in the header */
     enum cr_next_rule next;
-    int32_t sol_socket; /* SOL_SOCKET on that system */
-    int32_t scm_rights; /* SCM_RIGHTS on that system */
+    int32_t sol_socket;    /* SOL_SOCKET on that system */
+    int32_t scm_rights;    /* SCM_RIGHTS on that system */
     unsigned addr_bits;    /* pointer width: 64, or 32 (ILP32) */
     uint64_t base_default; /* the base a walk assumes unless told */
 };

@@ -28,7 +28,6 @@
  * lacks AF_QIPCRTR, so there those families are "bad family".
  */
 #include <arpa/inet.h>
-#include <linux/netlink.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/un.h>
@@ -37,8 +36,8 @@
 #include "pyerr.h"
 
 /* Linux address families and sockaddr sizes that the libc headers do not
- * all provide (musl-gcc has no <linux/...> for some).  The sizes are the
- * x86-64 sizeof of the kernel's uapi structs. */
+ * all provide (musl-gcc has no <linux/...>).  The sizes are the sizeof of
+ * the kernel's uapi structs, the same on x86-64 and i386. */
 #ifndef AF_QIPCRTR
 #define AF_QIPCRTR 42
 #endif
@@ -57,6 +56,7 @@
 #ifndef AF_ALG
 #define AF_ALG 38
 #endif
+#define SIZEOF_SOCKADDR_NL 12   /* struct sockaddr_nl */
 #define SIZEOF_SOCKADDR_LL 20   /* struct sockaddr_ll */
 #define SIZEOF_SOCKADDR_QRTR 12 /* struct sockaddr_qrtr */
 #define SIZEOF_SOCKADDR_VM 16   /* struct sockaddr_vm */
@@ -75,7 +75,7 @@ socklen_t cr_addr_buflen(int family)
 {
     switch (family) {
     case AF_UNIX: return (socklen_t)sizeof(struct sockaddr_un);
-    case AF_NETLINK: return (socklen_t)sizeof(struct sockaddr_nl);
+    case AF_NETLINK: return SIZEOF_SOCKADDR_NL;
     case AF_QIPCRTR: return SIZEOF_SOCKADDR_QRTR;
     case AF_VSOCK: return SIZEOF_SOCKADDR_VM;
     case AF_RDS: /* RDS sockets use sockaddr_in */

@@ -226,8 +226,8 @@ static int buf_sink(void *ctx, const char *s, size_t n)
 int cr_json_parse_buf(const void *buf, size_t len, enum cr_libc libc, char *out,
                       size_t cap, size_t *ret_len)
 {
-    return cr_json_parse_buf_at(buf, len, libc, cr_base_default(libc, len),
-                                out, cap, ret_len);
+    return cr_json_parse_buf_at(buf, len, libc, cr_base_default(libc, len), out,
+                                cap, ret_len);
 }
 
 /* cr_json_parse_buf() with buf assumed at address base. */

@@ -240,8 +240,8 @@ int32_t cr_item_fd_at(const void *buf, const struct cr_item *it, size_t i)
 int cr_close_on_error(const void *buf, size_t len, enum cr_libc libc,
                       int32_t *fds, size_t cap, size_t *ret_count)
 {
-    return cr_close_on_error_at(buf, len, libc, cr_base_default(libc, len),
-                                fds, cap, ret_count);
+    return cr_close_on_error_at(buf, len, libc, cr_base_default(libc, len), fds,
+                                cap, ret_count);
 }
 
 /* cr_close_on_error() with buf assumed at address base: also CR_EINVAL

@@ -93,7 +93,8 @@ TEST(fixed_glibc_and_musl_ignore_the_base)
         if (md->next == CR_NEXT_LEGACY)
             continue;
         for (int k = 0; k < 2; k++) {
-            uint64_t high = md->addr_bits == 32 ? 0xffffff00u : CASE48_THRESHOLD;
+            uint64_t high =
+                md->addr_bits == 32 ? 0xffffff00u : CASE48_THRESHOLD;
             ASSERT_EQ(cr_walk_init(&w, case48, 48, (enum cr_libc)m), 0);
             ASSERT_EQ(cr_walk_set_base(&w, k ? high : 0), 0);
             for (n[k] = 0; cr_walk_next(&w, &it); n[k]++)

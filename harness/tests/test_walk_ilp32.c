@@ -88,7 +88,10 @@ static const struct {
     {"ilp32-k05b", "[]", NULL, 0, {0}},
     {"ilp32-k06", "[] +w", NULL, 0, {0}},
     {"ilp32-k07", "[] +w", NULL, 0, {0}},
-    {"ilp32-k08", "[(1,1,41424344eeeeeeee)] +w", NULL, 2,
+    {"ilp32-k08",
+     "[(1,1,41424344eeeeeeee)] +w",
+     NULL,
+     2,
      {0x44434241, (int32_t)0xeeeeeeeeu}},
     {"ilp32-k09", "[(1,1,)] +w", NULL, 0, {0}},
     {"ilp32-k10", "[" K8 "] +w", NULL, 2, {0x34333231, 0x38373635}},
@@ -98,31 +101,51 @@ static const struct {
     {"ilp32-k15", "[(1,1,),(2,2,),(3,3,)]", NULL, 0, {0}},
     {"ilp32-k16", "[" KA ",(2,2,6162636465)]", "[" KA "]", 1, {0x44434241}},
     {"ilp32-k17", "[" KA ",(2,2,61626364)] +w", "[" KA "]", 1, {0x44434241}},
-    {"ilp32-k18", "[" KA ",(2,3,3132333435363738)] +w", "[" KA "]", 1,
+    {"ilp32-k18",
+     "[" KA ",(2,3,3132333435363738)] +w",
+     "[" KA "]",
+     1,
      {0x44434241}},
     {"ilp32-k19", "[" KA ",(2,2,)] +w", "[" KA "]", 1, {0x44434241}},
     {"ilp32-k20", "[" KA "] +w", NULL, 1, {0x44434241}},
     {"ilp32-k21", "[" KA "] +w", NULL, 1, {0x44434241}},
-    {"ilp32-k22", "[" KA "," K8 "] +w", NULL, 3,
+    {"ilp32-k22",
+     "[" KA "," K8 "] +w",
+     NULL,
+     3,
      {0x44434241, 0x34333231, 0x38373635}},
-    {"ilp32-k23", "[" K8 ",(1,1,000000000000000000)] +w", "[" K8 "]", 4,
+    {"ilp32-k23",
+     "[" K8 ",(1,1,000000000000000000)] +w",
+     "[" K8 "]",
+     4,
      {0x34333231, 0x38373635, 0, 0}},
     {"ilp32-k24", "[" KA ",(41,50,616263)]", "[" KA "]", 1, {0x44434241}},
     {"ilp32-legacy", "[(1,1,),(1,1,)] +w", NULL, 0, {0}},
-    {"ilp32-f1", "[(1,1,64000000650000006600000067000000)] +w", NULL, 4,
+    {"ilp32-f1",
+     "[(1,1,64000000650000006600000067000000)] +w",
+     NULL,
+     4,
      {100, 101, 102, 103}},
     {"ilp32-f2", "[(1,1,64000000)] +w", NULL, 1, {100}},
     {"ilp32-f3", "[] +w", NULL, 0, {0}},
-    {"ilp32-f4", "[(1,1,64000000),(1,1,65000000660000007a7a)] +w",
-     "[(1,1,64000000)]", 3, {100, 101, 102}},
+    {"ilp32-f4",
+     "[(1,1,64000000),(1,1,65000000660000007a7a)] +w",
+     "[(1,1,64000000)]",
+     3,
+     {100, 101, 102}},
     {"ilp32-f5", "[(0,99,64000000)] +w", NULL, 0, {0}},
     {"ilp32-f6", "[(1,1,6400000065000000)] +w", NULL, 2, {100, 101}},
-    {"ilp32-f7", "[(1,1,640000006500000066000000eeeeeeee670000007a7a)] +w",
-     NULL, 5, {100, 101, 102, (int32_t)0xeeeeeeeeu, 103}},
+    {"ilp32-f7",
+     "[(1,1,640000006500000066000000eeeeeeee670000007a7a)] +w",
+     NULL,
+     5,
+     {100, 101, 102, (int32_t)0xeeeeeeeeu, 103}},
     {"ilp32-f8", "[(1,1,64000000650000007a7a7a)] +w", NULL, 2, {100, 101}},
     {"ilp32-f9",
      "[(1,1,64000000),(1,1,65000000660000007a7a),(1,1,6700000068000000)] +w",
-     NULL, 5, {100, 101, 102, 103, 104}},
+     NULL,
+     5,
+     {100, 101, 102, 103, 104}},
 };
 
 TEST(ilp32_crafted_seeds_match_the_table_under_both_32_bit_models)
@@ -151,17 +174,16 @@ TEST(ilp32_crafted_seeds_match_the_table_under_both_32_bit_models)
 /* C = 24: an empty item (41, 50), then a header at 12 whose cmsg_len is
  * 0xffff0000: under the 32-bit legacy rule visited iff base >= 2^32 - 12
  * - 0xffff0000 = 0xfff4 (the pointer sum wraps past 2^32). */
-static const unsigned char wrap24[24] = {
-    0x0c, 0, 0,    0,    0x29, 0, 0, 0, 0x32, 0, 0, 0,
-    0,    0, 0xff, 0xff, 0x29, 0, 0, 0, 0x33, 0, 0, 0};
+static const unsigned char wrap24[24] = {0x0c, 0, 0, 0, 0x29, 0, 0,    0,
+                                         0x32, 0, 0, 0, 0,    0, 0xff, 0xff,
+                                         0x29, 0, 0, 0, 0x33, 0, 0,    0};
 
 /* C = 40: SCM_RIGHTS 200, 201; then SCM_RIGHTS at 20 with the same
  * length, whose slots up to C hold 202, 203: threshold 2^32 - 20 -
  * 0xffff0000 = 0xffec. */
 static const unsigned char wrap40[40] = {
-    0x14, 0,    0, 0, 1, 0,    0,    0,    1,    0,    0,    0,    0xc8, 0,
-    0,    0,    0xc9, 0, 0, 0, 0,    0,    0xff, 0xff, 1,    0,    0,    0,
-    1,    0,    0, 0, 0xca, 0, 0, 0, 0xcb, 0,    0,    0};
+    0x14, 0, 0,    0,    1, 0, 0, 0, 1, 0, 0, 0, 0xc8, 0, 0, 0, 0xc9, 0, 0, 0,
+    0,    0, 0xff, 0xff, 1, 0, 0, 0, 1, 0, 0, 0, 0xca, 0, 0, 0, 0xcb, 0, 0, 0};
 
 static size_t walk32_at(const unsigned char *buf, size_t len, uint64_t base,
                         struct cr_walk *w)
@@ -220,9 +242,9 @@ TEST(ilp32_legacy_wrap_changes_items_warning_and_close_list)
     ASSERT_UEQ(n, 4);
     ASSERT_EQ(fds[2], 202);
     ASSERT_EQ(fds[3], 203);
-    ASSERT_EQ(cr_json_parse_buf_at(wrap40, 40, GL32, 0xffeb, out, sizeof(out),
-                                   &n),
-              0);
+    ASSERT_EQ(
+        cr_json_parse_buf_at(wrap40, 40, GL32, 0xffeb, out, sizeof(out), &n),
+        0);
     ASSERT_TRUE(strstr(out, "\"warning\":false,\"close_on_error\":[200,201],"
                             "\"base\":\"0xffeb\",\"base_threshold\":"
                             "\"0xffec\"}") != NULL);
@@ -231,9 +253,9 @@ TEST(ilp32_legacy_wrap_changes_items_warning_and_close_list)
 TEST(ilp32_legacy_aligned_length_wraps_to_zero_mod_2p32)
 {
     /* L_next = 2^32 - 3 aligns to 0: the step passes at any base. */
-    static const unsigned char b[24] = {
-        0x0c, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0,
-        0xfd, 0xff, 0xff, 0xff, 1, 0, 0, 0, 1, 0, 0, 0};
+    static const unsigned char b[24] = {0x0c, 0, 0, 0, 1,    0,    0,    0,
+                                        1,    0, 0, 0, 0xfd, 0xff, 0xff, 0xff,
+                                        1,    0, 0, 0, 1,    0,    0,    0};
     struct cr_walk w;
 
     ASSERT_UEQ(walk32_at(b, 24, 0, &w), 2);
@@ -249,8 +271,7 @@ TEST(ilp32_base_stays_below_2p32_and_the_default_makes_room)
     ASSERT_EQ(cr_walk_init(&w, buf, 64, GL32), 0);
     ASSERT_UEQ(w.base, CR_BASE_DEFAULT_ILP32);
     ASSERT_EQ(cr_walk_set_base(&w, UINT64_C(0xffffffff) - 32 - 64), 0);
-    ASSERT_EQ(cr_walk_set_base(&w, UINT64_C(0xffffffff) - 32 - 63),
-              CR_EINVAL);
+    ASSERT_EQ(cr_walk_set_base(&w, UINT64_C(0xffffffff) - 32 - 63), CR_EINVAL);
     ASSERT_EQ(cr_walk_set_base(&w, CR_BASE_DEFAULT), CR_EINVAL);
     ASSERT_UEQ(cr_base_default(GL32, 64), CR_BASE_DEFAULT_ILP32);
     ASSERT_UEQ(cr_base_default(CR_LIBC_GLIBC_LEGACY, 64), CR_BASE_DEFAULT);
@@ -261,9 +282,8 @@ TEST(ilp32_base_stays_below_2p32_and_the_default_makes_room)
     /* No 32-bit buffer holds 2^32 - 32 bytes (nothing is read). */
     ASSERT_EQ(cr_walk_init(&w, buf, (size_t)UINT64_C(0xffffffe0), G32),
               CR_EINVAL);
-    ASSERT_EQ(cr_walk_init(&w, buf, (size_t)UINT64_C(0xffffffe0),
-                           CR_LIBC_GLIBC),
-              0);
+    ASSERT_EQ(
+        cr_walk_init(&w, buf, (size_t)UINT64_C(0xffffffe0), CR_LIBC_GLIBC), 0);
     ASSERT_UEQ(cr_base_default(G32, (size_t)UINT64_C(0xffffffe0)), 0);
 #endif
 }

@@ -19,7 +19,7 @@ import sys
 
 from oracle.sources import base
 
-SOURCES = ("host", "debian")
+SOURCES = ("host", "debian", "musl")
 
 
 def split_list(text):

@@ -14,7 +14,8 @@ An entry: label debian:bullseye/python3.9, origin "Debian bullseye
 (amd64)", argv `REPO/scripts/debian-root run bullseye -- /usr/bin/python3.9`,
 libc glibc 2.31.  The model comes from the root's glibc version (the libc6
 package the root holds): glibc-legacy before 2.36 (the CMSG_NXTHDR that
-takes the buffer's base address, spec §3), glibc from 2.36 on.
+takes the buffer's base address, spec §3), glibc from 2.36 on; on a 32-bit
+architecture (i386) their 32-bit twins glibc-legacy-i386 and glibc-i386.
 
 Without root nothing here can run: one line on stderr says so and the
 source offers nothing (the other sources' interpreters still run).
@@ -35,18 +36,22 @@ TOOL = os.path.join(REPO, "scripts", "debian-root")
 # buffer's end alone; before it, the rule involves the buffer's base
 # address (cmsgref.h's "glibc-legacy").
 LEGACY_BEFORE = (2, 36)
+# Architectures whose size_t is 32 bits: a 12-byte cmsghdr, 4-byte
+# alignment, pointer sums modulo 2^32 (cmsgref.h's "-i386" models).
+ILP32_ARCHES = ("i386", "armhf", "armel")
 BUILD_TIMEOUT = 1800
 MAKE_TIMEOUT = 600
 
 
-def model_for(glibc):
-    """The model name for a glibc version string ("2.31"), or None when it
-    is not one."""
+def model_for(glibc, arch=None):
+    """The model name for a glibc version string ("2.31") on arch (None:
+    a 64-bit one), or None when it is not one."""
     m = re.match(r"^(\d+)\.(\d+)", glibc or "")
     if not m:
         return None
-    return "glibc-legacy" if (int(m.group(1)), int(m.group(2))) \
+    name = "glibc-legacy" if (int(m.group(1)), int(m.group(2))) \
         < LEGACY_BEFORE else "glibc"
+    return name + ("-i386" if arch in ILP32_ARCHES else "")
 
 
 def parse_select(item):
@@ -162,7 +167,7 @@ class DebianSource(base.Source):
             (stamp or {}).get("python3", {}).get("path") or "python3"))
         out_dir = os.path.join(REPO, "build", _variant(rel, arch))
         glibc = (stamp or {}).get("glibc")
-        model = model_for(glibc)
+        model = model_for(glibc, arch)
         tag = "%s/%s" % (where, os.path.basename(exe))
         e = base.new_entry(
             self.name, PREFIX + tag,

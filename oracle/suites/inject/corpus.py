@@ -30,7 +30,7 @@ CONTROL_DIRS = ("cmsg_parse", "cmsg_diff", "inject")
 SKIP_EXT = (".md", ".txt", ".json", ".py", ".c", ".h", ".sh", ".html")
 PACK_ENV = "CMSGREF_INJECT_CORPUS"
 
-_SPEC_SEED = re.compile(r"cmsg_parse/seed-[kf]\d")
+_SPEC_SEED = re.compile(r"cmsg_parse/seed-(ilp32-)?[kf]\d")
 _buf_cache = {}          # corpus path -> (bytes, CRC-32), read once
 _pack = {}               # corpus path -> bytes, from the driver's pack
 
@@ -41,7 +41,8 @@ def crc32(buf):
 
 
 def spec_seed(rel):
-    """True for the spec §12 seeds (seed-kNN-*, seed-fN-*) that
+    """True for the spec §12 seeds (seed-kNN-*, seed-fN-*, and their
+    12-byte-header twins seed-ilp32-kNN-*, seed-ilp32-fN-*) that
     scripts/make-seeds writes into corpus/cmsg_parse: they also go through
     recvmsg_into."""
     return _SPEC_SEED.match(rel) is not None
