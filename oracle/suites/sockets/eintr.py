@@ -36,13 +36,16 @@ class _Eintr(object):
     the handler sends the setup's message (mode "returns") or raises
     ZeroDivisionError ("raises"), once.  In mode "storm" the signal comes
     every STORM seconds for at most STORM_CAP seconds and the handler only
-    notes when it ran; result() then says, from those runs alone, whether
-    the call kept its deadline (no more than LATE_RUNS handler runs came
-    LATE seconds or more after the call's timeout had passed: a call
-    that keeps its deadline gives up at the first EINTR after it, one that
-    restarts its timeout at every EINTR goes on being interrupted until
-    the storm ends) and whether it was interrupted at all (a call the
-    storm never reached observed nothing: run.py runs such a side again).
+    notes when it ran; result() then says whether the call extended its
+    deadline (more than LATE_RUNS handler runs came LATE seconds or more
+    after the timeout had passed: a call that keeps its deadline gives up
+    at the first EINTR after it, one that restarts its timeout at every
+    EINTR goes on being interrupted until the storm ends), kept it (it was
+    interrupted in the second half of its timeout and still ended before
+    LATE after it: a restarted timeout would have run a whole timeout past
+    that run), or neither was observed (a loaded machine starved the storm
+    or the call), and whether it was interrupted at all.  run.py runs a
+    side that observed too little again.
     No wall-clock bound decides: a loaded machine delays both.
 
     A helper thread (_Watcher) watches the main thread's
@@ -146,7 +149,14 @@ class _Eintr(object):
             return {}
         late = self.started + self.timeout + self.LATE
         nlate = len([t for t in self.runs if t >= late])
-        return {"deadline": "extended" if nlate > self.LATE_RUNS else "kept",
+        if nlate > self.LATE_RUNS:
+            deadline = "extended"
+        elif self.runs and self.runs[-1] >= self.started + self.timeout / 2 \
+                and self.ended <= late:
+            deadline = "kept"
+        else:
+            deadline = "not observed"
+        return {"deadline": deadline,
                 "interrupted": "yes" if self.handled else "never"}
 
     def __enter__(self):
