@@ -288,6 +288,35 @@ FZ_NO_COV static void check_size_max(void)
     }
 }
 
+/* The address-width contract of every model, at lengths no input has: a
+ * 32-bit model refuses a len no buffer below 2^32 holds (cr_walk_init
+ * CR_EINVAL, cr_base_default 0) and lowers its default address, 16-aligned,
+ * so that a long buffer still fits; a 64-bit model's default is its
+ * base_default whatever the len.  No walk is run, so nothing is read. */
+FZ_NO_COV static void check_addr_width(void)
+{
+    static const unsigned char byte;
+    const size_t mid = (size_t)1 << 28;
+    struct cr_walk w;
+
+    for (unsigned l = 0; l < CR_LIBC_COUNT; l++) {
+        const struct cr_model *m = cr_model_get((enum cr_libc)l);
+        const size_t big = (size_t)(UINT32_MAX - 32u);
+        uint64_t d = cr_base_default(m->libc, mid);
+
+        if (m->addr_bits != 32) {
+            FZ_CHECK_EQ(cr_base_default(m->libc, SIZE_MAX), m->base_default);
+            continue;
+        }
+        FZ_CHECK_EQ(cr_walk_init(&w, &byte, big + 1, m->libc), CR_EINVAL);
+        FZ_CHECK_EQ(cr_base_default(m->libc, big + 1), 0);
+        FZ_CHECK(d % 16 == 0 && d <= m->base_default);
+        FZ_CHECK(d + mid + 32u <= UINT32_MAX);
+        FZ_CHECK_EQ(cr_walk_init(&w, &byte, mid, m->libc), 0);
+        FZ_CHECK_EQ(cr_walk_set_base(&w, d), 0);
+    }
+}
+
 FZ_NO_COV void fz_check_api(const unsigned char *buf, size_t len)
 {
     static int size_max_done;
@@ -312,6 +341,7 @@ FZ_NO_COV void fz_check_api(const unsigned char *buf, size_t len)
     if (!size_max_done) {
         size_max_done = 1;
         check_size_max();
+        check_addr_width();
     }
 }
 
