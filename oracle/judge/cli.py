@@ -48,7 +48,7 @@ from oracle.suites import SUITES, generator, suite_module
 from tools import procs
 
 MAX_JOBS = 64
-GENERATE = 200      # generated scenarios per run unless told
+GENERATE = 100      # generated scenarios per run unless told
 
 
 class _Parser(argparse.ArgumentParser):
