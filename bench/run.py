@@ -346,8 +346,10 @@ def main(argv=None):
                               "not in --only %s" % ",".join(only)})
     for key, sub, label, target, ok in ROWS:
         name = key if sub is None else "%s.%s" % (key, sub)
-        v, _ = value(b.data, key, sub)
+        v, low = value(b.data, key, sub)
         b.data.setdefault("targets", {})[name] = target
+        if v is None and low is not None and ok is not None and not ok(low):
+            v = low             # cut off past the target: not met
         b.data.setdefault("met", {})[name] = \
             None if v is None or ok is None else ok(v)
     b.data["missing"] = b.missing
