@@ -145,8 +145,9 @@ def scenario(seed, index):
         p, flags=p["flags"] or 0))
     if p["isolate"]:
         # the isolating child is another process (its credentials differ)
-        # and runs the plain call: no callback, no signal
+        # and runs the plain call: no callback, no signal, no timestamps
         p["passcred"] = False
+        p["timestamp"] = ""
         p["reenter"] = None
         if p["eintr"]:
             p["eintr"] = ""

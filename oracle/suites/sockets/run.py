@@ -288,6 +288,10 @@ def run_case(case_id):
     # are not this case's) and stopped when a case of another family
     # comes (its pipes would be in every later snapshot).
     if isolate:
+        if not _POOL.fds:
+            # the child sends the objects of the pool it inherits
+            _POOL.renew()
+            _table_changed()
         _ISOLATOR.start()
         _ISOLATOR.family = p["family"]
     elif _ISOLATOR.pid is not None and _ISOLATOR.family != p["family"]:
