@@ -328,6 +328,8 @@ def run_case(case_id):
     return {"family": p["family"], "id": case_id,
             "native": results["native"], "reference": results["reference"],
             "leaked_fds": leaks, "bug_class": p.get("bug_class", []),
+            # What the reference leaks as CPython does under the model.
+            "predicted_leaks": refsocket.take_dropped(),
             "repro": repro(case_id)}
 
 
