@@ -77,17 +77,12 @@ int cr_model_by_name(const char *name, enum cr_libc *ret_libc)
  * 12's 2.36 does; a plain 2.36 tarball does not: see §3). */
 enum cr_libc cr_model_host(void)
 {
-#if defined(__GLIBC__) && UINTPTR_MAX == 0xffffffffu
+#if defined(__GLIBC__) /* size_t's width picks the ILP32 twin */
 #if __GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 36)
-    return CR_LIBC_GLIBC_I386;
+    return SIZE_MAX == 0xffffffffu ? CR_LIBC_GLIBC_I386 : CR_LIBC_GLIBC;
 #else
-    return CR_LIBC_GLIBC_LEGACY_I386;
-#endif
-#elif defined(__GLIBC__)
-#if __GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 36)
-    return CR_LIBC_GLIBC;
-#else
-    return CR_LIBC_GLIBC_LEGACY;
+    return SIZE_MAX == 0xffffffffu ? CR_LIBC_GLIBC_LEGACY_I386
+                                   : CR_LIBC_GLIBC_LEGACY;
 #endif
 #elif defined(__linux__)
     return CR_LIBC_MUSL; /* Linux without glibc: musl is the model we have */
