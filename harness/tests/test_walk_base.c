@@ -82,6 +82,20 @@ TEST(legacy_wrap_changes_items_warning_and_close_list_c48)
     ASSERT_EQ(fds[3], 203);
 }
 
+TEST(legacy_steps_that_fit_leave_no_threshold)
+{
+    /* Two empty items back to back, C = 32: every step fits. */
+    static const unsigned char two[32] = {0x10, 0, 0, 0, 0, 0,    0, 0, 1, 0, 0,
+                                          0,    7, 0, 0, 0, 0x10, 0, 0, 0, 0, 0,
+                                          0,    0, 1, 0, 0, 0,    8, 0, 0, 0};
+    struct cr_walk w;
+
+    ASSERT_EQ(walk_at(two, 32, 0, &w), 2);
+    ASSERT_UEQ(w.base_threshold, 0);
+    ASSERT_EQ(walk_at(two, 32, CR_BASE_DEFAULT, &w), 2);
+    ASSERT_UEQ(w.base_threshold, 0);
+}
+
 TEST(fixed_glibc_and_musl_ignore_the_base)
 {
     struct cr_walk w;
