@@ -65,7 +65,7 @@ and PyPy 3.9.
 FINDINGS = os.path.join('build', 'findings')
 GRACE = 2  # seconds a fuzzer gets between SIGTERM and SIGKILL
 DICT = os.path.join('fuzz', 'cmsg.dict')
-RAW_TARGETS = ('cmsg_parse', 'cmsg_diff')  # inputs are raw control bytes
+RAW_TARGETS = ('cmsg_parse', 'cmsg_json', 'cmsg_diff')  # inputs are raw control bytes
 KEEP_PREFIXES = ('seed-', 'regress-')
 REPLAY_SECONDS = 30  # one reproducer under the replay build
 # The lines that say why an input failed, best first: the target's own
