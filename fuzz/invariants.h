@@ -59,6 +59,12 @@ void fz_check_same(const struct fz_walk *a, const struct fz_walk *b);
  * condition fails only where the pointer sum does not wrap). */
 void fz_check_prefix(const struct fz_walk *lng, const struct fz_walk *shrt);
 
+/* musl against glibc on the same bytes (§3): where every length glibc
+ * read fits in 32 bits (musl reads only those), the walks are the same,
+ * except that where glibc visits a header ending exactly at C, musl's
+ * strict bound stops silently after the item before it. */
+void fz_check_musl(const struct fz_walk *glibc, const struct fz_walk *musl);
+
 /* Walks buf[0, len) under low's legacy model at address top (the highest
  * a buffer of len bytes can have there, where its pointer sum wraps most),
  * into the spare scratch slot (FZ_SLOTS - 1), and checks that walk
