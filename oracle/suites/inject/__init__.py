@@ -66,6 +66,10 @@ Limits and facts encoded:
   datagram pair whose sender has an abstract name; their reference side is
   oracle.reference.refsocket on the same injected call, in the worker, so the record
   comes complete and complete_records leaves it alone.
+- Failed waits (POLL_CASES, family poll-error): the shim makes the first
+  poll() on a socket with a timeout fail with ENOMEM (§7: OSError with
+  that errno, nothing retried); both sides in the worker, as the address
+  cases.
 - The libc model is the one the driver chose for the interpreter
   (configure(libc=...); oracle/sources/model.py), else CMSGREF_LIBC, else
   detected here (detect.py: K14 and K18, as §3 advises); every record
@@ -121,15 +125,41 @@ def _ensure():
 
 
 def _run_addr_case(case_id):
-    """An address case (cases.ADDR_CASES), both sides in this worker: the
-    interpreter's call, then oracle.reference.refsocket's, on the same socket with the
-    same control bytes and forced msg_namelen, each with the close()
-    watch.  Returns the complete record."""
+    """An address case (cases.ADDR_CASES), both sides in this worker
+    (_run_both).  Returns the complete record."""
     src, _, mode = case_id.rpartition("@")
     name = src[len("addr:"):]
     if mode not in cases.MODES or name not in cases.ADDR_CASES:
         raise ValueError("bad case id %r" % case_id)
     where, namelen, buf = cases.ADDR_CASES[name]
+    rec = _run_both(where, buf, mode, "recvmsg", namelen=namelen)
+    rec.update(family="addr-%s" % mode, id=case_id, namelen=namelen,
+               repro=cases.repro("address case %s, warnings %s"
+                                 % (name, mode), case_id))
+    return rec
+
+
+def _run_poll_case(case_id):
+    """A failed wait (cases.POLL_CASES), both sides in this worker
+    (_run_both): the first poll() on the socket fails with the case's
+    errno.  Returns the complete record; an ERROR if a side's poll()
+    failure never went out (it did not wait through libc's poll())."""
+    name = case_id[len("poll:"):]
+    if name not in cases.POLL_CASES:
+        raise ValueError("bad case id %r" % case_id)
+    method, where, eno = cases.POLL_CASES[name]
+    rec = _run_both(where, b"", "record", method, poll_errno=eno)
+    rec.update(family=cases.POLL_FAMILY, id=case_id, poll_errno=eno,
+               repro=cases.repro("failed wait %s" % name, case_id))
+    return rec
+
+
+def _run_both(where, buf, mode, method, namelen=-1, poll_errno=0):
+    """The interpreter's call, then oracle.reference.refsocket's, on the
+    same socket (where: "named" the datagram pair, else the socketpair)
+    with the same control bytes, forced msg_namelen and failed poll(),
+    each with the close() watch.  Returns the record without its family,
+    id and repro."""
     session = get_session()
     target = session.named() if where == "named" else None
     sides, leaks, errors = {}, {}, []
@@ -138,22 +168,22 @@ def _run_addr_case(case_id):
             refsocket.install()
         try:
             res, leaked, lost, delivered = session.observe(
-                buf, mode, "recvmsg", target, namelen)
+                buf, mode, method, target, namelen, poll_errno)
         finally:
             if side == "reference":
                 refsocket.uninstall()
         sides[side], leaks[side] = res, leaked
-        if not delivered:
+        if poll_errno and not session.poll_failed:
+            errors.append("the %s call did not wait through libc's poll() "
+                          "on the socket" % side)
+        elif not delivered and not poll_errno:
             errors.append("the shim did not rewrite the %s call" % side)
         elif lost:
             errors.append("descriptor(s) %s vanished during the %s call "
                           "without a close() the shim saw" % (lost, side))
-    rec = {"family": "addr-%s" % mode, "id": case_id,
-           "native": sides["native"], "reference": sides["reference"],
+    rec = {"native": sides["native"], "reference": sides["reference"],
            "leaked_fds": leaks, "libc": _STATE["libc"],
-           "control_hex": buf.hex(), "namelen": namelen,
-           "repro": cases.repro("address case %s, warnings %s" % (name, mode),
-                                case_id)}
+           "control_hex": buf.hex()}
     if errors:
         rec["error"] = "; ".join(errors)
     return rec
@@ -162,10 +192,13 @@ def _run_addr_case(case_id):
 def run_case(case_id):
     """One case, native side only: the interpreter's call in this worker
     (_Session.observe).  The driver adds the reference (complete_records).
-    An address case (addr:...) is run whole here (_run_addr_case)."""
+    An address case (addr:...) or a failed wait (poll:...) is run whole
+    here (_run_addr_case, _run_poll_case)."""
     _ensure()
     if case_id.startswith("addr:"):
         return _run_addr_case(case_id)
+    if case_id.startswith("poll:"):
+        return _run_poll_case(case_id)
     rel, mode, method = cases.split_case(case_id)
     session = get_session()
     buf, crc = corpus.buffer(rel)

@@ -5,10 +5,13 @@ A case is one control buffer in one warning mode through one method:
   corpus:<path>@<mode>        recvmsg, every corpus buffer (record, error)
   corpus-into:<path>@<mode>   recvmsg_into, the spec seeds only
   addr:<name>@<mode>          an address case (ADDR_CASES)
+  poll:<name>                 a failed wait (POLL_CASES)
 and the spec seeds in every mode of SPEC_MODES.  Families: spec-<mode>,
 spec-into-<mode> (the §12 K/F seeds), corpus-<dir>-<mode> (every other
-buffer), addr-<mode>.
+buffer), addr-<mode>, poll-error.
 """
+
+import errno
 
 import os
 import re
@@ -41,14 +44,31 @@ ADDR_CASES = {
     "no-family-namelen-1": ("pair", 1, b""),
 }
 
+# Failed waits (§7): on a socket with a timeout the call first waits with
+# poll(), and a poll() error other than EINTR raises OSError with its
+# errno, with nothing received and nothing retried.  On Linux poll() on one
+# fd fails only with EINTR or ENOMEM, so the shim makes the first poll() on
+# the socket fail with ENOMEM (cr_inject_poll_errno); the payload is queued,
+# so an interpreter that retried would receive it.  name -> (method,
+# target as in ADDR_CASES: "pair" the stream socketpair, "named" the
+# datagram pair, errno).  Both sides run in the worker on the same call, as
+# the address cases do; the mode is "record" and no control bytes are
+# injected.
+POLL_CASES = dict(
+    ("enomem-%s-%s" % (method, kind), (method, where, errno.ENOMEM))
+    for method in ("recvmsg", "recvmsg_into")
+    for kind, where in (("stream", "pair"), ("dgram", "named")))
+POLL_FAMILY = "poll-error"
+
 
 def iter_cases():
     """(family, case_id) for every corpus control buffer through recvmsg
     in the record and error modes, the spec seeds in every mode of
     SPEC_MODES through recvmsg and recvmsg_into, and the address cases
-    (ADDR_CASES) in the record and error modes.  Families: spec-<mode>,
-    spec-into-<mode> (the §12 K/F seeds), corpus-<dir>-<mode> (every other
-    buffer), addr-<mode> (ids addr:<name>@<mode>)."""
+    (ADDR_CASES) in the record and error modes, and the failed waits
+    (POLL_CASES).  Families: spec-<mode>, spec-into-<mode> (the §12 K/F
+    seeds), corpus-<dir>-<mode> (every other buffer), addr-<mode> (ids
+    addr:<name>@<mode>), poll-error (ids poll:<name>)."""
     files = corpus.corpus_files()
     for rel in files:
         for mode in (SPEC_MODES if spec_seed(rel) else MODES):
@@ -62,6 +82,8 @@ def iter_cases():
     for name in sorted(ADDR_CASES):
         for mode in MODES:
             yield "addr-%s" % mode, "addr:%s@%s" % (name, mode)
+    for name in sorted(POLL_CASES):
+        yield POLL_FAMILY, "poll:%s" % name
 
 
 def family_of(rel, method, mode):

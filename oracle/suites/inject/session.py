@@ -104,7 +104,8 @@ class _Session(object):
     # fd, len, watch, delivered, nclosed: the first 24 bytes of the state.
     HEAD = struct.Struct("=iIiiq")
     DISARM = struct.Struct("=iIi")          # fd = -1, len = 0, watch = 0
-    NAMELEN = struct.Struct("=i")           # at offsetof(.., namelen)
+    # namelen, poll_errno: at offsetof(.., namelen)
+    NAMELEN = struct.Struct("=ii")
     NAMELEN_AT = 32
     CONTROL = struct.Struct("=Q")           # at offsetof(.., control)
     CONTROL_AT = 40
@@ -139,6 +140,8 @@ class _Session(object):
         self._named = None      # (receiver, sender, receiver's name)
         # msg_control of the last call the shim rewrote (0: none yet).
         self.control_addr = 0
+        # True if the last call's armed poll() failure went out.
+        self.poll_failed = False
         self.table = fdtable.snapshot()
         atexit.register(self.close)
 
@@ -171,15 +174,18 @@ class _Session(object):
         rx, tx, name = self._named
         return rx, lambda: tx.sendto(PAYLOAD, name)
 
-    def call(self, buf, mode, method, target=None, namelen=-1):
+    def call(self, buf, mode, method, target=None, namelen=-1,
+             poll_errno=0):
         """The mechanism alone: inject buf into one call of the
         interpreter's method under the mode's warning filter, with the
         close() watch open.  target: (socket, send) to use instead of the
         session's socketpair (named()); namelen >= 0: the call's
-        msg_namelen is forced to it too.  Returns (return value or None,
-        exception or None, recorded warnings, delivered?, close() calls
-        logged); control_addr is then the msg_control the shim saw, or
-        0 if it delivered nothing."""
+        msg_namelen is forced to it too; poll_errno > 0: the first poll()
+        on the socket fails with that errno (poll_failed then tells
+        whether it did).  Returns (return value or None, exception or
+        None, recorded warnings, delivered?, close() calls logged);
+        control_addr is then the msg_control the shim saw, or 0 if it
+        delivered nothing."""
         mm = self.mm
         sock, fd = self.sock, self._fd
         if target is not None:
@@ -198,11 +204,14 @@ class _Session(object):
         paused = gc.isenabled()
         gc.disable()
         self.HEAD.pack_into(mm, 0, fd, len(buf), 1, 0, 0)
-        self.NAMELEN.pack_into(mm, self.NAMELEN_AT, namelen)
+        self.NAMELEN.pack_into(mm, self.NAMELEN_AT, namelen, poll_errno)
         try:
             ret, exc, caught = _call(sock, mode, method, len(buf))
         finally:
             delivered, nclosed = self.HEAD.unpack_from(mm, 0)[3:]
+            self.poll_failed = self.NAMELEN.unpack_from(
+                mm, self.NAMELEN_AT)[1] < 0
+            self.NAMELEN.pack_into(mm, self.NAMELEN_AT, -1, 0)
             self.control_addr = self.CONTROL.unpack_from(
                 mm, self.CONTROL_AT)[0] if delivered else 0
             self.DISARM.pack_into(mm, 0, -1, 0, 0)
@@ -212,12 +221,13 @@ class _Session(object):
             self._drain(sock)
         return ret, exc, caught, delivered, nclosed
 
-    def observe(self, buf, mode, method, target=None, namelen=-1):
+    def observe(self, buf, mode, method, target=None, namelen=-1,
+                poll_errno=0):
         """call() and what the record needs of it.  Returns (canonical
         result, leaks as "fd -> target", fds that vanished, True if the
         shim delivered the buffer)."""
         ret, exc, caught, delivered, nclosed = self.call(
-            buf, mode, method, target, namelen)
+            buf, mode, method, target, namelen, poll_errno)
         mm = self.mm
         res = canon.canon_result(ret, exc, caught, method, rights="raw",
                                  shapes=False)
@@ -254,9 +264,14 @@ class _Session(object):
     @staticmethod
     def _drain(sock):
         """Read whatever the call left queued on sock (it did not read
-        PAYLOAD)."""
+        PAYLOAD), without waiting: with a timeout set, recv() would wait
+        for it before trying, so the socket is non-blocking meanwhile."""
+        timeout = sock.gettimeout()
+        sock.settimeout(0)
         try:
-            while sock.recv(4096, socket.MSG_DONTWAIT):
+            while sock.recv(4096):
                 pass
         except OSError:
             pass
+        finally:
+            sock.settimeout(timeout)

@@ -32,6 +32,16 @@
  *    decodes an address length the kernel never gives (spec §6: 1 makes
  *    CPython's AF_UNIX decoder fail, F10; a length with no family written
  *    decodes as (0, 14 zero bytes)).  cr_inject_arm() resets it.
+ *  - cr_inject_poll_errno(e): the next poll() whose set includes the
+ *    armed fd fails with errno e instead of waiting (once), so the error
+ *    branch of the wait before a call with a timeout is reached (spec §7:
+ *    a poll error other than EINTR raises OSError with its errno; on
+ *    Linux poll() on one fd fails only with EINTR or ENOMEM, and ENOMEM
+ *    cannot be provoked from outside).  Every CPython 3.6-3.13, PyPy 7.3
+ *    and the library wait through libc's poll() (none calls ppoll or the
+ *    fortified __poll_chk), which the oracle's self-tests check: the
+ *    field turns negative when the failure went out.  cr_inject_arm()
+ *    resets it.
  *  - every rewritten call leaves the address of its msg_control in the
  *    state's control field: legacy glibc's next-header rule depends on
  *    where the buffer lies (spec §3.4), so the reference walks there.
@@ -53,6 +63,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <stddef.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -61,12 +72,15 @@
 
 ssize_t recvmsg(int fd, struct msghdr *msg, int flags);
 int close(int fd);
+int poll(struct pollfd *fds, nfds_t nfds, int timeout);
 
 typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
 typedef int (*close_fn)(int);
+typedef int (*poll_fn)(struct pollfd *, nfds_t, int);
 
 _Static_assert(offsetof(struct cr_inject_ctl, nclosed) == 16 &&
                    offsetof(struct cr_inject_ctl, namelen) == 32 &&
+                   offsetof(struct cr_inject_ctl, poll_errno) == 36 &&
                    offsetof(struct cr_inject_ctl, control) == 40 &&
                    offsetof(struct cr_inject_ctl, bytes) == 48,
                "inject.h documents this layout to the oracle");
@@ -88,6 +102,7 @@ int cr_inject_arm(int fd, const void *bytes, size_t len)
         memmove(ctl->bytes, bytes, len);
     ctl->len = (uint32_t)len;
     ctl->namelen = -1;
+    ctl->poll_errno = 0;
     ctl->fd = fd;
     ctl->delivered = 0;
     return 0;
@@ -101,6 +116,17 @@ int cr_inject_namelen(int namelen)
     if (namelen < 0)
         return -1;
     ctl->namelen = namelen;
+    return 0;
+}
+
+/* After cr_inject_arm(): the next poll() that watches the armed fd fails
+ * with errno eno (once; see the file comment).  Returns 0, or -1 if eno is
+ * not positive. */
+int cr_inject_poll_errno(int eno)
+{
+    if (eno <= 0)
+        return -1;
+    ctl->poll_errno = eno;
     return 0;
 }
 
@@ -138,7 +164,7 @@ int cr_inject_ctl_area(struct cr_inject_ctl *area)
     ctl->len = 0;
     ctl->watch = 0;
     ctl->namelen = -1;
-    ctl->reserved = 0;
+    ctl->poll_errno = 0;
     ctl->control = 0;
     ctl->delivered = 0;
     ctl->nclosed = 0;
@@ -194,6 +220,40 @@ int close(int fd)
     }
     return real(fd);
 }
+
+/* The interposed poll(): fails once with the armed errno when fds includes
+ * the armed fd (see cr_inject_poll_errno), the real one otherwise.
+ * Returns -1 with that errno, or what libc returns.  glibc declares fds
+ * write-only, so gcc takes reading the caller's set (which poll() does by
+ * contract) for a read of uninitialised memory: that warning is off here. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+int poll(struct pollfd *fds, nfds_t nfds, int timeout)
+{
+    static poll_fn real;
+    int eno = ctl->poll_errno;
+    nfds_t i;
+
+    for (i = 0; eno > 0 && ctl->fd >= 0 && fds != NULL && i < nfds; i++) {
+        if (fds[i].fd == ctl->fd) {
+            ctl->poll_errno = -eno;
+            errno = eno;
+            return -1;
+        }
+    }
+    if (real == NULL)
+        real = (poll_fn)dlsym(RTLD_NEXT, "poll");
+    if (real == NULL) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return real(fds, nfds, timeout);
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 /* The interposed recvmsg: the real call, then the armed bytes in place of
  * the control data.  Returns what the real call returned, or -1 with

@@ -17,9 +17,10 @@
  * and read the log by writing and reading these fields directly, with no
  * foreign call per case.  Layout (native byte order, no padding): fd at 0,
  * len 4, watch 8, delivered 12, nclosed 16, injected 24, namelen 32,
- * reserved 36, control 40, bytes 48.  The shim only reads fd, len, watch,
- * namelen and bytes, and writes fd (-1 once used), namelen (-1 once used),
- * delivered, control, nclosed and injected. */
+ * poll_errno 36, control 40, bytes 48.  The shim only reads fd, len,
+ * watch, namelen, poll_errno and bytes, and writes fd (-1 once used),
+ * namelen (-1 once used), poll_errno (negated once used), delivered,
+ * control, nclosed and injected. */
 struct cr_inject_ctl {
     int32_t fd;        /* the next recvmsg() on this fd gets bytes; -1: none */
     uint32_t len;      /* armed byte count, at most CR_INJECT_MAX */
@@ -33,7 +34,9 @@ struct cr_inject_ctl {
                           kernel does: PyPy 7.3 declares a msg_namelen
                           larger than its buffer and corrupts its heap
                           past 110 bytes for AF_UNIX */
-    int32_t reserved;  /* 0 */
+    int32_t poll_errno; /* > 0: the next poll() that watches fd fails
+                           with this errno, once, and the field becomes
+                           its negation (so < 0: it did); 0: untouched */
     uint64_t control;  /* msg_control of the last call rewritten: the
                           address the caller's walk starts at, which the
                           legacy glibc rule depends on (spec §3.4) */
@@ -42,6 +45,7 @@ struct cr_inject_ctl {
 
 int cr_inject_arm(int fd, const void *bytes, size_t len);
 int cr_inject_namelen(int namelen);
+int cr_inject_poll_errno(int eno);
 void cr_inject_disarm(void);
 long cr_inject_count(void);
 int cr_inject_log_area(int *area, size_t cap);
