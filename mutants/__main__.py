@@ -24,6 +24,7 @@ def main(argv=None):
     p.add_argument("--fuzz-seconds", type=int, default=10)
     p.add_argument("--out", default="build/mutants")
     p.add_argument("--equivalent", default=None)
+    p.add_argument("--unreachable", default=None)
     try:
         o = p.parse_args(argv)
     except SystemExit as e:
@@ -43,6 +44,7 @@ def main(argv=None):
         sys.stderr.write("mutants: --max must be >= 0\n")
         return 2
     o.equivalent = o.equivalent or report.EQUIVALENT
+    o.unreachable = o.unreachable or report.UNREACHABLE
     try:
         r = run.Run(o)
     except report.ReportError as e:

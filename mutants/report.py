@@ -5,9 +5,14 @@ Per side (cpython, reference) and per judge of that side, the mutation
 score is killed / (judged - equivalent): a judged mutant is one that
 compiled to different machine code and ran; an equivalent one is a
 survivor argued in mutants/equivalent.json (its id and the argument),
-which the report applies and shows.  Mutants that survive every judge
-come first, then those a single judge missed, then the killed, then the
-dropped (uncompilable, unchanged).
+which the report applies and shows.  A survivor listed in
+mutants/unreachable.json (same shape) is one no judge can reach, with the
+argument why (typically: only an allocation failure inside CPython's own
+allocator gets there); it is not equivalent, so it stays in the scores as
+a survivor, and the report marks it and shows the argument apart from the
+equivalent ones.  Mutants that survive every judge come first, then those
+a single judge missed, then the killed, then the dropped (uncompilable,
+unchanged).
 """
 
 import html
@@ -16,10 +21,16 @@ import os
 
 MUTANTS_DIR = os.path.dirname(os.path.abspath(__file__))
 EQUIVALENT = os.path.join(MUTANTS_DIR, "equivalent.json")
+UNREACHABLE = os.path.join(MUTANTS_DIR, "unreachable.json")
 
 
 class ReportError(Exception):
-    """A bad equivalent.json; str() is one line."""
+    """A bad equivalent.json or unreachable.json; str() is one line."""
+
+
+def load_unreachable(path=UNREACHABLE):
+    """{mutant id: argument} of unreachable.json (as load_equivalent)."""
+    return load_equivalent(path)
 
 
 def load_equivalent(path=EQUIVALENT):
@@ -53,20 +64,27 @@ def _rank(m):
     return 1 if killed < len(v) else 2
 
 
-def summarize(data, equivalent):
-    """Adds to each side its scores and orders its mutants (in place)."""
+def summarize(data, equivalent, unreachable=None):
+    """Adds to each side its scores and orders its mutants (in place).
+    equivalent, unreachable: {mutant id: argument}."""
     for sec in data["sides"].values():
         ms = sec.get("mutants", [])
         for m in ms:
-            m["equivalent"] = equivalent.get(m["id"]) if m.get(
-                "status") == "judged" else None
-            if m["equivalent"] and any(x["killed"] for x in
-                                       m["verdicts"].values()):
+            judged = m.get("status") == "judged"
+            m["equivalent"] = equivalent.get(m["id"]) if judged else None
+            m["unreachable"] = (unreachable or {}).get(m["id"]) \
+                if judged and not m["equivalent"] else None
+            killed = judged and any(x["killed"] for x in
+                                    m["verdicts"].values())
+            if m["equivalent"] and killed:
                 m["equivalent_contradicted"] = True
+            if m["unreachable"] and killed:
+                m["unreachable_contradicted"] = True
         judged = [m for m in ms if m.get("status") == "judged"]
         counted = [m for m in judged if not m["equivalent"]]
         sec["counts"] = {
             "judged": len(judged), "equivalent": len(judged) - len(counted),
+            "unreachable": sum(1 for m in counted if m["unreachable"]),
             "uncompilable": sum(m.get("status") == "uncompilable" for m in ms),
             "unchanged": sum(m.get("status") == "unchanged" for m in ms)}
         scores = {}
@@ -84,9 +102,9 @@ def summarize(data, equivalent):
     return data
 
 
-def write(data, equivalent, out_dir):
+def write(data, equivalent, out_dir, unreachable=None):
     """Writes report.json and report.html into out_dir."""
-    summarize(data, equivalent)
+    summarize(data, equivalent, unreachable)
     os.makedirs(out_dir, exist_ok=True)
     tmp = os.path.join(out_dir, "report.json.tmp")
     with open(tmp, "w") as f:
@@ -115,15 +133,19 @@ def terminal(data, width=200):
             if m.get("status") != "judged":
                 continue
             diff = "%s  =>  %s" % (m["before"], m["after"])
-            mark = " [equivalent]" if m.get("equivalent") else ""
+            mark = " [equivalent]" if m.get("equivalent") else \
+                " [not reachable by the judges]" if m.get("unreachable") \
+                else ""
             row = "%-5d %-34s L%-5d %-7s %s  %s%s" % (
                 m["num"], m["id"][:34], m["line"], m["op"],
                 "  ".join("%-9s" % _cell(m, x) for x in s), diff, mark)
             lines.append(row[:width])
         c = sec.get("counts", {})
-        lines.append("%s: %d judged (%d equivalent), dropped: %d uncompilable, "
+        lines.append("%s: %d judged (%d equivalent; %d surviving as not "
+                     "reachable, counted), dropped: %d uncompilable, "
                      "%d unchanged object code; of %s selected from %s" % (
                          name, c.get("judged", 0), c.get("equivalent", 0),
+                         c.get("unreachable", 0),
                          c.get("uncompilable", 0), c.get("unchanged", 0),
                          sec.get("selected"), sec.get("generated")))
         lines.append("%s scores: %s" % (name, "   ".join(
@@ -132,7 +154,10 @@ def terminal(data, width=200):
                                "%.0f%%" % (100 * v["score"]))
             for k, v in sec.get("scores", {}).items())))
         if "judge_seconds" in sec:
-            lines.append("%s: judging took %.0f s" % (name, sec["judge_seconds"]))
+            lines.append("%s: judging took %.0f s%s" % (
+                name, sec["judge_seconds"],
+                "; the whole side %.0f s (build, baselines and judging)"
+                % sec["total_seconds"] if "total_seconds" in sec else ""))
     return lines
 
 
@@ -156,7 +181,9 @@ def to_html(data):
                    "status%s<th>diff<th>why / equivalence</tr>" % "".join(
                        "<th>%s" % e(x) for x in s))
         for m in sec.get("mutants", []):
-            why = m.get("equivalent") or "; ".join(
+            why = m.get("equivalent") or (
+                "not reachable by the judges: " + m["unreachable"]
+                if m.get("unreachable") else "") or "; ".join(
                 "%s: %s" % (k, v["why"]) for k, v in
                 (m.get("verdicts") or {}).items() if v["why"]) or m.get(
                     "detail", "")

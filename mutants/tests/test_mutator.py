@@ -205,6 +205,36 @@ class Scores(unittest.TestCase):
         self.assertEqual(sec["counts"]["uncompilable"], 1)
         self.assertEqual(sec["counts"]["equivalent"], 1)
 
+    def test_unreachable_survivors_stay_counted_and_are_shown_apart(self):
+        data = {"sides": {"cpython": {"sides": ["oracle", "tests"],
+                                      "mutants": [
+            self.rec(1, "f:1", True, True), self.rec(2, "f:2", False, False),
+            self.rec(3, "f:3", False, False), self.rec(4, "f:4", True, True)]}}}
+        report.summarize(data, {"f:3": "same"}, {"f:2": "needs a MemoryError",
+                                                 "f:4": "wrongly argued"})
+        sec = data["sides"]["cpython"]
+        by = dict((m["id"], m) for m in sec["mutants"])
+        self.assertEqual(by["f:2"]["unreachable"], "needs a MemoryError")
+        self.assertIsNone(by["f:2"]["equivalent"])
+        self.assertTrue(by["f:4"]["unreachable_contradicted"])
+        # Not equivalent: f:2 still counts as a survivor.
+        self.assertEqual(sec["scores"]["oracle"],
+                         {"killed": 2, "of": 3, "score": 0.667})
+        self.assertEqual(sec["counts"]["equivalent"], 1)
+        self.assertEqual(sec["counts"]["unreachable"], 2)
+        text = "\n".join(report.terminal(data))
+        self.assertIn("[not reachable by the judges]", text)
+        self.assertIn("not reachable by the judges: needs a MemoryError",
+                      report.to_html(data))
+
+    def test_committed_unreachable_list_loads_and_is_not_equivalent(self):
+        un = report.load_unreachable()
+        self.assertIn("makesockaddr:b233e2e0", un)
+        self.assertFalse(set(un) & set(report.load_equivalent()))
+        for k, v in un.items():
+            self.assertRegex(k, r"^\w+:[0-9a-f]{8}(~\d+)?$")
+            self.assertTrue(v.strip())
+
     def test_committed_equivalent_list_loads(self):
         eq = report.load_equivalent()
         for k, v in eq.items():
