@@ -46,6 +46,7 @@ cases, 141 (quietly, at the next record) when stdout's reader went away.
 """
 
 import argparse
+import gc
 import importlib
 import json
 import marshal
@@ -64,6 +65,11 @@ FRAME_MAGIC = b"CRr1"
 FRAME_MAX = 64 << 20     # a longer frame means a desynchronised stream
 INTERP_ENV = "CMSGREF_INTERP"
 CRASH_AT_ENV = "CMSGREF_ORACLE_CRASH_AT"
+# The heap checks the worker runs under (the driver's heap_env names,
+# ","-joined; its records carry them as "heapcheck").  Under them a
+# collection follows each case, so a block the case left to the collector
+# is freed, and a check that fires on free fires, in that case.
+HEAPCHECK_ENV = "CMSGREF_HEAPCHECK"
 
 
 def interp():
@@ -198,6 +204,7 @@ def run_suite(suite, suite_name, only, out, err, progress=True,
         cases = select_cases(suite, only)
     total = len(cases)
     crash_at = os.environ.get(CRASH_AT_ENV)
+    collect = bool(os.environ.get(HEAPCHECK_ENV))
     started = time.time()
     done = 0
     shown = 0.0
@@ -216,6 +223,8 @@ def run_suite(suite, suite_name, only, out, err, progress=True,
             rec = {"family": fam, "id": cid,
                    "error": "%s: %s" % (type(e).__name__, e),
                    "traceback": traceback.format_exc()[-2000:]}
+        if collect:
+            gc.collect()
         rec.setdefault("family", fam)
         rec.setdefault("id", cid)
         rec["suite"] = suite_name

@@ -277,7 +277,7 @@ def worker_env(it, suite, pack=None, tmpdir=None, heapcheck=False):
         env["CMSGREF_INJECT"] = it["shim"]
         env["CMSGREF_INJECT_CORPUS"] = pack
     if heapcheck:
-        heap_env(it, env)
+        env[worker.HEAPCHECK_ENV] = ",".join(heap_env(it, env))
     return env
 
 
@@ -436,6 +436,8 @@ def classify_all(jobs):
         if impl not in cache:
             cache[impl] = expect.load(impl)
         for rec in j.records:
+            if j.env.get(worker.HEAPCHECK_ENV):
+                rec["heapcheck"] = j.env[worker.HEAPCHECK_ENV].split(",")
             outcome, lines, entry = expect.classify(rec, cache[impl])
             rows.append({"interp": j.interp["label"], "suite": j.suite,
                          "family": rec.get("family", "?"),

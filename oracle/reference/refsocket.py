@@ -374,10 +374,11 @@ def _writable_views(buffers):
     """recvmsg_into's buffer validation (spec §5 steps 2-4).  Returns a list
     of (memoryview, ctypes array) pairs the caller must release; raises
     TypeError with CPython's texts.  The items are those the argument held
-    when it was converted (a list is copied first): code that runs in an
-    item's export and changes the list changes nothing here, as in a fixed
-    CPython."""
-    if isinstance(buffers, (list, tuple)):
+    when it was converted (an exact list or tuple is copied first; any
+    other iterable, a list subclass included, is iterated through its own
+    __iter__): code that runs in an item's export and changes the list
+    changes nothing here, as in a fixed CPython."""
+    if type(buffers) in (list, tuple):
         items = list(buffers)
     else:
         try:

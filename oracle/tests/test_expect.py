@@ -212,5 +212,36 @@ class MayPass(unittest.TestCase):
         self.assertEqual(expect.classify(ok, [entry])[0], "XPASS")
 
 
+class HeapCheck(unittest.TestCase):
+    """An entry with "heapcheck" applies only to runs with (true) or
+    without (false) the heap checks; a CRASH entry with may_pass passes a
+    run where the check missed the overflow."""
+
+    def test_heapcheck_selects_runs(self):
+        entry = {"suite": "*", "outcome": "CRASH", "reason": "r",
+                 "heapcheck": True}
+        crashed = record(crash="the worker died in this case: SIGABRT")
+        self.assertEqual(expect.classify(crashed, [entry])[0], "CRASH")
+        crashed["heapcheck"] = ["MALLOC_PERTURB_", "MALLOC_CHECK_=3"]
+        self.assertEqual(expect.classify(crashed, [entry])[0], "XFAIL")
+        self.assertEqual(expect.classify(
+            crashed, [dict(entry, heapcheck=False)])[0], "CRASH")
+        ok = record(native=result(), reference=result(),
+                    heapcheck=["MALLOC_CHECK_=3"])
+        self.assertEqual(expect.classify(ok, [entry])[0], "XPASS")
+        self.assertEqual(expect.classify(
+            ok, [dict(entry, may_pass=True)])[0], "PASS")
+        # a may-pass crash that did not happen: the entries after it judge
+        bad = record(native=result(nbytes=2), reference=result(),
+                     heapcheck=["MALLOC_CHECK_=3"])
+        later = {"suite": "*", "outcome": "XFAIL", "reason": "r2"}
+        self.assertEqual(expect.classify(
+            bad, [dict(entry, may_pass=True)])[0], "FAIL")
+        self.assertEqual(expect.classify(
+            bad, [dict(entry, may_pass=True), later])[0], "XFAIL")
+        with self.assertRaises(expect.ExpectationError):
+            expect.validate({"entries": [dict(entry, heapcheck="yes")]})
+
+
 if __name__ == "__main__":
     unittest.main()

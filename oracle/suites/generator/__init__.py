@@ -134,8 +134,7 @@ def scenario(seed, index):
                                                        "nonblock") \
             and p["pending"] is False and not p["eintr"]:
         p["reenter"] = None
-    if p["reenter"] and p["reenter"].split(":")[0] in ("buffer",
-                                                       "buffer-last") \
+    if p["reenter"] and p["reenter"].split(":")[0] in reentry.EXPORT_HOOKS \
             and len(str(p["bufs"]).split("-")) < 2:
         # an exporter among at least two buffers, or its change is moot
         p["reenter"] = None

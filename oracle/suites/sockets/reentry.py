@@ -9,8 +9,11 @@ __buffer__ acts, then returns a view of its own bytearray: 3.12+; before
 3.12 such an object is no buffer), "iter" (the buffers argument is an
 object whose __iter__ acts, then iterates the list), "gen" (a generator
 that acts after yielding the first buffer, then yields what the list holds
-from there on), "signal" (the EINTR handler sends the message, then acts;
-table "eintr" "reenter").
+from there on), "subclass" (the buffers argument is a list subclass whose
+own __iter__ acts, then iterates the subclass's items), "subclass-buffer"
+(that list subclass, its __iter__ not acting, with the first buffer an
+exporter as in "buffer"), "signal" (the EINTR handler sends the message,
+then acts; table "eintr" "reenter").
 
 Actions: "clear", "extend" (one more bytearray), "replace" (the last item
 by a new bytearray), "resize" (the first bytearray emptied in place),
@@ -25,7 +28,12 @@ turn exports its buffer (an exception in an export becomes the TypeError
 of §5.3 step 4); the socket's fd and timeout are read when the call is
 made, and again after each EINTR handler.  A fixed CPython takes a snapshot
 of a list's items at the conversion, so changes to the list after it do
-not change the buffers used.
+not change the buffers used.  Only an exact list or tuple is taken as it
+is: any other iterable, a list or tuple subclass included, is iterated
+into a new sequence (both conversions check the exact types: the list
+read in place before the fix, the tuple made after it), so a subclass's
+own __iter__ decides the buffers, and a change made after that iteration
+changes nothing, before the fix as after it.
 """
 
 LIST_ACTIONS = ("clear", "extend", "replace", "resize", "twice")
@@ -33,7 +41,9 @@ SOCKET_ACTIONS = ("close", "detach", "timeout", "nonblock", "raise")
 ACTIONS = LIST_ACTIONS + SOCKET_ACTIONS
 HOOKS_RECVMSG = ("bufsize", "anc", "flags", "signal")
 HOOKS_INTO = ("anc", "flags", "buffer", "buffer-last", "iter", "gen",
-              "signal")
+              "subclass", "subclass-buffer", "signal")
+# hooks that make a buffer of the list an exporter: need two buffers or more
+EXPORT_HOOKS = ("buffer", "buffer-last", "subclass-buffer")
 
 
 def specs(method):
@@ -78,6 +88,18 @@ class _Iterable(object):
     def __iter__(self):
         self.act()
         return iter(self.items)
+
+
+class _ListSub(list):
+    """A list subclass whose own __iter__ runs the action first (when it
+    has one), then iterates its items as they are then."""
+
+    act = None
+
+    def __iter__(self):
+        if self.act is not None:
+            self.act()
+        return list.__iter__(self)
 
 
 def _gen(items, act):
@@ -147,13 +169,17 @@ class Reentry(object):
         while len(args) < 3 and self.hook in ("anc", "flags"):
             args.append(0)
         if method == "recvmsg_into":
+            if self.hook.startswith("subclass"):
+                args[0] = _ListSub(args[0])
             self.items = args[0]
             self.seen = list(self.items)
         pos = {"bufsize": 0, "anc": 1, "flags": 2}.get(self.hook)
         if pos is not None:
             args[pos] = _Index(args[pos], self.act)
-        elif self.hook in ("buffer", "buffer-last"):
-            at = 0 if self.hook == "buffer" else len(self.items) - 1
+        elif self.hook == "subclass":
+            self.items.act = self.act
+        elif self.hook in EXPORT_HOOKS:
+            at = len(self.items) - 1 if self.hook == "buffer-last" else 0
             exp = _Exporter(len(self.items[at]), self.act)
             self.items[at] = exp
             self.seen[at] = exp
