@@ -4,16 +4,19 @@ Why: each interpreter under test runs the suites in its own process, so a
 crash, a leaked fd or a preloaded shim in one never touches another or the
 driver.  The driver (oracle.judge.driver) starts
     PY -m oracle.worker --suite SUITE [--only SUBSTRING] [--after ID]
-        [--lib PATH] [--libc MODEL] [--format json|frames]
+        [--part waiting|computing] [--lib PATH] [--libc MODEL]
+        [--format json|frames] [--profile]
 from the repo root with PYTHONPATH set, and reads one record per case from
 stdout.  Progress goes to stderr.
 
 Two encodings of the same records: "json" (the default, for people: one
 JSON object a line) and "frames" (what the driver asks for: per record the
 4 bytes FRAME_MAGIC, its length as 4 little-endian bytes, then
-marshal.dumps(record, 2)).  Why frames: marshal is built into every
-CPython and PyPy (version 2 is read by all of them) and is much cheaper
-than pure-Python json on a cold PyPy.  A record that
+marshal.dumps(record, FRAME_VERSION)).  Why frames: marshal is built into
+every CPython and PyPy (version 4 is read by every CPython 3.4+ and
+PyPy 3) and is much cheaper than pure-Python json on a cold PyPy; version
+4's back-references and short strings make a record cheaper to write and
+to read than version 2 does.  A record that
 marshal refuses (an int or str subclass, say) is sent as its JSON round
 trip.  Otherwise the driver gets what the json encoding would give, except
 that a tuple stays a tuple and bytes or a set pass where json would refuse
@@ -36,6 +39,14 @@ env, select, model, model_how), which repro_line() uses.
 
 --after ID runs only the selected cases that come after case ID: the
 driver restarts a worker that died in a case (a crash) with the rest.
+--part waiting runs only the selected cases whose call waits out wall
+time (a timeout, a signal), --part computing only the others: a suite
+says which by waits(case_id) (none waits when it has no such hook).  The
+driver runs the two parts in two workers, so the waits of one overlap
+the other's work.
+--profile adds "cost": [wall seconds, CPU seconds] of run_case to every
+record (CPU: this process's and its reaped children's), for the driver's
+per-family profile.
 Test hook: CMSGREF_ORACLE_CRASH_AT=ID makes the worker kill itself with
 SIGKILL where case ID would start, so the driver's crash handling can be
 tested on any interpreter.
@@ -63,6 +74,8 @@ PROGRESS_EVERY = 0.2     # seconds between progress lines on stderr
 FORMATS = ("json", "frames")
 FRAME_MAGIC = b"CRr1"
 FRAME_MAX = 64 << 20     # a longer frame means a desynchronised stream
+FRAME_VERSION = 4
+PARTS = ("waiting", "computing")
 INTERP_ENV = "CMSGREF_INTERP"
 CRASH_AT_ENV = "CMSGREF_ORACLE_CRASH_AT"
 # The heap checks the worker runs under (the driver's heap_env names,
@@ -126,9 +139,9 @@ def json_line(rec):
 def frame(rec):
     """One record in the "frames" encoding (bytes; see the module doc)."""
     try:
-        body = marshal.dumps(rec, 2)
+        body = marshal.dumps(rec, FRAME_VERSION)
     except ValueError:              # a type marshal refuses: as JSON has it
-        body = marshal.dumps(json.loads(json.dumps(rec)), 2)
+        body = marshal.dumps(json.loads(json.dumps(rec)), FRAME_VERSION)
     return FRAME_MAGIC + struct.pack("<I", len(body)) + body
 
 
@@ -175,13 +188,20 @@ def python_info():
             "executable": sys.executable}
 
 
-def select_cases(suite, only, after=None):
+def select_cases(suite, only, after=None, part=None):
     """[(family, case_id)] of a suite module that --only selects: those
     whose "family/case_id" contains it (all when it is empty), in the
-    suite's order; with after, only those that come after case after.
-    The driver calls it too, to know which records a worker owes it."""
+    suite's order; with part ("waiting" or "computing"), only those of
+    that part (see the module doc); with after, only those that come
+    after case after.  The driver calls it too, to know which records a
+    worker owes it."""
     out = [(fam, cid) for fam, cid in suite.iter_cases()
            if not only or only in "%s/%s" % (fam, cid)]
+    if part is not None:
+        waits = getattr(suite, "waits", None)
+        want = part == "waiting"
+        out = [(fam, cid) for fam, cid in out
+               if bool(waits and waits(cid)) == want]
     if after is not None:
         ids = [cid for _, cid in out]
         out = out[ids.index(after) + 1:] if after in ids else []
@@ -189,10 +209,11 @@ def select_cases(suite, only, after=None):
 
 
 def run_suite(suite, suite_name, only, out, err, progress=True,
-              encode=json_line, cases=None):
+              encode=json_line, cases=None, profile=False):
     """Run every selected case of a suite module, writing each record,
     encoded by encode (json_line or frame), to the binary stream out.
-    cases: select_cases(suite, only) when the caller has it already.
+    cases: select_cases(suite, only) when the caller has it already;
+    profile: add each case's "cost" (see the module doc).
 
     Returns the number of records written.  A record is flushed as soon as
     it exists, so a crash loses only the case that crashed (the driver
@@ -217,6 +238,8 @@ def run_suite(suite, suite_name, only, out, err, progress=True,
             err.flush()
         if crash_at == cid:
             os.kill(os.getpid(), signal.SIGKILL)
+        if profile:
+            cost = _cost()
         try:
             rec = suite.run_case(cid)
         except Exception as e:  # a broken case is a record, not a crash
@@ -225,6 +248,8 @@ def run_suite(suite, suite_name, only, out, err, progress=True,
                    "traceback": traceback.format_exc()[-2000:]}
         if collect:
             gc.collect()
+        if profile:
+            rec["cost"] = [round(b - a, 6) for a, b in zip(cost, _cost())]
         rec.setdefault("family", fam)
         rec.setdefault("id", cid)
         rec["suite"] = suite_name
@@ -240,6 +265,13 @@ def run_suite(suite, suite_name, only, out, err, progress=True,
     return done
 
 
+def _cost():
+    """(wall seconds, CPU seconds of this process and its reaped
+    children) now."""
+    t = os.times()
+    return (time.time(), t[0] + t[1] + t[2] + t[3])
+
+
 def main(argv=None):
     ap = _Parser(prog="python -m oracle.worker")
     ap.add_argument("--suite", required=True, choices=SUITE_NAMES)
@@ -247,6 +279,11 @@ def main(argv=None):
                     help="run only cases whose family/id contains this")
     ap.add_argument("--after", default=None, metavar="ID",
                     help="run only the selected cases after case ID")
+    ap.add_argument("--part", choices=PARTS, default=None,
+                    help="only the cases that wait, or only the others "
+                    "(default: all)")
+    ap.add_argument("--profile", action="store_true",
+                    help="add each case's wall and CPU seconds (cost)")
     ap.add_argument("--lib", default="build/libcmsgref.so")
     ap.add_argument("--libc", default=None, metavar="MODEL",
                     help="the libc model of the reference (default: the "
@@ -274,7 +311,7 @@ def main(argv=None):
                              % (args.suite, type(e).__name__, e))
             return 2
     try:
-        cases = select_cases(suite, args.only, args.after)
+        cases = select_cases(suite, args.only, args.after, args.part)
     except Exception as e:
         sys.stderr.write("oracle.worker: cannot list the cases of suite %s: "
                          "%s: %s\n" % (args.suite, type(e).__name__, e))
@@ -282,7 +319,8 @@ def main(argv=None):
     try:
         run_suite(suite, args.suite, args.only, sys.stdout.buffer,
                   sys.stderr, not args.no_progress,
-                  frame if args.format == "frames" else json_line, cases)
+                  frame if args.format == "frames" else json_line, cases,
+                  args.profile)
     except BrokenPipeError:
         # The reader of the records (or of the progress) went away: stop
         # now, quietly; the driver counts the records it did not get.

@@ -247,8 +247,8 @@ class Child(object):
     """A started child (see start()).  Popen-style: pid, args, stdout and
     stderr (file objects for PIPE, else None), returncode (None while it
     runs), poll(), wait(), kill().  Also: timed_out, signal, seconds,
-    peak_rss_kib, deadline (time.monotonic() value or None), expired(),
-    done(), finish(), result()."""
+    peak_rss_kib, cpu_seconds (once reaped), deadline (time.monotonic()
+    value or None), expired(), done(), finish(), result()."""
 
     def __init__(self, popen, files, timeout, grace):
         self._popen = popen
@@ -265,6 +265,7 @@ class Child(object):
         self.signal = None
         self.seconds = None
         self.peak_rss_kib = 0
+        self.cpu_seconds = None     # user + system, with reaped children
         self._reached = set()
 
     # -- state
@@ -275,6 +276,8 @@ class Child(object):
         else:
             self.returncode = os.WEXITSTATUS(status)
         self.peak_rss_kib = usage.ru_maxrss if usage is not None else 0
+        self.cpu_seconds = usage.ru_utime + usage.ru_stime \
+            if usage is not None else None
         self._end()
 
     def _end(self):

@@ -37,6 +37,7 @@ The ancdata str is the data's hex, except for SCM_RIGHTS in "fds" mode
 
 import errno as _errno
 import fcntl
+import marshal
 import os
 import stat
 import struct
@@ -247,6 +248,8 @@ def crash_result(status):
 def diff(native, reference, prefix=""):
     """Differences between two canonical values as a list of
     "path: native != reference" lines; [] means equal."""
+    if not prefix and _same_bytes(native, reference):
+        return []
     out = []
     if isinstance(native, dict) and isinstance(reference, dict):
         for k in sorted(set(native) | set(reference), key=str):
@@ -263,6 +266,17 @@ def diff(native, reference, prefix=""):
     if native != reference or type(native) != type(reference):
         return ["%s: %r != %r" % (prefix or "<root>", native, reference)]
     return out
+
+
+def _same_bytes(a, b):
+    """True when a and b marshal to the same bytes, so they are equal
+    with the same type at every level (marshal writes each value's exact
+    type); False when they do not (diff() then compares them part by
+    part) or marshal refuses one."""
+    try:
+        return marshal.dumps(a, 2) == marshal.dumps(b, 2)
+    except ValueError:
+        return False
 
 
 # ---------------------------------------------------------------- helpers

@@ -14,7 +14,7 @@ repo):
   python3 -m oracle.conformance [--suites inject,sockets] [--only SUBSTR]
       [--pythons LIST] [--lib build/libcmsgref.so]
       [--shim build/inject/libcrinject.so] [--out build/conformance]
-      [--jobs N] [--timeout SECONDS]
+      [--jobs N] [--timeout SECONDS] [--profile]
 Exit status: 0 when every case is PASS or XFAIL; 1 on any FAIL, XPASS,
 ERROR or leaked fd (leaks are FAIL); 2 on bad arguments (an interpreter
 named in --pythons / PYTHONS that is missing or not a usable Python, an
@@ -24,7 +24,9 @@ file that does not validate, an output directory that cannot be written);
 is killed with its tree, no report is written; tools.procs.guarded).
 
 Limits: at most --jobs workers run at once (default 2: the machine is
-shared), each bounded by --timeout (default 900 s).  Each run gives its
+shared), and beside them at most --jobs workers of the cases that wait
+out wall time (judge/driver.py), each bounded by --timeout (default
+900 s).  Each run gives its
 workers a private TMPDIR (removed afterwards, also after a killed
 worker), and the report files are replaced whole (written beside, then
 renamed), never left half written.
@@ -42,7 +44,7 @@ import time
 from oracle import REPO, REPO_LIB, REPO_SHIM, sources, worker
 from oracle.judge import expect, report
 from oracle.judge.driver import (build_jobs, classify_all, complete_all,
-                                 make_status, run_jobs, selected)
+                                 make_status, profile, run_jobs, selected)
 from oracle.sources import model
 from oracle.suites import SUITES, generator, suite_module
 from tools import procs
@@ -110,6 +112,10 @@ def _parser():
                     metavar="SECONDS", help="a worker still running after "
                     "this is killed and its unreported cases are one ERROR "
                     "(default: %(default)g)")
+    ap.add_argument("--profile", action="store_true",
+                    help="write where the time went into report.json "
+                    "(profile: the driver's phases, each worker's and each "
+                    "family's wall and CPU seconds)")
     return ap
 
 
@@ -272,6 +278,7 @@ def _interpreters(args):
 
 
 def _main(argv, tmp):
+    begun = time.time()
     args = _args(argv)
     suites = args.suite_list
     why = _problem(args)
@@ -325,11 +332,19 @@ def _main(argv, tmp):
         jobs = build_jobs(interps, suites, args, out_dir, wanted, tmp[0])
     except OSError as e:
         return _fail("cannot prepare %s: %s" % (out_dir, e))
-    run_jobs(jobs, args.jobs, args.timeout, make_status(out))
+    run_jobs(jobs, args.jobs, args.timeout, make_status(out), args.lib)
+    ran = time.time()
     complete_all(jobs, args.lib)
     rows = classify_all(jobs)
     rep = report.build(rows, entries, suites, time.time() - started,
                        explicit)
+    if args.profile:
+        rep["profile"] = profile(jobs, {
+            "before_workers_s": round(started - begun, 3),
+            "workers_s": round(ran - started, 3),
+            "after_workers_s": round(time.time() - ran, 3),
+            "driver_cpu_s": round(sum(os.times()[:2]), 3),
+            "children_cpu_s": round(sum(os.times()[2:4]), 3)})
     out.write("\n" + report.terminal(rep) + "\n")
     try:
         paths = report.write(rep, rows, out_dir)

@@ -15,6 +15,16 @@ the first it owes and did not report, a CRASH record naming how it died
 with a reproducer for that case alone; the worker is started again for
 the cases after it (worker --after), at most MAX_CRASHES times a job.  It is the only place that decides outcomes
 (oracle.judge.expect).  The command line is judge/cli.py.
+
+Scheduling: a suite that says which of its cases wait out wall time
+(waits(case_id): timeouts, signals) gets two workers per interpreter,
+one for those cases (--part waiting) and one for the rest (--part
+computing).  At most njobs computing workers run at once, the longest
+first (by an estimate: cases x the suite's and the implementation's cost
+per case), and beside them at most njobs waiting workers, started first:
+they sleep most of the time, so their waits overlap the computing.  Each
+worker's records are completed and classified as soon as it ends, while
+others still run.
 """
 
 import importlib
@@ -30,6 +40,9 @@ from oracle.suites import suite_module
 from tools import procs
 
 MAX_CRASHES = 50        # crashed cases a job may have before it is an ERROR
+# Relative cost of one case, for the order of the computing jobs only.
+SUITE_COST = {"sockets": 1.0, "inject": 0.3}
+IMPL_COST = {"pypy": 3.0}
 _FAMILIES = {}          # (suite, case id) -> family, filled by selected()
 
 
@@ -50,9 +63,11 @@ class Job(object):
     worker's part is broken (None while it is not), set by feed(),
     finish() or a driver that could not start it."""
 
-    def __init__(self, interp, suite, cmd, env, log_path, expected=None):
+    def __init__(self, interp, suite, cmd, env, log_path, expected=None,
+                 part=None):
         self.interp = interp
         self.suite = suite
+        self.part = part            # worker --part, or None (all cases)
         self.cmd = cmd
         self.env = env
         self.log_path = log_path
@@ -64,6 +79,10 @@ class Job(object):
         self.ended = False
         self.crashes = 0            # cases that killed the worker
         self.restart = False        # finish() wants the rest run again
+        self.seconds = 0.0          # wall time of its workers so far
+        self.cpu = 0.0              # their CPU time (tools.procs)
+        self.began = None           # time.monotonic() of its first start
+        self.rows = None            # classified records, once settled
 
     def start(self, timeout):
         """Starts the worker, its deadline timeout seconds away; after a
@@ -76,6 +95,8 @@ class Job(object):
             log = "%s.%d" % (self.log_path, self.crashes)
         self.restart = False
         self.buf = b""
+        if self.began is None:
+            self.began = time.monotonic()
         try:
             self.child = procs.start(cmd, timeout=timeout,
                                      stdout=procs.PIPE,
@@ -115,6 +136,8 @@ class Job(object):
             self.child.wait()
         self.ended = True
         res = self.child.result()
+        self.seconds += res.seconds or 0.0
+        self.cpu += self.child.cpu_seconds or 0.0
         if res.timed_out:
             self.error = "worker killed after the %gs timeout (%d cases " \
                 "reported); log: %s" % (round(res.seconds, 1),
@@ -299,40 +322,85 @@ def build_jobs(interps, suites, args, out_dir, expected=None, tmpdir=None):
     if "inject" in suites and interps:
         pack = os.path.join(out_dir, "inject-corpus.pack")
         suite_module("inject").write_pack(pack)
+    parts = dict((suite, _parts(suite, args.only, expected))
+                 for suite in suites)
     for it in interps:
         it.setdefault("lib", args.lib)
         it.setdefault("shim", args.shim)
         it.setdefault("argv", [it["executable"]])
         for suite in suites:
-            cmd = list(it["argv"]) + ["-m", "oracle.worker", "--suite",
-                                      suite, "--lib", it["lib"]]
-            if it.get("model"):
-                cmd += ["--libc", it["model"]]
-            cmd += ["--format", "frames"]
-            if args.only:
-                cmd += ["--only", args.only]
-            name = "%s-%s.log" % (it["label"].replace("/", "_"), suite)
-            job = Job(it, suite, cmd, worker_env(
-                it, suite, pack, tmpdir, getattr(args, "heapcheck", False)),
-                      os.path.join(logs, name),
-                      None if expected is None else expected[suite])
-            if not it.get("model") and \
-                    it.get("model_how", "").startswith("not chosen"):
-                job.error = "no libc model for the reference: %s" % \
-                    it.get("model_how", "")
-                job.ended = True
-            jobs.append(job)
+            for part, owed in parts[suite]:
+                cmd = list(it["argv"]) + ["-m", "oracle.worker", "--suite",
+                                          suite, "--lib", it["lib"]]
+                if it.get("model"):
+                    cmd += ["--libc", it["model"]]
+                cmd += ["--format", "frames"]
+                if args.only:
+                    cmd += ["--only", args.only]
+                if part:
+                    cmd += ["--part", part]
+                if getattr(args, "profile", False):
+                    cmd += ["--profile"]
+                name = "%s-%s%s.log" % (it["label"].replace("/", "_"),
+                                        suite, "-" + part if part else "")
+                job = Job(it, suite, cmd, worker_env(
+                    it, suite, pack, tmpdir,
+                    getattr(args, "heapcheck", False)),
+                          os.path.join(logs, name), owed, part)
+                if not it.get("model") and \
+                        it.get("model_how", "").startswith("not chosen"):
+                    job.error = "no libc model for the reference: %s" % \
+                        it.get("model_how", "")
+                    job.ended = True
+                jobs.append(job)
     return jobs
 
 
-def run_jobs(jobs, njobs, timeout, status):
-    """Run jobs, at most njobs at a time, each bounded by timeout seconds.
-    status(jobs) is called whenever progress changes."""
-    pending = [j for j in jobs if not j.ended]
+def _parts(suite, only, expected):
+    """[(part, the case ids it owes or None)] of a suite's workers: one
+    worker (part None) unless the suite says which cases wait
+    (oracle.worker --part) and both parts have cases; with expected None,
+    nothing is owed."""
+    mod = suite_module(suite)
+    owed = None if expected is None else expected[suite]
+    if getattr(mod, "waits", None) is None:
+        return [(None, owed)]
+    out = []
+    for part in worker.PARTS:
+        ids = [cid for _, cid in worker.select_cases(mod, only, part=part)]
+        if ids:
+            out.append((part, None if owed is None else ids))
+    if len(out) < 2:
+        return [(None, owed)]
+    return out
+
+
+def _cost(job):
+    """The estimated work of a job (the order of the computing jobs)."""
+    n = len(job.expected) if job.expected is not None else 1000
+    return n * SUITE_COST.get(job.suite, 1.0) * \
+        IMPL_COST.get(job.interp.get("impl"), 1.0)
+
+
+def run_jobs(jobs, njobs, timeout, status, lib=None):
+    """Run jobs, each bounded by timeout seconds: at most njobs
+    computing jobs at a time, the costliest first, and beside them at
+    most njobs waiting ones (part "waiting"), those first (see the
+    module doc).  status(jobs) is called whenever progress changes.
+    With lib, each job is settled (settle(): completed with lib and
+    classified) as soon as it has ended for good."""
+    pending = sorted((j for j in jobs if not j.ended),
+                     key=lambda j: (j.part != "waiting", -_cost(j)))
     running = []
+    cache = {}
     while pending or running:
-        while pending and len(running) < njobs:
-            j = pending.pop(0)
+        for j in list(pending):
+            slots = njobs - len([r for r in running
+                                 if (r.part == "waiting") ==
+                                 (j.part == "waiting")])
+            if slots <= 0:
+                continue
+            pending.remove(j)
             j.start(timeout)
             if j.running():
                 running.append(j)
@@ -350,6 +418,10 @@ def run_jobs(jobs, njobs, timeout, status):
             if j.child.expired():
                 _end(j, running, timeout)
         status(jobs)
+        if lib is not None:
+            for j in jobs:
+                if j.ended and j.rows is None:
+                    settle(j, lib, cache)
 
 
 def _end(job, running, timeout):
@@ -371,15 +443,14 @@ def make_status(stream):
     def status(jobs):
         now = time.monotonic()
         for j in jobs:
-            key = (j.interp["label"], j.suite)
+            key = (j.interp["label"], j.suite, j.part)
             if j.ended and key not in state["done"]:
                 state["done"].add(key)
                 if tty:
                     stream.write("\r\033[K")
-                took = j.child.seconds if j.child is not None and \
-                    j.child.seconds is not None else 0.0
-                stream.write("  %-22s %-8s %6d cases %6.1fs%s\n" % (
-                    key[0], key[1], len(j.records), took,
+                stream.write("  %-22s %-8s %6d cases %6.1fs%s%s\n" % (
+                    key[0], key[1], len(j.records), j.seconds,
+                    " (%s)" % j.part if j.part else "",
                     "  ERROR: " + j.error if j.error else ""))
         if tty and now - state["last"] > 0.2:
             state["last"] = now
@@ -392,14 +463,23 @@ def make_status(stream):
     return status
 
 
+def settle(job, lib, cache=None):
+    """Completes (complete_all) and classifies (classify_all, with its
+    cache) one ended job's records; classify_all then takes its rows as
+    they are."""
+    complete_all([job], lib)
+    job.rows = classify_all([job], cache)
+
+
 def complete_all(jobs, lib):
     """The driver's half of each record: a suite package that defines
     complete_records(records, lib) (the inject suite adds its reference
     there, once per buffer for every interpreter) gets its jobs' records.
-    A suite whose completion fails marks its records as errors."""
+    A suite whose completion fails marks its records as errors.  Settled
+    jobs (settle()) are done already."""
     mods = {}
     for j in jobs:
-        if not j.records:
+        if not j.records or j.rows is not None:
             continue
         if j.suite not in mods:
             try:
@@ -427,11 +507,16 @@ def _mark(records, why):
         rec.setdefault("error", why)
 
 
-def classify_all(jobs):
-    """Records with their outcome, and interpreter-level errors."""
+def classify_all(jobs, cache=None):
+    """Records with their outcome, and interpreter-level errors.  cache:
+    {implementation: its expectation entries}, filled as they are
+    loaded."""
     rows = []
-    cache = {}
+    cache = {} if cache is None else cache
     for j in jobs:
+        if j.rows is not None:
+            rows.extend(j.rows)
+            continue
         impl = j.interp.get("impl")
         if impl not in cache:
             cache[impl] = expect.load(impl)
@@ -452,3 +537,46 @@ def classify_all(jobs):
                          "reason": "", "record": {"repro": j.repro()}})
     return rows
 
+
+
+def profile(jobs, phases=None):
+    """Where a run's time went (cli --profile, report.json "profile"):
+    per job when it started (seconds after the first job), its workers'
+    wall and CPU seconds and, from the records' "cost"
+    (worker --profile; taken out of the records here), its cases' wall
+    and CPU seconds in all and per family; per suite/family the sums over
+    the jobs; phases: the driver's own {name: seconds}."""
+    fams = {}
+    out = {"phases": dict(phases or {}), "jobs": [], "families": fams}
+    first = min([j.began for j in jobs if j.began is not None] or [0])
+    for j in jobs:
+        mine = {}
+        for rec in j.records:
+            cost = rec.pop("cost", None)
+            if not (isinstance(cost, list) and len(cost) == 2):
+                continue
+            for key in (rec.get("family", "?"), None):
+                got = mine.setdefault(key, [0, 0.0, 0.0])
+                got[0] += 1
+                got[1] += cost[0]
+                got[2] += cost[1]
+            tot = fams.setdefault("%s/%s" % (j.suite, rec.get("family")),
+                                  [0, 0.0, 0.0])
+            tot[0] += 1
+            tot[1] += cost[0]
+            tot[2] += cost[1]
+        cases = mine.pop(None, [0, 0.0, 0.0])
+        out["jobs"].append({
+            "interp": j.interp["label"], "suite": j.suite, "part": j.part,
+            "started_s": None if j.began is None else
+            round(j.began - first, 3),
+            "seconds": round(j.seconds, 3), "cpu_s": round(j.cpu, 3),
+            "cases": cases[0],
+            "case_wall_s": round(cases[1], 3),
+            "case_cpu_s": round(cases[2], 3),
+            "families": dict((f, [v[0], round(v[1], 3), round(v[2], 3)])
+                             for f, v in mine.items())})
+    for key, v in fams.items():
+        fams[key] = {"cases": v[0], "wall_s": round(v[1], 3),
+                     "cpu_s": round(v[2], 3)}
+    return out

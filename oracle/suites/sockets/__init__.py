@@ -36,5 +36,5 @@ List cases: python3 -m oracle.suites.sockets --list [SUBSTRING]
 
 from oracle.suites.sockets.expand import cases, iter_cases  # noqa: F401
 from oracle.suites.sockets.run import (  # noqa: F401
-    configure, repro, run_case, run_side)
+    configure, repro, run_case, run_side, waits)
 from oracle.suites.sockets.table import MATRIX  # noqa: F401

@@ -251,6 +251,27 @@ def _table_changed():
     _SNAP = None
 
 
+def waits(case_id):
+    """True when case_id's call waits out wall time however fast the
+    machine is (worker contract, oracle.worker --part): a signal comes
+    during it (the EINTR watcher waits until the call blocks; a storm
+    lasts the timeout), or it has a timeout > 0 and nothing to read
+    (nothing pending, or a zero-byte message on a stream, which queues
+    nothing: §10).  It decides only which worker runs the case."""
+    p = cases()[1][case_id]
+    if p["eintr"]:
+        return True
+    if p["method"] in ("CMSG_LEN", "CMSG_SPACE") or p["eof"] or \
+            p["closed"] or p["timeout"] in ("none", "0"):
+        return False
+    return not p["pending"] or (p["data"] == 0 and
+                                p["kind"] in _STREAM_KINDS)
+
+
+_STREAM_KINDS = ("stream", "stream-badfamily", "unix-stream-accepted",
+                 "tcp4-accepted")
+
+
 def _isolated(p):
     """True when case p's native side runs in the isolating child."""
     isolate = p["isolate"]
