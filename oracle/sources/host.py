@@ -15,8 +15,11 @@ import glob
 import os
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 from oracle.sources import base
+
+PROBES_AT_ONCE = 4
 
 _NAME_RE = re.compile(r"^(python3(\.\d+)?|pypy3(\.\d+)?)$")
 
@@ -67,7 +70,7 @@ class HostSource(base.Source):
             cands = [(c, "PATH") for c in path_candidates()
                      if "/shims/" not in c] + \
                 [(c, "pyenv") for c in pyenv_candidates()]
-        by_file, out = {}, []
+        by_file, out, todo = {}, [], []
         for c, origin in cands:
             exe = c
             if os.sep not in c:
@@ -83,10 +86,14 @@ class HostSource(base.Source):
                 e.update(status="missing", reason="no such file",
                          identity=os.path.abspath(exe))
             else:
-                base.probe(e)
-                e["identity"] = os.path.realpath(e.get("real") or exe)
+                todo.append(e)
             by_file[real] = e
             out.append(e)
+        # The probes wait on their interpreters' start: a few at once.
+        with ThreadPoolExecutor(PROBES_AT_ONCE) as pool:
+            for e in pool.map(base.probe, todo):
+                e["identity"] = os.path.realpath(e.get("real") or
+                                                 e["executable"])
         return out
 
 
