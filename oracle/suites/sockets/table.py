@@ -372,12 +372,17 @@ MATRIX = [
      "doc": "Python code inside the call before the system call (__index__ "
             "of an argument, __buffer__ of a buffer, __iter__, a generator) "
             "changes the buffer list or the socket; a fixed CPython uses the "
-            "list as it was converted (§5)",
+            "list as it was converted (§5); a replacement of another size "
+            "than the item it replaces (bufs 2-3) changes how much a version "
+            "that writes into it receives",
      "base": {"nfds": 1, "anc": 64, "data": 10, "bufs": "3-3-4",
               "probe": True},
      "axes": [("kind", ["stream", "dgram"]), ("method", METHODS),
+              ("bufs", ["3-3-4", "2-3"]),
               ("reenter", lambda p: [s for s in _reentry_specs(p["method"])
-                                     if not s.startswith("signal:")])]},
+                                     if not s.startswith("signal:")])],
+     "skip": lambda p: p["bufs"] == "2-3" and p["reenter"] not in (
+         "buffer:replace", "subclass-buffer:replace")},
     {"family": "reentry-signal",
      "doc": "the EINTR handler sends the message, then changes the buffer "
             "list or the socket (closes, detaches it, changes its timeout) "
