@@ -22,24 +22,24 @@
  * namelen (-1 once used), poll_errno (negated once used), delivered,
  * control, nclosed and injected. */
 struct cr_inject_ctl {
-    int32_t fd;        /* the next recvmsg() on this fd gets bytes; -1: none */
-    uint32_t len;      /* armed byte count, at most CR_INJECT_MAX */
-    int32_t watch;     /* nonzero: close() is logged, not performed */
-    int32_t delivered; /* 1 once the armed bytes went out */
-    int64_t nclosed;   /* close() calls logged while watch was set */
-    int64_t injected;  /* calls rewritten since the state was set up */
-    int32_t namelen;   /* >= 0: the armed call's msg_namelen becomes this
-                          (at most what the caller gave); -1: untouched.
-                          Stay within the family's sockaddr size, as a
-                          kernel does: PyPy 7.3 declares a msg_namelen
-                          larger than its buffer and corrupts its heap
-                          past 110 bytes for AF_UNIX */
+    int32_t fd;         /* the next recvmsg() on this fd gets bytes; -1: none */
+    uint32_t len;       /* armed byte count, at most CR_INJECT_MAX */
+    int32_t watch;      /* nonzero: close() is logged, not performed */
+    int32_t delivered;  /* 1 once the armed bytes went out */
+    int64_t nclosed;    /* close() calls logged while watch was set */
+    int64_t injected;   /* calls rewritten since the state was set up */
+    int32_t namelen;    /* >= 0: the armed call's msg_namelen becomes this
+                           (at most what the caller gave); -1: untouched.
+                           Stay within the family's sockaddr size, as a
+                           kernel does: PyPy 7.3 declares a msg_namelen
+                           larger than its buffer and corrupts its heap
+                           past 110 bytes for AF_UNIX */
     int32_t poll_errno; /* > 0: the next poll() that watches fd fails
                            with this errno, once, and the field becomes
                            its negation (so < 0: it did); 0: untouched */
-    uint64_t control;  /* msg_control of the last call rewritten: the
-                          address the caller's walk starts at, which the
-                          legacy glibc rule depends on (spec §3.4) */
+    uint64_t control;   /* msg_control of the last call rewritten: the
+                           address the caller's walk starts at, which the
+                           legacy glibc rule depends on (spec §3.4) */
     unsigned char bytes[CR_INJECT_MAX];
 };
 
