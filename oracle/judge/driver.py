@@ -27,6 +27,7 @@ worker's records are completed and classified as soon as it ends, while
 others still run.
 """
 
+import fcntl
 import importlib
 import json
 import os
@@ -43,6 +44,14 @@ MAX_CRASHES = 50        # crashed cases a job may have before it is an ERROR
 # Relative cost of one case, for the order of the computing jobs only.
 SUITE_COST = {"sockets": 1.0, "inject": 0.3}
 IMPL_COST = {"pypy": 3.0}
+# Records are read in batches: after a read the driver waits READ_GAP
+# seconds, and each worker's pipe holds PIPE_BYTES meanwhile (Linux's
+# F_SETPIPE_SZ; the default size where that is refused), so one wake-up
+# reads many records and a worker seldom waits on a full pipe.
+READ_GAP = 0.02
+PIPE_BYTES = 1 << 20
+READ_BYTES = 1 << 20
+_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 _FAMILIES = {}          # (suite, case id) -> family, filled by selected()
 
 
@@ -105,6 +114,12 @@ class Job(object):
         except procs.UsageError as e:
             self.error = str(e)
             self.ended = True
+            return
+        try:
+            fcntl.fcntl(self.child.stdout.fileno(), _F_SETPIPE_SZ,
+                        PIPE_BYTES)
+        except OSError:
+            pass            # the default size: only more wake-ups
 
     def running(self):
         return self.child is not None and not self.ended
@@ -409,7 +424,7 @@ def run_jobs(jobs, njobs, timeout, status, lib=None):
         ready = select.select(list(fds), [], [], 0.5)[0] if fds else []
         for fd in ready:
             j = fds[fd]
-            chunk = os.read(fd, 65536)
+            chunk = os.read(fd, READ_BYTES)
             if chunk:
                 j.feed(chunk)
             else:
@@ -422,6 +437,8 @@ def run_jobs(jobs, njobs, timeout, status, lib=None):
             for j in jobs:
                 if j.ended and j.rows is None:
                     settle(j, lib, cache)
+        if ready:
+            time.sleep(READ_GAP)
 
 
 def _end(job, running, timeout):
