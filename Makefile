@@ -18,7 +18,7 @@ SHELL := /bin/bash
 CC ?= cc
 CLANG ?= clang
 MUSL_CC ?= musl-gcc
-PYTHON ?= python3
+PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
 CFLAGS ?= -O2 -g
 VARIANT ?=
 
