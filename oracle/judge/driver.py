@@ -9,11 +9,14 @@ suite, a private TMPDIR and CMSGREF_INTERP naming the entry.  Children are
 started, bounded and killed through tools.procs (the one child-process
 runner): a worker past --timeout is killed with its whole tree and its
 unreported cases are one ERROR, as are the cases a worker that exited
-normally never reported.  A worker that dies in a case (a signal, or an
-exit status other than 0 and 2: a fatal error, an abort) makes that case,
+normally never reported.  A worker killed by a signal in a case (SIGSEGV;
+SIGABRT: an abort, CPython's and PyPy's fatal errors) makes that case,
 the first it owes and did not report, a CRASH record naming how it died
 with a reproducer for that case alone; the worker is started again for
-the cases after it (worker --after), at most MAX_CRASHES times a job.  It is the only place that decides outcomes
+the cases after it (worker --after), at most MAX_CRASHES times a job.  A
+worker that exits with a status other than 0 (one that cannot start: an
+ImportError, a SyntaxError) is one ERROR of the job naming the first case
+it owed and did not report.  It is the only place that decides outcomes
 (oracle.judge.expect).  The command line is judge/cli.py.
 
 Scheduling: a suite that says which of its cases wait out wall time
@@ -160,32 +163,48 @@ class Job(object):
         elif self.error is None and self._crashed(res):
             return
         elif res.returncode != 0 and self.error is None:
-            self.error = "worker %s: %s (log: %s)" % (
+            self.error = "worker %s%s: %s (log: %s)" % (
                 "exited with status %d" % res.returncode
                 if res.signal is None else res.status(),
-                _tail(self.log_path), self.log_path)
+                self._first_missing(), _tail(self._log()), self._log())
         elif self.error is None and self.expected is not None:
             self.error = self.unreported()
 
-    def _crashed(self, res):
-        """After an abnormal end (a signal, or a status other than 0, 2 and
-        141): the first case owed and not reported becomes a CRASH record
-        and, when cases remain, restart is set.  False when this end is not
-        a case's crash (no list of owed cases, nothing owed, too many)."""
-        if self.expected is None or (res.signal is None and res.returncode
-                                     in (0, 2, 141)):
-            return False
+    def _log(self):
+        """The log of the worker started last."""
+        if not self.crashes:
+            return self.log_path
+        return "%s.%d" % (self.log_path, self.crashes)
+
+    def _missing(self):
         have = set(r.get("id") for r in self.records)
-        missing = [c for c in self.expected if c not in have]
+        return [c for c in (self.expected or ()) if c not in have]
+
+    def _first_missing(self):
+        """" (N of M cases reported; first missing: ID)", or "" when
+        nothing is owed."""
+        missing = self._missing()
+        if not missing:
+            return ""
+        return " (%d of %d cases reported; first missing: %s)" % (
+            len(self.expected) - len(missing), len(self.expected),
+            missing[0])
+
+    def _crashed(self, res):
+        """After a death by a signal (SIGSEGV; SIGABRT from abort(), which
+        CPython's and PyPy's fatal errors call): the first case owed and
+        not reported becomes a CRASH record and, when cases remain,
+        restart is set.  False when this end is not a case's crash: an
+        exit status (a worker that cannot start, or gave up: the job's
+        ERROR), no list of owed cases, nothing owed, too many crashes."""
+        if self.expected is None or res.signal is None:
+            return False
+        missing = self._missing()
         if not missing or self.crashes >= MAX_CRASHES:
             return False
         cid = missing[0]
-        if res.signal is not None:
-            how = procs.signame(res.signal)
-        else:
-            how = "exit status %d" % res.returncode
-        log = self.log_path if not self.crashes else "%s.%d" % (
-            self.log_path, self.crashes)
+        how = procs.signame(res.signal)
+        log = self._log()
         self.crashes += 1
         self.records.append({
             "suite": self.suite, "id": cid,
