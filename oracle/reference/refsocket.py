@@ -65,6 +65,7 @@ Only Linux is supported (abstract AF_UNIX names, SO_DOMAIN).
 import ctypes
 import os
 import socket
+import sys
 import time
 import warnings
 
@@ -380,6 +381,13 @@ def _writable_views(buffers):
     changes nothing here, as in a fixed CPython."""
     if type(buffers) in (list, tuple):
         items = list(buffers)
+    elif sys.version_info >= (3, 14):
+        # A CPython that converts with a tuple (observed 3.14.8) replaces
+        # any failure of the iteration by this TypeError.
+        try:
+            items = list(buffers)
+        except Exception:
+            raise TypeError("recvmsg_into() argument 1 must be an iterable")
     else:
         try:
             it = iter(buffers)
