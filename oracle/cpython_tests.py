@@ -305,6 +305,11 @@ def _main(argv):
                          % lib)
         return 2
     sys.path.insert(0, REPO)
+    from oracle.reference.lib import forced_model_problem
+    why = forced_model_problem(lib)
+    if why:
+        sys.stderr.write("oracle.cpython_tests: %s\n" % why)
+        return 2
     from oracle import sources
     explicit = bool(args.pythons or os.environ.get("PYTHONS"))
     entries = sources.discover(args.pythons)

@@ -253,6 +253,10 @@ def _problem(args):
         why = check(path)
         if why:
             return "%s %s is not usable: %s" % (what, path, why)
+    from oracle.reference import lib
+    why = lib.forced_model_problem(args.lib)
+    if why:
+        return why
     try:
         for impl in ("cpython", "pypy"):
             expect.load(impl)

@@ -225,6 +225,23 @@ def _model_by_name(lib, name):
     return out.value
 
 
+def forced_model_problem(path):
+    """None when $CMSGREF_LIBC is unset or names a model the library at
+    path knows, else why not, in one line (a command line's argument
+    check: load() raises ValueError for it)."""
+    name = os.environ.get("CMSGREF_LIBC")
+    if not name:
+        return None
+    lib = ctypes.CDLL(path)
+    _bind(lib)
+    try:
+        _model_by_name(lib, name)
+    except ValueError:
+        return "CMSGREF_LIBC=%r names no libc model (one of: %s)" % (
+            name[:60], ", ".join(MODEL_NAMES))
+    return None
+
+
 def model_by_name(name):
     """The libc model number (cmsgref.h enum cr_libc) of a model name such
     as "glibc" or "musl".  Raises ValueError for an unknown name."""

@@ -129,6 +129,19 @@ class NotAPython(TmpDir):
         self.assertNotIn("Traceback", err)
         self.assertIn("broken", err)
 
+    def test_an_unknown_forced_model_is_one_line_before_anything_runs(self):
+        out_dir = os.path.join(self.d, "out")
+        for args in (["oracle.conformance", "--pythons", sys.executable,
+                      "--suites", "sockets", "--only", LONGPATH_CASE,
+                      "--out", out_dir],
+                     ["oracle.cpython_tests", "--pythons", sys.executable,
+                      "--out-dir", out_dir]):
+            code, out, err = run(args, CMSGREF_LIBC="bogus")
+            self.assertEqual(code, 2, err)
+            self.assertEqual(err.count("\n"), 1, err)
+            self.assertIn("CMSGREF_LIBC='bogus' names no libc model", err)
+            self.assertFalse(os.path.exists(out_dir), args[0])
+
     def test_sources_help(self):
         code, out, err = run(["oracle.sources", "--help"])
         self.assertEqual((code, err), (0, ""))
