@@ -87,7 +87,7 @@ HEAPCHECK_ENV = "CMSGREF_HEAPCHECK"
 
 def interp():
     """The driver's entry for this interpreter (CMSGREF_INTERP: argv, env,
-    select, model, model_how), or one describing this process alone when
+    select, source, model, model_how), or one describing this process alone when
     run by hand."""
     got = _INTERP.get("entry")
     if got is None:

@@ -324,8 +324,8 @@ def worker_env(it, suite, pack=None, tmpdir=None, heapcheck=False):
                                 if env.get("PYTHONPATH") else "")
     env["CMSGREF_LIB"] = it["lib"]
     env[worker.INTERP_ENV] = json.dumps(dict(
-        (k, it.get(k)) for k in ("argv", "env", "select", "model",
-                                 "model_how")))
+        (k, it.get(k)) for k in ("argv", "env", "select", "source",
+                                 "model", "model_how")))
     env.pop("PYTHONSTARTUP", None)
     if tmpdir is not None:
         env["TMPDIR"] = tmpdir

@@ -376,6 +376,58 @@ class Reproducers(TmpDir):
         self.assertEqual(argv[argv.index("--shim") + 1],
                          "/elsewhere/libcrinject.so")
 
+    def repro_as(self, entry, lib, shim, case):
+        """The inject repro of case made by a worker of entry (its
+        CMSGREF_INTERP) that loads lib and preloads shim."""
+        from oracle import worker
+        names = (worker.INTERP_ENV, "CMSGREF_LIB", "CMSGREF_INJECT")
+        saved = dict((k, os.environ.get(k)) for k in names)
+        os.environ.update(zip(names, (json.dumps(entry), lib, shim)))
+        worker._INTERP.clear()
+        del inject_cases._REPRO_CACHE[:]
+        try:
+            return inject_cases.repro("x", case)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+            worker._INTERP.clear()
+            del inject_cases._REPRO_CACHE[:]
+
+    def test_inject_repro_names_no_build_of_another_libc(self):
+        # The driver loads --lib and --shim; a musl or Debian root entry's
+        # builds are for its own libc, and its source gives them again.
+        case = "corpus:cmsg_parse/x@record"
+        for select, source, variant in (
+                ("musl:3.11", "musl", "musl"),
+                ("debian:trixie/python3.13", "debian",
+                 "debian-trixie-amd64")):
+            out = os.path.join(helpers.REPO, "build", variant)
+            entry = {"argv": ["/x/python3"], "env": {}, "select": select,
+                     "source": source}
+            argv = self.inject_argv(self.repro_as(
+                entry, os.path.join(out, "libcmsgref.so"),
+                os.path.join(out, "inject", "libcrinject.so"), case))
+            self.assertEqual(argv, ["--suites", "inject", "--pythons",
+                                    select, "--only", case, "--out",
+                                    "build/conformance-repro"])
+        from oracle import worker
+        from oracle.judge import driver
+        it = base.new_entry("musl", "/x/python3", select="musl:3.11")
+        self.assertEqual(json.loads(driver.worker_env(it, "inject")[
+            worker.INTERP_ENV])["source"], "musl")
+        entry = {"argv": ["/x/python3"], "env": {}, "select": "/x/python3",
+                 "source": "host"}
+        argv = self.inject_argv(self.repro_as(
+            entry, "/elsewhere/libcmsgref.so", "/elsewhere/libcrinject.so",
+            case))
+        self.assertEqual(argv[argv.index("--lib") + 1],
+                         "/elsewhere/libcmsgref.so")
+        self.assertEqual(argv[argv.index("--shim") + 1],
+                         "/elsewhere/libcrinject.so")
+
     def test_inject_repro_survives_shell_and_make_quoting(self):
         case = "corpus:cmsg_parse/odd $(x) `y` \"q\" 'a' \\b$$@record"
         got = self.inject_argv(inject_cases.repro("r", case))

@@ -140,16 +140,21 @@ def make_word(word):
 
 def repro_parts():
     """(the words before the case id, the words after it, the environment
-    prefix) of repro(), for this process."""
+    prefix) of repro(), for this process.  --lib and --shim replace only
+    the host source's builds (oracle.judge.cli); an entry of another
+    source (musl, a Debian root) is given its own builds, for its libc,
+    again when --pythons selects it, so they are named only for the host:
+    the driver loads them, and could not load another libc's."""
     if not _REPRO_CACHE:
         me = worker.interp()
         words = ["--suites", "inject", "--pythons", me["select"]]
-        lib = os.environ.get("CMSGREF_LIB")
-        if lib and os.path.abspath(lib) != REPO_LIB:
-            words += ["--lib", os.path.abspath(lib)]
-        shim = os.environ.get("CMSGREF_INJECT")
-        if shim and os.path.abspath(shim) != REPO_SHIM:
-            words += ["--shim", os.path.abspath(shim)]
+        if me.get("source", "host") == "host":
+            lib = os.environ.get("CMSGREF_LIB")
+            if lib and os.path.abspath(lib) != REPO_LIB:
+                words += ["--lib", os.path.abspath(lib)]
+            shim = os.environ.get("CMSGREF_INJECT")
+            if shim and os.path.abspath(shim) != REPO_SHIM:
+                words += ["--shim", os.path.abspath(shim)]
         words += ["--only"]
         env = ""
         forced = os.environ.get("CMSGREF_LIBC")
