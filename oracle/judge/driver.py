@@ -377,10 +377,11 @@ def build_jobs(interps, suites, args, out_dir, expected=None, tmpdir=None):
                     cmd += ["--profile"]
                 name = "%s-%s%s.log" % (it["label"].replace("/", "_"),
                                         suite, "-" + part if part else "")
-                job = Job(it, suite, cmd, worker_env(
+                cmd, env = base.inner_env(it, cmd, worker_env(
                     it, suite, pack, tmpdir,
-                    getattr(args, "heapcheck", False)),
-                          os.path.join(logs, name), owed, part)
+                    getattr(args, "heapcheck", False)))
+                job = Job(it, suite, cmd, env, os.path.join(logs, name),
+                          owed, part)
                 if not it.get("model") and \
                         it.get("model_how", "").startswith("not chosen"):
                     job.error = "no libc model for the reference: %s" % \

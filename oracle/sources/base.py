@@ -35,6 +35,10 @@ oracle/sources/__init__.py's SOURCES.  A source hands the driver entries
   merged        other names of the same interpreter, folded into this one
   tag           (optional) a source's own name for the entry: its label
                 is then "source:tag" ("debian:bullseye/python3.9")
+  env_option    (optional) [OPTION, INDEX]: the wrapper in argv takes
+                variables for the interpreter alone as OPTION NAME=VALUE
+                at argv[INDEX] (scripts/debian-root run --env); the
+                INNER_ENV variables go there (inner_env())
 
 shell_line() writes a command that runs as printed from any directory:
 "cd REPO && VAR=... argv... tail".  A source whose interpreter needs set-up
@@ -103,6 +107,30 @@ def environ(entry, base=None, **extra):
     env.update(entry.get("env") or {})
     env.update(extra)
     return env
+
+
+# Variables for the interpreter alone, never its wrapper: a preload built
+# for the interpreter's libc (a root's shim needing a newer glibc) would
+# stop the loader of a wrapper run on the host's.
+INNER_ENV = ("LD_PRELOAD", "CMSGREF_INJECT", "PYTHONMALLOC",
+             "MALLOC_CHECK_", "MALLOC_PERTURB_")
+
+
+def inner_env(entry, cmd, env):
+    """(cmd, env) for running cmd (entry's argv and then the arguments)
+    with env: for an entry with env_option, env's INNER_ENV variables
+    move into cmd as the wrapper's options, so only the interpreter it
+    starts gets them; otherwise both as they are."""
+    how = entry.get("env_option")
+    if not how:
+        return cmd, env
+    option, at = how
+    env = dict(env)
+    words = []
+    for name in INNER_ENV:
+        if name in env:
+            words += [option, "%s=%s" % (name, env.pop(name))]
+    return list(cmd[:at]) + words + list(cmd[at:]), env
 
 
 def shell_line(entry, tail, env=None):

@@ -12,7 +12,9 @@ entry's lib and shim; the host's build/ is not touched.
 
 An entry: label debian:bullseye/python3.9, origin "Debian bullseye
 (amd64)", argv `REPO/scripts/debian-root run bullseye -- /usr/bin/python3.9`,
-libc glibc 2.31.  The model comes from the root's glibc version (the libc6
+libc glibc 2.31.  The shim's preload and the heap checks' variables reach
+the root's interpreter alone, as `run --env NAME=VALUE` (base.inner_env):
+the host's python3 runs debian-root itself.  The model comes from the root's glibc version (the libc6
 package the root holds): glibc-legacy before 2.36 (the CMSG_NXTHDR that
 takes the buffer's base address, spec §3), glibc from 2.36 on; on a 32-bit
 architecture (i386) their 32-bit twins glibc-legacy-i386 and glibc-i386.
@@ -176,7 +178,8 @@ class DebianSource(base.Source):
             lib=os.path.join(out_dir, "libcmsgref.so"),
             shim=os.path.join(out_dir, "inject", "libcrinject.so"),
             model=model)
-        e.update(tag=tag, identity="%s/%s:%s" % (rel, arch, exe))
+        e.update(tag=tag, identity="%s/%s:%s" % (rel, arch, exe),
+                 env_option=["--env", 3])    # run WHERE --env N=V -- exe
         if why:
             return base._set(e, "broken", why)
         if not os.path.exists(root + exe):

@@ -55,9 +55,10 @@ def choose(entries, host, forced=None):
         env = base.environ(e, PYTHONPATH=REPO, LD_PRELOAD=e["shim"],
                            CMSGREF_LIB=e["lib"])
         env.pop("CMSGREF_LIBC", None)
+        cmd, env = base.inner_env(e, list(e["argv"]) + ["-m", DETECT], env)
         try:
             children.append((e, procs.start(
-                list(e["argv"]) + ["-m", DETECT], timeout=DETECT_TIMEOUT,
+                cmd, timeout=DETECT_TIMEOUT,
                 stdout=procs.CAPTURE, stderr=procs.CAPTURE, env=env,
                 cwd=REPO)))
         except procs.UsageError as err:

@@ -1,18 +1,23 @@
 """Tests of oracle/sources/debian.py that need no Debian root: the model
 follows the glibc version (legacy before 2.36), selections parse and
 reject what they must, PYTHONS keeps a "debian:..." item whole and the
-host source leaves it alone, the label is debian:REL/NAME, and without
-root one line on stderr says why no Debian interpreter runs.
+host source leaves it alone, the label is debian:REL/NAME, without
+root one line on stderr says why no Debian interpreter runs, and the
+shim's preload reaches the root's interpreter alone.
 
 Run: python3 -m unittest discover -s oracle/tests -t .
 """
 
+import argparse
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import unittest
 
 from oracle import REPO, sources
+from oracle.judge import driver
 from oracle.sources import base, debian, host
 from tools import debroot
 
@@ -84,6 +89,52 @@ class DebianSourceTest(unittest.TestCase):
         self.assertIn("Debian interpreters (bullseye trixie) are not run",
                       err)
         self.assertIn("needs root", err)
+
+
+class PreloadReachesTheRootAlone(unittest.TestCase):
+    """The inject suite's shim and the heap checks' variables go to the
+    root's interpreter as `debian-root run --env NAME=VALUE`, never into
+    the environment of debian-root itself (the host's python3, whose
+    loader a shim built against a newer root's glibc would stop)."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="cmsgref-deb-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+
+    def job(self, entry, heapcheck):
+        args = argparse.Namespace(only="seed-k08", lib=None, shim=None,
+                                  heapcheck=heapcheck, profile=False)
+        (job,) = driver.build_jobs([entry], ["inject"], args, self.dir)
+        return job
+
+    def test_the_shim_and_heap_checks_are_run_options(self):
+        e = debian.SOURCE.entry("bullseye", ARCH, None,
+                                {"glibc": "2.31"}, "not probed here")
+        e.update(status="ok", impl="cpython", version="3.9.2",
+                 label="debian:bullseye/python3", model="glibc-legacy")
+        job = self.job(e, True)
+        for name in base.INNER_ENV[:4]:
+            self.assertNotIn(name, job.env, name)
+        self.assertEqual(job.cmd[:3], [debian.TOOL, "run", "bullseye"])
+        cmd, opts = debroot._parse(job.cmd[1:])
+        self.assertEqual(cmd, "run")
+        self.assertEqual(opts["cmd"][:3], ["/usr/bin/python3", "-m",
+                                           "oracle.worker"])
+        self.assertEqual(opts["env"]["LD_PRELOAD"], e["shim"])
+        self.assertEqual(opts["env"]["CMSGREF_INJECT"], e["shim"])
+        self.assertEqual(opts["env"]["PYTHONMALLOC"], "debug")
+        self.assertIn("MALLOC_PERTURB_", opts["env"])
+        repro = job.repro()
+        self.assertNotIn("LD_PRELOAD", repro.split(debian.TOOL)[0])
+        self.assertIn("--env LD_PRELOAD=", repro)
+
+    def test_a_host_entry_keeps_them_in_its_environment(self):
+        e = base.new_entry("host", sys.executable)
+        e.update(impl="cpython", version="3.11", label="host",
+                 model="glibc")
+        job = self.job(e, False)
+        self.assertEqual(job.env["LD_PRELOAD"], e["shim"])
+        self.assertNotIn("--env", job.cmd)
 
 
 if __name__ == "__main__":
