@@ -19,8 +19,11 @@ package the root holds): glibc-legacy before 2.36 (the CMSG_NXTHDR that
 takes the buffer's base address, spec §3), glibc from 2.36 on; on a 32-bit
 architecture (i386) their 32-bit twins glibc-legacy-i386 and glibc-i386.
 
-Without root nothing here can run: one line on stderr says so and the
-source offers nothing (the other sources' interpreters still run).
+Without root nothing here can run: a release $CMSGREF_DEBIAN names is left
+out with one line on stderr saying so (the other sources' interpreters
+still run); an item of the requested list is a broken entry ("needs
+root"), which the driver refuses as it does any named interpreter that
+cannot run.
 """
 
 import os
@@ -75,22 +78,26 @@ def parse_select(item):
 
 
 def wanted(requested, environ=None):
-    """[(item, release, arch, name or None)] that $CMSGREF_DEBIAN and the
-    requested list ask for, in order, once each."""
+    """[(item, release, arch, name or None, explicit)] that $CMSGREF_DEBIAN
+    and the requested list ask for, in order, once each; explicit: the
+    requested list names it (an item of both is explicit)."""
     environ = os.environ if environ is None else environ
-    items = [PREFIX + w for w in re.split(r"[\s,]+",
-                                          environ.get(ENV, "")) if w]
-    items += [r for r in (requested or ()) if r.startswith(PREFIX)]
-    out, seen = [], set()
-    for item in items:
+    items = [(PREFIX + w, False) for w in re.split(r"[\s,]+",
+                                                   environ.get(ENV, "")) if w]
+    items += [(r, True) for r in (requested or ()) if r.startswith(PREFIX)]
+    out, seen = [], {}
+    for item, explicit in items:
         try:
             rel, arch, name = parse_select(item)
         except debroot.UsageError as e:
-            out.append((item, None, None, str(e)))
+            out.append((item, None, None, str(e), explicit))
             continue
-        if (rel, arch, name) not in seen:
-            seen.add((rel, arch, name))
-            out.append((item, rel, arch, name))
+        key = (rel, arch, name)
+        if key not in seen:
+            seen[key] = len(out)
+            out.append((item, rel, arch, name, explicit))
+        elif explicit:
+            out[seen[key]] = out[seen[key]][:4] + (True,)
     return out
 
 
@@ -140,14 +147,23 @@ class DebianSource(base.Source):
         if not todo:
             return []
         if os.geteuid() != 0:
-            sys.stderr.write(
-                "oracle: the Debian interpreters (%s) are not run: "
-                "scripts/debian-root needs root for chroot and mounts "
-                "(running as uid %d)\n" % (" ".join(t[0][len(PREFIX):] for t in todo),
-                                           os.geteuid()))
-            return []
+            why = "scripts/debian-root needs root for chroot and mounts " \
+                "(running as uid %d)" % os.geteuid()
+            implicit = [t[0][len(PREFIX):] for t in todo if not t[4]]
+            if implicit:
+                sys.stderr.write("oracle: the Debian interpreters (%s) are "
+                                 "not run: %s\n" % (" ".join(implicit), why))
+            out = []
+            for item, rel, arch, name, explicit in todo:
+                if explicit:
+                    e = base.new_entry(self.name, item, origin="Debian")
+                    e.update(identity=item)
+                    out.append(base._set(
+                        e, "broken", "needs root for debian-root's chroot "
+                        "and mounts (running as uid %d)" % os.geteuid()))
+            return out
         out, prepared = [], {}
-        for item, rel, arch, name in todo:
+        for item, rel, arch, name, _ in todo:
             if rel is None:
                 e = base.new_entry(self.name, item, origin="Debian")
                 e.update(status="missing", reason=name, identity=item)

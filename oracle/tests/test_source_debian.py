@@ -9,6 +9,7 @@ Run: python3 -m unittest discover -s oracle/tests -t .
 """
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -89,6 +90,43 @@ class DebianSourceTest(unittest.TestCase):
         self.assertIn("Debian interpreters (bullseye trixie) are not run",
                       err)
         self.assertIn("needs root", err)
+
+    def as_nobody(self, argv, **env):
+        return subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+             sys.executable] + argv,
+            env=dict(os.environ, PYTHONPATH=REPO, **env), cwd="/",
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+
+    def test_without_root_a_named_release_is_broken_not_dropped(self):
+        code = ("import json; from oracle.sources import debian; "
+                "print(json.dumps([(e['executable'], e['status'], "
+                "e['reason']) for e in debian.SOURCE.entries("
+                "['debian:bullseye', 'debian:trixie'])]))")
+        r = self.as_nobody(["-c", code], CMSGREF_DEBIAN="trixie forky")
+        err = r.stderr.decode()
+        self.assertEqual(r.returncode, 0, err)
+        got = json.loads(r.stdout.decode())
+        self.assertEqual([g[:2] for g in got],
+                         [["debian:trixie", "broken"],
+                          ["debian:bullseye", "broken"]])
+        self.assertIn("needs root", got[0][2])
+        self.assertEqual(err.count("\n"), 1, err)
+        self.assertIn("Debian interpreters (forky) are not run", err)
+
+    def test_without_root_the_driver_refuses_a_named_release(self):
+        # An interpreter the user nobody can run (pyenv's live under /root).
+        other = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") \
+            else sys.executable
+        for pythons in ("debian:bullseye", "debian:bullseye," + other):
+            r = self.as_nobody(["-m", "oracle.conformance", "--pythons",
+                                pythons, "--suites", "sockets", "--only",
+                                "eof/", "--out", "/nonexistent/out"])
+            err = r.stderr.decode()
+            self.assertEqual(r.returncode, 2, err)
+            self.assertEqual(err.count("\n"), 1, err)
+            self.assertIn("debian:bullseye (named in --pythons/PYTHONS) is "
+                          "broken: needs root", err)
 
 
 class PreloadReachesTheRootAlone(unittest.TestCase):
