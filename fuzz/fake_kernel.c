@@ -132,6 +132,7 @@ static ssize_t fk_recvmsg(void *ctx, int fd, struct msghdr *msg, int flags)
     msg->msg_flags = in->msg_flags;
     st->delivered = 1;
     st->delivered_c = c;
+    st->control_addr = (uint64_t)(uintptr_t)msg->msg_control;
     return (ssize_t)done;
 }
 
@@ -267,19 +268,32 @@ void fk_setup(struct fk_state *st, const struct fk_input *in)
     make_args(st);
 }
 
+/* Starts a walk of the delivered bytes at the address the receive path
+ * walks them at: the buffer's own, where the model can hold it (§3.4). */
+static void walk_delivered(const struct fk_state *st, struct cr_walk *w)
+{
+    FZ_CHECK_EQ(cr_walk_init(w, st->control, st->delivered_c,
+                             (enum cr_libc)st->in->libc),
+                0);
+    (void)cr_walk_set_base(w, st->control_addr);
+}
+
 /* The close log against CPython's list for the delivered bytes (empty
  * unless the call raised after delivery). */
 static void check_closes(const struct fk_state *st, int raised_after)
 {
     size_t need = 0, cap = st->delivered_c / 4 + 1;
     int32_t *want = malloc(cap * sizeof(*want));
+    struct cr_walk w;
 
     FZ_CHECK(want != NULL);
-    if (raised_after)
-        FZ_CHECK_EQ(cr_close_on_error(st->control, st->delivered_c,
-                                      (enum cr_libc)st->in->libc, want, cap,
-                                      &need),
+    if (raised_after) {
+        walk_delivered(st, &w);
+        FZ_CHECK_EQ(cr_close_on_error_at(st->control, st->delivered_c,
+                                         (enum cr_libc)st->in->libc, w.base,
+                                         want, cap, &need),
                     0);
+    }
     FZ_CHECK(need <= FK_MAX_CLOSES);
     FZ_CHECK_EQ(st->nclose, need);
     for (size_t i = 0; i < need; i++)
@@ -346,9 +360,7 @@ void fk_check(const struct fk_state *st, int rc,
         return;
     }
     FZ_CHECK(st->delivered);
-    FZ_CHECK_EQ(
-        cr_walk_init(&w, st->control, st->delivered_c, (enum cr_libc)in->libc),
-        0);
+    walk_delivered(st, &w);
     while (cr_walk_next(&w, &it))
         continue;
     if (rc == CR_EPY)

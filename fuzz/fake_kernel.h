@@ -70,8 +70,9 @@ struct fk_state {
     int errno_left;
     int poll_calls;
     int64_t clock_ns;
-    int delivered;      /* the fake recvmsg succeeded */
-    size_t delivered_c; /* msg_controllen it reported */
+    int delivered;         /* the fake recvmsg succeeded */
+    size_t delivered_c;    /* msg_controllen it reported */
+    uint64_t control_addr; /* where it wrote the control bytes */
     int planted[FK_MAX_PLANT];
     int planted_open[FK_MAX_PLANT];
     unsigned nplanted;

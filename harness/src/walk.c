@@ -151,8 +151,11 @@ static enum cr_why next_header(struct cr_walk *w, size_t off, uint64_t L)
         uint64_t at = w->base + (uint64_t)n;
         int fits = a <= (uint64_t)w->len - (uint64_t)n;
         /* Not fitting, but short of wrapping at base 0: the header is
-         * visited iff base >= 2^W - N - a.  Keep the first such step. */
-        if (!fits && a <= top - (uint64_t)n && w->base_threshold == 0)
+         * visited iff base >= 2^W - N - a.  Keep the first such step whose
+         * threshold a buffer can sit at (set_base's highest base,
+         * 2^W - 1 - 32 - C, or below): a >= C - N + 33. */
+        if (!fits && a <= top - (uint64_t)n &&
+            a >= (uint64_t)w->len - (uint64_t)n + 33u && w->base_threshold == 0)
             w->base_threshold = top - (uint64_t)n - a + 1u;
         if (!fits && a <= top - at)
             return CR_WHY_LEGACY_OVERRUN;

@@ -96,6 +96,22 @@ TEST(legacy_steps_that_fit_leave_no_threshold)
     ASSERT_UEQ(w.base_threshold, 0);
 }
 
+TEST(legacy_overrun_no_buffer_address_can_wrap_leaves_no_threshold)
+{
+    /* C = 52: an ok item, then an unpadded SCM_RIGHTS item at 32 with
+     * L = 20: 32 + 24 passes C by 4, which only a base above the highest
+     * one a 52-byte buffer can have would wrap. */
+    unsigned char buf[52] = {0x1c, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2};
+    struct cr_walk w;
+
+    buf[32] = 20;
+    buf[40] = 1;
+    buf[44] = 1;
+    ASSERT_EQ(walk_at(buf, 52, UINT64_MAX - 32 - 52, &w), 1);
+    ASSERT_EQ(w.why, CR_WHY_LEGACY_OVERRUN);
+    ASSERT_UEQ(w.base_threshold, 0);
+}
+
 TEST(fixed_glibc_and_musl_ignore_the_base)
 {
     struct cr_walk w;
