@@ -173,6 +173,13 @@ static const char *option_value(int argc, char **argv, int *i)
     return argv[++*i];
 }
 
+/* Whether a model reads the buffer's address: only the legacy glibc
+ * next-header rule does (§3.4); the others walk alike at any address. */
+static int reads_base(enum cr_libc libc)
+{
+    return cr_model_get(libc)->next == CR_NEXT_LEGACY;
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd, *file = NULL, *libc_name = NULL, *base_text = NULL;
@@ -258,24 +265,26 @@ int main(int argc, char **argv)
     }
     for (int m = all ? 0 : (int)libc;
          base_text != NULL && m <= (all ? CR_LIBC_COUNT - 1 : (int)libc); m++)
-        if (cr_model_get((enum cr_libc)m)->addr_bits == 32 &&
+        if (reads_base((enum cr_libc)m) &&
+            cr_model_get((enum cr_libc)m)->addr_bits == 32 &&
             base > UINT64_C(0xffffffff) - 32u - (uint64_t)len) {
             free(buf);
             return fail(all ? "--base leaves no room below 2^32 for this "
-                              "buffer (--libc all includes 32-bit models)"
+                              "buffer (--libc all includes glibc-legacy-i386)"
                             : "--base leaves no room below 2^32 for this "
                               "buffer (a 32-bit model)",
                         base_text);
         }
     if (explain) {
-        if (base_text == NULL)
+        if (base_text == NULL || !reads_base(libc))
             base = cr_base_default(libc, len);
         rc = cli_explain(stdout, file, buf, len, libc, base, full);
     } else {
         for (int m = all ? 0 : (int)libc;
              m <= (all ? CR_LIBC_COUNT - 1 : (int)libc); m++) {
             rc = cr_json_parse_at(buf, len, (enum cr_libc)m,
-                                  base_text != NULL
+                                  base_text != NULL &&
+                                          reads_base((enum cr_libc)m)
                                       ? base
                                       : cr_base_default((enum cr_libc)m, len),
                                   file_sink, stdout);
