@@ -99,7 +99,8 @@ by default; %(arches)s on kernels that run their programs (checked first).
 Cache: ${CMSGREF_CACHE:-%(cache)s}/roots/<rel>-<arch>.
 Needs root, and debootstrap to build (apt-get install debootstrap;
 DEBOOTSTRAP=PROG runs another program in its place).  Bad arguments: one
-line on stderr, exit 2; a failed debootstrap: exit 1, its log's tail.
+line on stderr, exit 2; a failed debootstrap: exit 1, its log's tail;
+stdout's reader gone (`list | head`): quiet, exit 141 (as SIGPIPE shows).
 """
 
 
@@ -832,16 +833,28 @@ def main(argv=None):
         if cmd == "info":
             print(json.dumps(info(*opts["targets"][0]), indent=1,
                              sort_keys=True))
+            sys.stdout.flush()
             return 0
         if cmd == "list":
             for line in listing():
                 print(line)
+            sys.stdout.flush()
             return 0
         def go_clean():
             for path in clean(opts["targets"]):
                 print("removed %s" % path)
             return 0
         return procs.guarded(PROG, go_clean)
+    except BrokenPipeError:
+        # stdout's reader went away (`info ... | head`): quiet, as a filter
+        # killed by SIGPIPE; fd 1 to /dev/null so the exit's flush is too.
+        try:
+            fd = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(fd, 1)
+            os.close(fd)
+        except OSError:
+            pass
+        return 141
     except UsageError as e:
         say(str(e))
         return 2

@@ -324,6 +324,19 @@ class RunTest(Base):
         self.assertIn("bullseye/", r.stdout.decode())
         self.assertIn(self.root, r.stdout.decode())
 
+    def test_info_and_list_into_a_closed_pipe_exit_quietly(self):
+        for args in (("info", "bullseye"), ("list",)):
+            r, w = os.pipe()
+            os.close(r)         # the reader is gone before the first write
+            try:
+                p = subprocess.run([sys.executable, TOOL] + list(args),
+                                   env=self.env, stdout=w,
+                                   stderr=subprocess.PIPE, timeout=60)
+            finally:
+                os.close(w)
+            self.assertEqual((p.returncode, p.stderr.decode()), (141, ""),
+                             args)
+
 
 class BuildTest(Base):
     def setUp(self):
