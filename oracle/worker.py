@@ -3,7 +3,7 @@
 Why: each interpreter under test runs the suites in its own process, so a
 crash, a leaked fd or a preloaded shim in one never touches another or the
 driver.  The driver (oracle.judge.driver) starts
-    PY -m oracle.worker --suite SUITE [--only SUBSTRING] [--after ID]
+    PY -m oracle.worker --suite SUITE [--only SUBSTRING|=ID] [--after ID]
         [--part waiting|computing] [--lib PATH] [--libc MODEL]
         [--format json|frames] [--profile]
 from the repo root with PYTHONPATH set, and reads one record per case from
@@ -35,7 +35,10 @@ The library path is handed to the suites through the CMSGREF_LIB environment
 variable and suite.configure(lib=..., libc=...), with the libc model the
 driver chose for this interpreter (--libc; oracle/sources/model.py).  The
 driver also names the interpreter's entry in CMSGREF_INTERP (JSON: argv,
-env, select, model, model_how), which repro_line() uses.
+env, select, source, model, model_how), which repro_line() uses.
+
+--only SUBSTRING selects the cases whose family/id contains it; --only =ID
+the one case whose id (or family/id) is ID, exactly (a reproducer's).
 
 --after ID runs only the selected cases that come after case ID: the
 driver restarts a worker that died in a case (a crash) with the rest.
@@ -190,13 +193,18 @@ def python_info():
 
 def select_cases(suite, only, after=None, part=None):
     """[(family, case_id)] of a suite module that --only selects: those
-    whose "family/case_id" contains it (all when it is empty), in the
+    whose "family/case_id" contains it (all when it is empty), or, for an
+    --only "=ID", the one whose case id or "family/case_id" is ID, in the
     suite's order; with part ("waiting" or "computing"), only those of
     that part (see the module doc); with after, only those that come
     after case after.  The driver calls it too, to know which records a
     worker owes it."""
-    out = [(fam, cid) for fam, cid in suite.iter_cases()
-           if not only or only in "%s/%s" % (fam, cid)]
+    if only.startswith("="):
+        out = [(fam, cid) for fam, cid in suite.iter_cases()
+               if only[1:] in (cid, "%s/%s" % (fam, cid))]
+    else:
+        out = [(fam, cid) for fam, cid in suite.iter_cases()
+               if not only or only in "%s/%s" % (fam, cid)]
     if part is not None:
         waits = getattr(suite, "waits", None)
         want = part == "waiting"
@@ -276,7 +284,8 @@ def main(argv=None):
     ap = _Parser(prog="python -m oracle.worker")
     ap.add_argument("--suite", required=True, choices=SUITE_NAMES)
     ap.add_argument("--only", default="",
-                    help="run only cases whose family/id contains this")
+                    help="run only cases whose family/id contains this; "
+                    "=ID: only the case whose id (or family/id) is ID")
     ap.add_argument("--after", default=None, metavar="ID",
                     help="run only the selected cases after case ID")
     ap.add_argument("--part", choices=PARTS, default=None,

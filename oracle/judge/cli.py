@@ -11,7 +11,7 @@ terminal matrix, build/conformance/report.json and report.html
 Usage (`make conformance` runs it from the repo root; paths given on the
 command line are relative to the current directory, the defaults to the
 repo):
-  python3 -m oracle.conformance [--suites inject,sockets] [--only SUBSTR]
+  python3 -m oracle.conformance [--suites inject,sockets] [--only SUBSTR|=ID]
       [--pythons LIST] [--lib build/libcmsgref.so]
       [--shim build/inject/libcrinject.so] [--out build/conformance]
       [--jobs N] [--timeout SECONDS] [--profile]
@@ -76,7 +76,8 @@ def _parser():
                     "(default: %(default)s)")
     ap.add_argument("--only", default="", metavar="SUBSTR",
                     help="run only the cases whose FAMILY/ID contains "
-                    "SUBSTR (default: all)")
+                    "SUBSTR; =ID: only the case whose id (or FAMILY/ID) "
+                    "is ID, exactly, as reproducers use (default: all)")
     ap.add_argument("--pythons", default=None, metavar="LIST",
                     help="interpreters to run: paths or names on PATH, "
                     "separated by spaces, commas or colons; a value that "

@@ -245,7 +245,7 @@ class Job(object):
     def repro(self, only=None):
         """A shell command that reruns this worker by hand, with its
         records as JSON lines (sources.base.shell_line); with only, for
-        that case id alone."""
+        that case id alone (--only =ID: exactly that id)."""
         env = dict((k, self.env[k]) for k in (
             "PYTHONPATH", "CMSGREF_LIB", "LD_PRELOAD", "CMSGREF_INJECT",
             "CMSGREF_INJECT_CORPUS", "CMSGREF_GEN", "PYTHONMALLOC",
@@ -258,7 +258,7 @@ class Job(object):
             if "--only" in cmd:
                 i = cmd.index("--only")
                 del cmd[i:i + 2]
-            cmd += ["--only", only]
+            cmd += ["--only", "=" + only]
         return base.shell_line(entry, cmd, env)
 
 

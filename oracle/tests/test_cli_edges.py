@@ -356,7 +356,7 @@ class Reproducers(TmpDir):
         rec_repro = inject_cases.repro("corpus/cmsg_parse/seed-k08", case)
         self.assertEqual(self.inject_argv(rec_repro), [
             "--suites", "inject", "--pythons", os.path.abspath(
-                sys.executable), "--only", case, "--out",
+                sys.executable), "--only", "=" + case, "--out",
             "build/conformance-repro"])
 
     def test_inject_repro_names_a_shim_that_is_not_the_default(self):
@@ -411,7 +411,7 @@ class Reproducers(TmpDir):
                 entry, os.path.join(out, "libcmsgref.so"),
                 os.path.join(out, "inject", "libcrinject.so"), case))
             self.assertEqual(argv, ["--suites", "inject", "--pythons",
-                                    select, "--only", case, "--out",
+                                    select, "--only", "=" + case, "--out",
                                     "build/conformance-repro"])
         from oracle import worker
         from oracle.judge import driver
@@ -431,7 +431,7 @@ class Reproducers(TmpDir):
     def test_inject_repro_survives_shell_and_make_quoting(self):
         case = "corpus:cmsg_parse/odd $(x) `y` \"q\" 'a' \\b$$@record"
         got = self.inject_argv(inject_cases.repro("r", case))
-        self.assertEqual(got[got.index("--only") + 1], case)
+        self.assertEqual(got[got.index("--only") + 1], "=" + case)
 
 
 class SocketsTmpdir(TmpDir):

@@ -11,6 +11,7 @@ answer discovery as it does and misbehave only as oracle.worker.
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import stat
@@ -20,7 +21,9 @@ import tempfile
 import time
 import unittest
 
+from oracle import worker
 from oracle.judge import driver as conformance, report
+from oracle.suites import suite_module
 from oracle.tests.helpers import REPO
 
 FEW = "cmsg-macros/method=CMSG_LEN,call=n1"     # matches 1 to 3 cases
@@ -166,6 +169,23 @@ class Owed(unittest.TestCase):
         self.assertTrue(r.startswith("cd %s && " % REPO), r)
         self.assertTrue(r.endswith("py"), r)
         self.assertNotIn("--format", r)
+
+    def test_a_single_case_repro_selects_that_case_alone(self):
+        # --only matches substrings: anc=1 is in anc=10 and anc=11 too.
+        cid = "rights/kind=stream,nfds=-1,method=recvmsg,anc=1"
+        j = conformance.Job({"label": "x"}, "sockets", [
+            "py", "-m", "oracle.worker", "--suite", "sockets", "--format",
+            "frames", "--only", "rights/"], {}, "/log")
+        argv = shlex.split(j.repro(only=cid).split(" && ", 1)[1])
+        self.assertEqual(argv.count("--only"), 1)
+        only = argv[argv.index("--only") + 1]
+        suite = suite_module("sockets")
+        self.assertEqual(worker.select_cases(suite, only),
+                         [("rights", cid)])
+        self.assertEqual(len(worker.select_cases(suite, cid)), 11)
+        self.assertEqual(worker.select_cases(suite, "=rights/" + cid),
+                         [("rights", cid)])
+        self.assertEqual(worker.select_cases(suite, "=" + cid[:-1]), [])
 
 
 class AtomicReport(unittest.TestCase):

@@ -111,7 +111,8 @@ def repro(what, case_id):
     """What reruns one case, native and reference, classified: the driver
     through make, from any directory, on this interpreter only (the
     --pythons value its entry gives), into its own output directory
-    (REPRO_OUT, so the matrix's report stays), with the library, shim and
+    (REPRO_OUT, so the matrix's report stays), that case alone (--only
+    =ID), with the library, shim and
     a forced libc model of this run when they are not the defaults; what
     names the case for people.  ORACLE_ARGS is split by the recipe's
     shell, so each word is quoted for it (shlex.quote), "$" doubled for
@@ -120,7 +121,7 @@ def repro(what, case_id):
     once (repro_parts)."""
     head, tail, env = repro_parts()
     return "%s: %smake -C %s conformance ORACLE_ARGS=\"%s %s %s\"" % (
-        what, env, _REPO_Q, head, make_word(case_id), tail)
+        what, env, _REPO_Q, head, make_word("=" + case_id), tail)
 
 
 _REPRO_CACHE = []
