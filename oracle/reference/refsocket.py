@@ -354,12 +354,19 @@ def recvmsg(sock, *args, **kwargs):
     bufsize, ancbufsize, flags = _parse("recvmsg", args, kwargs, 1, 3,
                                         ("n", "n", "i"))
     rcv = _call(sock, bufsize, None, 0, ancbufsize, flags)
+    return _finish(rcv, rcv.data)
+
+
+def _finish(rcv, first):
+    """The rest of a received call (spec §2, §4): the one warning,
+    attributed to the caller of recvmsg/recvmsg_into, then the result tuple
+    with first() as its first element; if anything raises, the error path
+    closes the fds CPython's would.  Frees rcv either way."""
     _note_dropped(rcv)
     try:
         if rcv.res.warning:
-            warnings.warn(WARNING_TEXT, RuntimeWarning, stacklevel=2)
-        return (rcv.data(), rcv.items(), int(rcv.res.msg_flags),
-                rcv.address())
+            warnings.warn(WARNING_TEXT, RuntimeWarning, stacklevel=3)
+        return (first(), rcv.items(), int(rcv.res.msg_flags), rcv.address())
     except BaseException:
         rcv.close_error_fds()
         raise
@@ -447,17 +454,7 @@ def recvmsg_into(sock, *args, **kwargs):
         rcv = _call(sock, 0, iov, len(views), ancbufsize, flags)
     finally:
         _release(views)
-    _note_dropped(rcv)
-    try:
-        if rcv.res.warning:
-            warnings.warn(WARNING_TEXT, RuntimeWarning, stacklevel=2)
-        return (int(rcv.res.nbytes), rcv.items(), int(rcv.res.msg_flags),
-                rcv.address())
-    except BaseException:
-        rcv.close_error_fds()
-        raise
-    finally:
-        rcv.free()
+    return _finish(rcv, lambda: int(rcv.res.nbytes))
 
 
 def _cmsg(name, fn_name, args, kwargs):
