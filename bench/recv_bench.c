@@ -75,10 +75,9 @@ static int fd_count(void)
     return n - 1;
 }
 
-/* Sends n messages of PAYLOAD bytes, each with the NFDS send_fds, on fd.
- * The fds stay owned by this file (the kernel takes its own references). */
-static void send_batch(int fd, int n)
-{
+/* One message's buffers: PAYLOAD data bytes and room for NFDS fds, with
+ * the msghdr that points at them. */
+struct one_msg {
     unsigned char data[PAYLOAD];
     union {
         struct cmsghdr h;
@@ -86,24 +85,38 @@ static void send_batch(int fd, int n)
     } ctl;
     struct iovec iov;
     struct msghdr msg;
+};
+
+/* Points o->msg at o's own buffers; zeroes the header and control bytes
+ * (not the data). */
+static void one_msg_init(struct one_msg *o)
+{
+    memset(&o->ctl, 0, sizeof(o->ctl));
+    memset(&o->msg, 0, sizeof(o->msg));
+    o->iov.iov_base = o->data;
+    o->iov.iov_len = sizeof(o->data);
+    o->msg.msg_iov = &o->iov;
+    o->msg.msg_iovlen = 1;
+    o->msg.msg_control = o->ctl.b;
+    o->msg.msg_controllen = sizeof(o->ctl.b);
+}
+
+/* Sends n messages of PAYLOAD bytes, each with the NFDS send_fds, on fd.
+ * The fds stay owned by this file (the kernel takes its own references). */
+static void send_batch(int fd, int n)
+{
+    struct one_msg o;
     struct cmsghdr *c;
 
-    memset(data, 'x', sizeof(data));
-    memset(&ctl, 0, sizeof(ctl));
-    memset(&msg, 0, sizeof(msg));
-    iov.iov_base = data;
-    iov.iov_len = sizeof(data);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctl.b;
-    msg.msg_controllen = sizeof(ctl.b);
-    c = CMSG_FIRSTHDR(&msg);
+    one_msg_init(&o);
+    memset(o.data, 'x', sizeof(o.data));
+    c = CMSG_FIRSTHDR(&o.msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int) * NFDS);
     memcpy(CMSG_DATA(c), send_fds, sizeof(send_fds));
     for (int i = 0; i < n; i++) {
-        if (sendmsg(fd, &msg, 0) != (ssize_t)sizeof(data))
+        if (sendmsg(fd, &o.msg, 0) != (ssize_t)sizeof(o.data))
             die(1, "sendmsg failed");
     }
 }
@@ -112,28 +125,16 @@ static void send_batch(int fd, int n)
  * received fd.  Returns the number of fds received (and closed). */
 static int recv_raw(int fd)
 {
-    unsigned char data[PAYLOAD];
-    union {
-        struct cmsghdr h;
-        unsigned char b[CMSG_SPACE(sizeof(int) * NFDS)];
-    } ctl;
-    struct iovec iov;
-    struct msghdr msg;
+    struct one_msg o;
     struct cmsghdr *c;
     int got = 0;
     ssize_t n;
 
-    memset(&msg, 0, sizeof(msg));
-    iov.iov_base = data;
-    iov.iov_len = sizeof(data);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctl.b;
-    msg.msg_controllen = sizeof(ctl.b);
-    n = recvmsg(fd, &msg, 0);
+    one_msg_init(&o);
+    n = recvmsg(fd, &o.msg, 0);
     if (n != PAYLOAD)
         die(1, "raw recvmsg did not return one message");
-    for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+    for (c = CMSG_FIRSTHDR(&o.msg); c != NULL; c = CMSG_NXTHDR(&o.msg, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
             continue;
         for (size_t k = 0; k + sizeof(int) <= c->cmsg_len - CMSG_LEN(0);
