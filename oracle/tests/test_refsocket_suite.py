@@ -116,6 +116,38 @@ class Running(unittest.TestCase):
             self.assertEqual(canon.diff(rec["native"], rec["reference"]),
                              ["deadline: 'kept' != 'extended'"])
 
+    def test_a_reference_that_waits_after_its_deadline_is_a_difference(self):
+        # The handler sends the message and returns after the timeout:
+        # §7's retry finds the deadline passed and times out, the message
+        # queued.  A side that waits once more (a negative remaining time
+        # taken as "wait forever") receives it instead and must differ.
+        cid = "eintr-late/kind=dgram,method=recvmsg"
+        rec = suite_sockets.run_case(cid)
+        self.assertEqual(canon.diff(rec["native"], rec["reference"]), [])
+        ref = rec["reference"]
+        self.assertEqual((ref["exception"]["message"], ref["interrupted"]),
+                         ("timed out", "in the wait"))
+        self.assertNotEqual(ref["queue_after"], "empty")
+        good = refsocket.recvmsg
+
+        def waits_again(sock, *args, **kwargs):
+            try:
+                return good(sock, *args, **kwargs)
+            except OSError:
+                timeout = sock.gettimeout()
+                sock.settimeout(None)
+                try:
+                    return good(sock, *args, **kwargs)
+                finally:
+                    sock.settimeout(timeout)
+        refsocket.recvmsg = waits_again
+        try:
+            rec = suite_sockets.run_case(cid)
+        finally:
+            refsocket.recvmsg = good
+        self.assertIsNone(rec["reference"]["exception"])
+        self.assertNotEqual(canon.diff(rec["native"], rec["reference"]), [])
+
     def test_what_a_call_leaves_queued_is_compared(self):
         # §5: recvmsg_into([]) consumes nothing on a stream (the 10 bytes
         # stay queued) and discards a datagram.  A reference that reads

@@ -3,8 +3,10 @@ it is blocked in the call under test (EINTR), from one watcher thread.
 
 Modes: "returns" (the handler sends the setup's message), "reenter" (it
 sends the message, then runs the case's callback: reentry.py), "raises"
-(the handler raises) and "storm" (a handler that returns, every STORM seconds:
-§7's deadline).  The scenarios that use it need the main thread.
+(the handler raises), "late" (it sends the message, then returns only
+PAST seconds after the call's timeout: §7, the deadline has passed by
+the retry, so the call times out with the message queued) and "storm" (a
+handler that returns, every STORM seconds: §7's deadline).  The scenarios that use it need the main thread.
 """
 
 import os
@@ -69,6 +71,8 @@ class _Eintr(object):
     STORM_CAP = 0.35    # "storm": no signal after this (the call must end)
     LATE = 0.05         # "storm": a run this long after the timeout ...
     LATE_RUNS = 2       # ... more than this many times: "extended"
+    PAST = 0.02         # "late": the handler returns this long after
+                        # the timeout (more than poll's 1 ms resolution)
 
     def __init__(self, mode, st, after=None, timeout=None):
         self.mode, self.st, self.fired, self.old = mode, st, False, None
@@ -95,6 +99,10 @@ class _Eintr(object):
         self.st.send()
         if self.mode == "reenter":
             self.after()
+        elif self.mode == "late":
+            rest = self.started + self.timeout + self.PAST - time.monotonic()
+            if rest > 0:
+                time.sleep(rest)
 
     def watch(self):
         """The watcher thread's work for this call (see the class doc);
@@ -144,7 +152,13 @@ class _Eintr(object):
 
     def result(self):
         """What the canonical result records of a "storm" call (equal on
-        both sides when both keep the deadline): {} in other modes."""
+        both sides when both keep the deadline); in mode "late" whether
+        the signal came while the call waited (the watcher saw it blocked:
+        "never" otherwise, and run.py runs that side again); {} in other
+        modes."""
+        if self.mode == "late":
+            return {"interrupted": "in the wait"
+                    if self.fired and self.seen_blocked else "never"}
         if self.mode != "storm":
             return {}
         late = self.started + self.timeout + self.LATE

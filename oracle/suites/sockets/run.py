@@ -161,8 +161,9 @@ STORM_TRIES = 5     # sides a signal storm never reached, run again
 
 def run_side(side, p, shared, pair=None):
     """_run_side, run again (up to STORM_TRIES times) while a signal
-    storm barely reached the call: such a side observed nothing about the
-    deadline (a loaded machine can keep the storm's thread from running
+    storm barely reached the call, or a "late" handler's signal did not
+    come while the call waited: such a side observed nothing about the
+    deadline (a loaded machine can keep the watcher thread from running
     for a whole short timeout), so its result would compare luck."""
     for _ in range(STORM_TRIES - 1):
         res = _run_side(side, p, shared, pair)

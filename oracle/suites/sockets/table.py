@@ -85,6 +85,7 @@ def _sweep(lo, hi):
 #   eof       close the peer before the call; closed: close the receiver
 #   room      EMFILE: RLIMIT_NOFILE leaves this many free descriptors
 #   eintr     "" | "returns" (handler sends the message) | "raises" |
+#             "late" (handler sends, returns after the timeout) |
 #             "storm" (a handler that returns, every 10 ms: §7's deadline)
 #   warn      warnings filter for the call ("always", "error", ...)
 #   call      argument-error cases: the argument list as Python source,
@@ -368,6 +369,14 @@ MATRIX = [
      "axes": [("kind", ["stream", "dgram"]), ("method", METHODS)],
      # two of the four: 0.2 s each, and the rule is the same for all
      "skip": lambda p: (p["kind"] == "stream") != (p["method"] == "recvmsg")},
+    {"family": "eintr-late",
+     "doc": "the EINTR handler sends the message and returns after the "
+            "timeout has passed: the retry finds the deadline passed and "
+            "times out without waiting or receiving, the message stays "
+            "queued (§7: a negative remaining time is a timeout)",
+     "base": {"pending": False, "anc": 64, "eintr": "late",
+              "timeout": "0.05", "probe": True},
+     "axes": [("kind", ["stream", "dgram"]), ("method", METHODS)]},
     {"family": "reentry",
      "doc": "Python code inside the call before the system call (__index__ "
             "of an argument, __buffer__ of a buffer, __iter__, a generator) "
