@@ -149,14 +149,28 @@ def _follow(job, interp, suite, window):
     return (last_n - first_n) / (last_t - first_t)
 
 
-def matrix_seconds(cap):
-    """Wall time of `make conformance` (products built), or None when it
-    was killed at cap seconds.  Returns (seconds or None, exit status or
-    None, last line)."""
+ROOT_RELEASES = ("bullseye", "trixie", "forky")
+
+
+def cached_roots():
+    """The releases of ROOT_RELEASES whose amd64 roots are built and cached
+    (scripts/debian-root), or () when this process is not root (the roots
+    cannot run then)."""
+    from tools import debroot
+    if os.geteuid() != 0:
+        return ()
+    return tuple(r for r in ROOT_RELEASES
+                 if debroot.is_complete(debroot.root_path(r, "amd64")))
+
+
+def matrix_seconds(cap, make_args=()):
+    """Wall time of `make conformance [make_args]` (products built), or
+    None when it was killed at cap seconds.  Returns (seconds or None, exit
+    status or None, last line)."""
     _need_products()
     out = os.path.join(common.OUT, "conformance.out")
-    res = common.run(["make", "--no-print-directory", "conformance"], cap,
-                     stdout_path=out)
+    res = common.run(["make", "--no-print-directory", "conformance"] +
+                     list(make_args), cap, stdout_path=out)
     if res.returncode is None:
         return None, None, "killed at the %ds cap" % cap
     with open(out, "rb") as f:

@@ -13,6 +13,8 @@ Figures and targets (each module says how it measures):
   fuzz_canary_detect_seconds    every canary found, each <= 30  fig_canary
   recv_vs_raw                   <= 1.1                          fig_native
   conformance_matrix_seconds    <= 30                           fig_oracle
+  conformance_matrix_roots_seconds  <= 30, with the cached Debian
+                                roots of bullseye, trixie, forky  fig_oracle
   injection_per_second          median over interpreters >= 10000,
                                 the lowest beside it            fig_oracle
   cli_rss_over_input            <= (64 MiB + 8 MiB) / 64 MiB    fig_native
@@ -64,6 +66,9 @@ def _rows():
          lambda v: v <= 1.1),
         ("conformance_matrix_seconds", None,
          "make conformance, 2 cores (s)", "<= 30", lambda v: v <= 30),
+        ("conformance_matrix_roots_seconds", None,
+         "make conformance DEBIAN=<cached roots>, 2 cores (s)", "<= 30",
+         lambda v: v <= 30),
         ("injection_per_second", None,
          "inject suite buffers/s, median of interpreters", ">= 10000",
          lambda v: v >= 10000),
@@ -260,6 +265,30 @@ def run_matrix(b, cap):
     _say("  conformance matrix %.1fs (exit %s: %s; rest of the machine "
          "before: %.2f cores)" % (secs, code, last,
                                   b.data["conformance_matrix_busy_cores_before"]))
+    roots = fig_oracle.cached_roots()
+    b.data["conformance_matrix_roots"] = list(roots)
+    left = min(cap, b.left() - 5 - fig_oracle.QUIET_WAIT)
+    if not roots or left < 20:
+        b.data["conformance_matrix_roots_seconds"] = None
+        b.missing.append({"keys": ["conformance_matrix_roots_seconds"],
+                          "why": "no Debian root cached (scripts/debian-root "
+                          "build bullseye trixie forky; root needed)"
+                          if not roots else "skipped: %.0fs of the budget "
+                          "left" % b.left()})
+        return
+    fig_oracle.quiet()
+    secs, code, last = fig_oracle.matrix_seconds(
+        left, ["DEBIAN=%s" % " ".join(roots)])
+    b.data["conformance_matrix_roots_exit"] = code
+    b.data["conformance_matrix_roots_seconds"] = (None if secs is None
+                                                  else round(secs, 1))
+    if secs is None:
+        b.data["conformance_matrix_roots_seconds_at_least"] = left
+        b.missing.append({"keys": ["conformance_matrix_roots_seconds"],
+                          "why": "killed at the %ds cap" % left})
+        return
+    _say("  conformance matrix with %s %.1fs (exit %s: %s)"
+         % (" ".join(roots), secs, code, last))
 
 
 def value(data, key, sub):
