@@ -42,13 +42,6 @@
  *    fortified __poll_chk), which the oracle's self-tests check: the
  *    field turns negative when the failure went out.  cr_inject_arm()
  *    resets it.
- *  - cr_inject_alloc_fail(k): once the next armed recvmsg() has returned,
- *    the k-th malloc(), calloc() or realloc() fails with ENOMEM (once),
- *    so an interpreter that allocates through libc (CPython under
- *    PYTHONMALLOC=malloc) meets a memory failure after the system call
- *    (spec §4.2: MemoryError, and the error path closes the SCM_RIGHTS
- *    slots); cr_inject_alloc_failed() tells whether it went out.
- *    Nothing fails before that call returns or when nothing is armed.
  *  - every rewritten call leaves the address of its msg_control in the
  *    state's control field: legacy glibc's next-header rule depends on
  *    where the buffer lies (spec §3.4), so the reference walks there.
@@ -71,8 +64,6 @@
 #include <errno.h>
 #include <stddef.h>
 #include <poll.h>
-#include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -81,19 +72,11 @@
 
 ssize_t recvmsg(int fd, struct msghdr *msg, int flags);
 int close(int fd);
-void *malloc(size_t size);
-void *calloc(size_t nmemb, size_t size);
-void *realloc(void *ptr, size_t size);
-void free(void *ptr);
 int poll(struct pollfd *fds, nfds_t nfds, int timeout);
 
 typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
 typedef int (*close_fn)(int);
 typedef int (*poll_fn)(struct pollfd *, nfds_t, int);
-typedef void *(*malloc_fn)(size_t);
-typedef void *(*calloc_fn)(size_t, size_t);
-typedef void *(*realloc_fn)(void *, size_t);
-typedef void (*free_fn)(void *);
 
 _Static_assert(offsetof(struct cr_inject_ctl, nclosed) == 16 &&
                    offsetof(struct cr_inject_ctl, namelen) == 32 &&
@@ -106,14 +89,6 @@ static struct cr_inject_ctl own = {.fd = -1, .namelen = -1};
 static struct cr_inject_ctl *ctl = &own; /* own, or the caller's area */
 static int *log_area; /* the caller's, set by cr_inject_log_area */
 static size_t log_cap;
-
-/* Allocation failure (cr_inject_alloc_fail): alloc_arm > 0 is the armed
- * k; the armed recvmsg() moves it into alloc_left, which counts the
- * allocations down until the k-th fails; alloc_failed is then 1.  One
- * thread drives the shim (see the file comment), so plain ints do. */
-static long alloc_arm;
-static long alloc_left;
-static int alloc_failed;
 
 /* Arm the next recvmsg() on fd with bytes[0, len).  bytes is copied (the
  * caller keeps ownership; it may be the state's own bytes field); fd is
@@ -130,8 +105,6 @@ int cr_inject_arm(int fd, const void *bytes, size_t len)
     ctl->poll_errno = 0;
     ctl->fd = fd;
     ctl->delivered = 0;
-    alloc_arm = 0;
-    alloc_left = 0;
     return 0;
 }
 
@@ -155,34 +128,6 @@ int cr_inject_poll_errno(int eno)
         return -1;
     ctl->poll_errno = eno;
     return 0;
-}
-
-/* Arm an allocation failure: once the next armed recvmsg() has returned
- * its rewritten call, the k-th call of malloc(), calloc() or realloc()
- * from then on (counting every one, in any thread) fails with ENOMEM,
- * once; nothing fails before that recvmsg() returns.  k = 0 disarms.
- * cr_inject_arm() resets it, and so does a later armed call: the
- * count starts afresh at each delivery.  Returns 0, or -1 if k < 0. */
-int cr_inject_alloc_fail(long k)
-{
-    if (k < 0)
-        return -1;
-    alloc_arm = k;
-    alloc_left = 0;
-    alloc_failed = 0;
-    return 0;
-}
-
-/* 1 if the armed allocation failure went out since cr_inject_alloc_fail(),
- * else 0; then forgets it and disarms. */
-int cr_inject_alloc_failed(void)
-{
-    int failed = alloc_failed;
-
-    alloc_arm = 0;
-    alloc_left = 0;
-    alloc_failed = 0;
-    return failed;
 }
 
 /* Forget an armed buffer that was not used. */
@@ -352,108 +297,5 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
     }
     ctl->injected++;
     ctl->delivered = 1;
-    alloc_left = alloc_arm;
-    alloc_arm = 0;
     return n;
-}
-
-/* The allocator's entry points.  The real ones come from dlsym(RTLD_NEXT),
- * and dlsym() may itself allocate (calloc, for its error state): while it
- * resolves, allocations are served from a small static arena whose blocks
- * are never freed (free() ignores them).  Each returns what libc returns,
- * or NULL with ENOMEM for the one armed failure. */
-static malloc_fn real_malloc;
-static calloc_fn real_calloc;
-static realloc_fn real_realloc;
-static free_fn real_free;
-static int resolving;
-static _Alignas(max_align_t) unsigned char arena[4096];
-static size_t arena_used;
-
-static void *arena_alloc(size_t size)
-{
-    size_t step = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
-    void *p;
-
-    if (step < size || step > sizeof(arena) - arena_used)
-        return NULL;
-    p = arena + arena_used;
-    arena_used += step;
-    return p; /* static storage: already zeroed, never reused */
-}
-
-static int in_arena(const void *p)
-{
-    return (const unsigned char *)p >= arena &&
-           (const unsigned char *)p < arena + sizeof(arena);
-}
-
-static void resolve(void)
-{
-    if (real_free != NULL || resolving)
-        return;
-    resolving = 1;
-    real_malloc = (malloc_fn)dlsym(RTLD_NEXT, "malloc");
-    real_calloc = (calloc_fn)dlsym(RTLD_NEXT, "calloc");
-    real_realloc = (realloc_fn)dlsym(RTLD_NEXT, "realloc");
-    real_free = (free_fn)dlsym(RTLD_NEXT, "free");
-    resolving = 0;
-}
-
-/* 1 if this allocation is the armed one (see cr_inject_alloc_fail). */
-static int fail_now(void)
-{
-    if (alloc_left <= 0 || --alloc_left > 0)
-        return 0;
-    alloc_failed = 1;
-    errno = ENOMEM;
-    return 1;
-}
-
-void *malloc(size_t size)
-{
-    resolve();
-    if (real_malloc == NULL)
-        return arena_alloc(size);
-    return fail_now() ? NULL : real_malloc(size);
-}
-
-void *calloc(size_t nmemb, size_t size)
-{
-    resolve();
-    if (real_calloc == NULL)
-        return nmemb != 0 && size > SIZE_MAX / nmemb
-                   ? NULL
-                   : arena_alloc(nmemb * size);
-    return fail_now() ? NULL : real_calloc(nmemb, size);
-}
-
-void *realloc(void *ptr, size_t size)
-{
-    void *p;
-
-    resolve();
-    if (ptr != NULL && !in_arena(ptr) && real_realloc == NULL)
-        return NULL; /* libc's block, before libc's realloc is known */
-    if (in_arena(ptr) || real_realloc == NULL) {
-        /* an arena block is never moved by libc: copy it (its size is
-         * not kept, so at most what is left of the arena after it) */
-        p = real_malloc != NULL ? real_malloc(size) : arena_alloc(size);
-        if (p != NULL && ptr != NULL) {
-            size_t room =
-                (size_t)(arena + sizeof(arena) - (unsigned char *)ptr);
-            memcpy(p, ptr, size < room ? size : room);
-        }
-        return p;
-    }
-    return fail_now() ? NULL : real_realloc(ptr, size);
-}
-
-void free(void *ptr)
-{
-    if (ptr == NULL || in_arena(ptr))
-        return;
-    resolve();
-    if (real_free != NULL)
-        real_free(ptr);
 }

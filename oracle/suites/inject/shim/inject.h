@@ -46,8 +46,6 @@ struct cr_inject_ctl {
 int cr_inject_arm(int fd, const void *bytes, size_t len);
 int cr_inject_namelen(int namelen);
 int cr_inject_poll_errno(int eno);
-int cr_inject_alloc_fail(long k);
-int cr_inject_alloc_failed(void);
 void cr_inject_disarm(void);
 long cr_inject_count(void);
 int cr_inject_log_area(int *area, size_t cap);
