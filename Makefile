@@ -197,11 +197,11 @@ fuzz-target-args:
 # ---- oracle (oracle/README.md) ----
 # PYTHONS replaces discovery; ORACLE_ARGS: driver options (--help); DEBIAN,
 # MUSL add interpreter sources; SEED, GENERATE, HEAPCHECK reach the driver.
-ORACLE_SHIM := $(O)/inject/libcrinject.so
+ORACLE_SHIM := $(O)/inject/libcrinject.so $(O)/inject/libcralloc.so
 ORACLE_ENV := PYTHONPATH=$(CURDIR)
 .PHONY: conformance check-oracle oracle-inject-shim cpython-tests bench check-bench mutants check-mutants
 oracle-inject-shim: $(ORACLE_SHIM)
-$(ORACLE_SHIM): oracle/suites/inject/shim/inject.c oracle/suites/inject/shim/inject.h
+$(O)/inject/libcr%.so: oracle/suites/inject/shim/%.c oracle/suites/inject/shim/inject.h
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CFLAGS) -fPIC -shared -o $@ $(filter %.c,$^) -ldl
 conformance: build/libcmsgref.so build/cmsgref $(ORACLE_SHIM)

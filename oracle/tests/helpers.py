@@ -8,6 +8,8 @@ check-oracle`; a missing build product is a loud failure, not a skip.
 
 import copy
 import os
+import subprocess
+import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -39,3 +41,22 @@ def record(native=None, reference=None, **kw):
            "repro": "r"}
     rec.update(kw)
     return rec
+
+
+def run_preloaded(args, code=None, extra_path=None, env_add=None):
+    """sys.executable with the shim preloaded and the repo (then
+    extra_path) on PYTHONPATH, running args (or -c code), from the repo,
+    with env_add over the environment.  Returns stdout; raises
+    AssertionError with stderr if it exits nonzero."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([REPO] + ([extra_path]
+                                                  if extra_path else []))
+    env["LD_PRELOAD"] = SHIM
+    env.update(env_add or {})
+    cmd = [sys.executable] + (["-c", code] if code is not None else args)
+    p = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    out, err = p.communicate(timeout=120)
+    if p.returncode != 0:
+        raise AssertionError("exit %d: %s" % (p.returncode, err.decode()))
+    return out.decode()

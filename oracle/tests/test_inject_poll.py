@@ -7,27 +7,14 @@ receive the queued payload, which the judge reports as a FAIL."""
 
 import errno
 import json
-import os
-import subprocess
-import sys
 import unittest
 
 from oracle.judge import expect
 from oracle.suites.inject import cases
-from oracle.tests.helpers import LIB, REPO, SHIM
+from oracle.tests.helpers import LIB, run_preloaded
 
 
-def run(args, code=None):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = REPO
-    env["LD_PRELOAD"] = SHIM
-    cmd = [sys.executable] + (["-c", code] if code is not None else args)
-    p = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
-    out, err = p.communicate(timeout=120)
-    if p.returncode != 0:
-        raise AssertionError("exit %d: %s" % (p.returncode, err.decode()))
-    return out.decode()
+run = run_preloaded
 
 
 ONE_SHOT = r'''

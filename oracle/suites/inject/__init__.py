@@ -70,6 +70,12 @@ Limits and facts encoded:
   poll() on a socket with a timeout fail with ENOMEM (§7: OSError with
   that errno, nothing retried); both sides in the worker, as the address
   cases.
+- Allocation failures (ALLOC_CASES, family alloc-error): a library of
+  its own (shim/alloc.c, preloaded into that child alone) fails one
+  malloc/calloc/realloc after the system call returned, in a child run
+  with PYTHONMALLOC=malloc (§4.2: MemoryError, and the error path
+  closes the SCM_RIGHTS slots); alloc.py.  PyPy has no PYTHONMALLOC: an
+  ERROR, declared in its expectations.
 - The libc model is the one the driver chose for the interpreter
   (configure(libc=...); oracle/sources/model.py), else CMSGREF_LIBC, else
   detected here (detect.py: K14 and K18, as §3 advises); every record
@@ -192,13 +198,18 @@ def _run_both(where, buf, mode, method, namelen=-1, poll_errno=0):
 def run_case(case_id):
     """One case, native side only: the interpreter's call in this worker
     (_Session.observe).  The driver adds the reference (complete_records).
-    An address case (addr:...) or a failed wait (poll:...) is run whole
-    here (_run_addr_case, _run_poll_case)."""
+    An address case (addr:...), a failed wait (poll:...) or an
+    allocation failure (alloc:..., in a child: alloc.py) is run whole
+    here (_run_addr_case, _run_poll_case, alloc.run_case)."""
     _ensure()
     if case_id.startswith("addr:"):
         return _run_addr_case(case_id)
     if case_id.startswith("poll:"):
         return _run_poll_case(case_id)
+    if case_id.startswith("alloc:"):
+        # imported here: the module is also the child's __main__
+        from oracle.suites.inject import alloc
+        return alloc.run_case(case_id, _STATE["libc"])
     rel, mode, method = cases.split_case(case_id)
     session = get_session()
     buf, crc = corpus.buffer(rel)

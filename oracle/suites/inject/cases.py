@@ -6,9 +6,10 @@ A case is one control buffer in one warning mode through one method:
   corpus-into:<path>@<mode>   recvmsg_into, the spec seeds only
   addr:<name>@<mode>          an address case (ADDR_CASES)
   poll:<name>                 a failed wait (POLL_CASES)
+  alloc:<name>                an allocation failure (ALLOC_CASES)
 and the spec seeds in every mode of SPEC_MODES.  Families: spec-<mode>,
 spec-into-<mode> (the §12 K/F seeds), corpus-<dir>-<mode> (every other
-buffer), addr-<mode>, poll-error.
+buffer), addr-<mode>, poll-error, alloc-error.
 """
 
 import errno
@@ -60,15 +61,34 @@ POLL_CASES = dict(
     for kind, where in (("stream", "pair"), ("dgram", "named")))
 POLL_FAMILY = "poll-error"
 
+# Allocation failures (§4.2): CPython raises MemoryError when building the
+# result fails for want of memory after the system call returned, and its
+# error path closes every SCM_RIGHTS slot (§4.1).  The allocation library
+# (shim/alloc.c) fails the k-th libc allocation after the recvmsg()
+# returned, once, in a child run with PYTHONMALLOC=malloc (alloc.py).  One
+# IPv4 UDP datagram with the SCM_RIGHTS ints 100 and 101 injected; in
+# every CPython 3.6-3.14 the first allocations after the system call are,
+# in order: 1 the item's bytes, 2 the list's item array (PyList_Append),
+# 3 the address's str: each k fails inside the call.  (3.6-3.13 then
+# allocate the port's int; 3.14 takes it from its int free list, so a
+# fourth failure would land after the call there: no case.)
+# name -> (target: "udp", method, k).
+ALLOC_CONTROL = struct.pack("<Qii", 24, socket.SOL_SOCKET,
+                            socket.SCM_RIGHTS) + struct.pack("<ii", 100, 101)
+ALLOC_CASES = dict(("udp-recvmsg-k%d" % k, ("udp", "recvmsg", k))
+                   for k in (1, 2, 3))
+ALLOC_FAMILY = "alloc-error"
+
 
 def iter_cases():
     """(family, case_id) for every corpus control buffer through recvmsg
     in the record and error modes, the spec seeds in every mode of
     SPEC_MODES through recvmsg and recvmsg_into, and the address cases
-    (ADDR_CASES) in the record and error modes, and the failed waits
-    (POLL_CASES).  Families: spec-<mode>, spec-into-<mode> (the §12 K/F
-    seeds), corpus-<dir>-<mode> (every other buffer), addr-<mode> (ids
-    addr:<name>@<mode>), poll-error (ids poll:<name>)."""
+    (ADDR_CASES) in the record and error modes, the failed waits
+    (POLL_CASES) and the allocation failures (ALLOC_CASES).  Families:
+    spec-<mode>, spec-into-<mode> (the §12 K/F seeds), corpus-<dir>-<mode>
+    (every other buffer), addr-<mode> (ids addr:<name>@<mode>), poll-error
+    (ids poll:<name>), alloc-error (ids alloc:<name>)."""
     files = corpus.corpus_files()
     for rel in files:
         for mode in (SPEC_MODES if spec_seed(rel) else MODES):
@@ -84,6 +104,8 @@ def iter_cases():
             yield "addr-%s" % mode, "addr:%s@%s" % (name, mode)
     for name in sorted(POLL_CASES):
         yield POLL_FAMILY, "poll:%s" % name
+    for name in sorted(ALLOC_CASES):
+        yield ALLOC_FAMILY, "alloc:%s" % name
 
 
 def family_of(rel, method, mode):

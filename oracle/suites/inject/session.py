@@ -142,6 +142,8 @@ class _Session(object):
         self.control_addr = 0
         # True if the last call's armed poll() failure went out.
         self.poll_failed = False
+        # True if the last call's armed allocation failure went out.
+        self.alloc_failed = False
         self.table = fdtable.snapshot()
         atexit.register(self.close)
 
@@ -175,15 +177,19 @@ class _Session(object):
         return rx, lambda: tx.sendto(PAYLOAD, name)
 
     def call(self, buf, mode, method, target=None, namelen=-1,
-             poll_errno=0):
+             poll_errno=0, alloc_fail=0):
         """The mechanism alone: inject buf into one call of the
         interpreter's method under the mode's warning filter, with the
         close() watch open.  target: (socket, send) to use instead of the
         session's socketpair (named()); namelen >= 0: the call's
         msg_namelen is forced to it too; poll_errno > 0: the first poll()
         on the socket fails with that errno (poll_failed then tells
-        whether it did).  Returns (return value or None, exception or
-        None, recorded warnings, delivered?, close() calls logged);
+        whether it did); alloc_fail = k > 0: the k-th malloc, calloc or
+        realloc after the system call returned fails, once (alloc_failed
+        then tells whether it did; needs shim/alloc.c's library preloaded
+        too, and an interpreter that allocates through libc: CPython
+        under PYTHONMALLOC=malloc).  Returns (return value or None,
+        exception or None, recorded warnings, delivered?, close() calls logged);
         control_addr is then the msg_control the shim saw, or 0 if it
         delivered nothing."""
         mm = self.mm
@@ -205,9 +211,13 @@ class _Session(object):
         gc.disable()
         self.HEAD.pack_into(mm, 0, fd, len(buf), 1, 0, 0)
         self.NAMELEN.pack_into(mm, self.NAMELEN_AT, namelen, poll_errno)
+        if alloc_fail:
+            shim().cr_alloc_fail(ctypes.c_long(alloc_fail))
         try:
             ret, exc, caught = _call(sock, mode, method, len(buf))
         finally:
+            if alloc_fail:
+                self.alloc_failed = shim().cr_alloc_failed() == 1
             delivered, nclosed = self.HEAD.unpack_from(mm, 0)[3:]
             self.poll_failed = self.NAMELEN.unpack_from(
                 mm, self.NAMELEN_AT)[1] < 0
@@ -222,12 +232,12 @@ class _Session(object):
         return ret, exc, caught, delivered, nclosed
 
     def observe(self, buf, mode, method, target=None, namelen=-1,
-                poll_errno=0):
+                poll_errno=0, alloc_fail=0):
         """call() and what the record needs of it.  Returns (canonical
         result, leaks as "fd -> target", fds that vanished, True if the
         shim delivered the buffer)."""
         ret, exc, caught, delivered, nclosed = self.call(
-            buf, mode, method, target, namelen, poll_errno)
+            buf, mode, method, target, namelen, poll_errno, alloc_fail)
         mm = self.mm
         res = canon.canon_result(ret, exc, caught, method, rights="raw",
                                  shapes=False)
