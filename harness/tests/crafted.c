@@ -173,3 +173,17 @@ int crafted_summary(const unsigned char *buf, size_t len, int libc, char *out,
 #undef EMIT
     return n < cap ? 0 : CR_ENOSPC;
 }
+
+size_t crafted_walk_at(const unsigned char *buf, size_t len, int libc,
+                       uint64_t base, struct cr_walk *w)
+{
+    struct cr_item it;
+    size_t n = 0;
+
+    if (cr_walk_init(w, buf, len, (enum cr_libc)libc) < 0 ||
+        cr_walk_set_base(w, base) < 0)
+        return SIZE_MAX;
+    while (cr_walk_next(w, &it))
+        n++;
+    return n;
+}

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cmsgref.h"
+
 #define CRAFTED_MAX 128
 #define CRAFTED_FD_A 100
 
@@ -43,5 +45,11 @@ const struct crafted *crafted_cases(size_t *ret_n);
  * " +w" when the warning fires, into out[0, cap).  Returns 0 or a CR_E*. */
 int crafted_summary(const unsigned char *buf, size_t len, int libc, char *out,
                     size_t cap);
+
+/* Walks buf[0, len) under libc with the buffer assumed at address base,
+ * into *w; returns the item count, or SIZE_MAX if the walk could not
+ * start (cr_walk_init or cr_walk_set_base refused). */
+size_t crafted_walk_at(const unsigned char *buf, size_t len, int libc,
+                       uint64_t base, struct cr_walk *w);
 
 #endif /* CR_CRAFTED_H */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmsgref.h"
+#include "crafted.h"
 #include "tests.h"
 
 /* C = 32: an empty item (41, 50), then a header at 16 whose cmsg_len is
@@ -23,21 +24,9 @@ static const unsigned char case48[48] = {
     1,    0, 0, 0, 1,    0, 0, 0, 0xca, 0, 0, 0, 0xcb, 0,    0,    0};
 #define CASE48_THRESHOLD UINT64_C(0x6ffffffe8)
 
-/* Walks buf at base under legacy glibc; returns the item count, or
- * SIZE_MAX if the walk could not start. */
-static size_t walk_at(const unsigned char *buf, size_t len, uint64_t base,
-                      struct cr_walk *w)
-{
-    struct cr_item it;
-    size_t n = 0;
-
-    if (cr_walk_init(w, buf, len, CR_LIBC_GLIBC_LEGACY) < 0 ||
-        cr_walk_set_base(w, base) < 0)
-        return SIZE_MAX;
-    while (cr_walk_next(w, &it))
-        n++;
-    return n;
-}
+/* The item count of a legacy glibc walk at base (crafted_walk_at). */
+#define walk_at(buf, len, base, w)                                             \
+    crafted_walk_at(buf, len, CR_LIBC_GLIBC_LEGACY, base, w)
 
 TEST(legacy_next_header_wraps_at_the_buffer_address_c32)
 {
