@@ -74,7 +74,8 @@ from tools import fdtable
 # The binding and the argument rules, re-exported: this module is the
 # reference's one public face (tests and suites use these names from here).
 from oracle.reference.args import (  # noqa: F401
-    Messages, as_c_int, as_ssize_t, emulate_version, messages_for, _parse)
+    INT_MAX, Messages, as_c_int, as_ssize_t, emulate_version, messages_for,
+    _parse)
 from oracle.reference.lib import (  # noqa: F401
     CR_ADDR_INET, CR_ADDR_INET6, CR_ADDR_NONE, CR_ADDR_RAW,
     CR_ADDR_UNIX_BYTES, CR_ADDR_UNIX_STR, CR_EPY, CR_ERANGE, CR_PY_SIGNAL,
@@ -444,6 +445,12 @@ def recvmsg_into(sock, *args, **kwargs):
     (nbytes, ancdata, msg_flags, address); the caller owns the fds."""
     buffers, ancbufsize, flags = _parse("recvmsg_into", args, kwargs, 1, 3,
                                         (None, "n", "i"))
+    if type(buffers) in (list, tuple) and len(buffers) > INT_MAX:
+        # CPython refuses the count before it reads an item (§5 step 2):
+        # the library's own check, given the count and no item.
+        _call(sock, 0, (_IOVec * 1)(), len(buffers), ancbufsize, flags)
+        raise SystemError("cmsgref: cr_recvmsg took %d buffers"
+                          % len(buffers))
     views = _writable_views(buffers)
     try:
         # Never a NULL iov: the library reads NULL as "recvmsg(bufsize)".

@@ -22,6 +22,7 @@ import warnings
 from oracle import REPO_LIB, worker
 from oracle.judge import canon
 from oracle.reference import refsocket
+from oracle.suites.sockets import claimed
 from oracle.suites.sockets.children import Isolator
 from oracle.suites.sockets.eintr import _WATCHER, _Eintr
 from oracle.suites.sockets.expand import cases
@@ -63,7 +64,7 @@ class _BadIdx(object):
 
 _EVAL_ENV = {"bytearray": bytearray, "memoryview": memoryview,
              "array": array, "range": range, "Idx": _Idx, "BadIdx": _BadIdx,
-             "IntOnly": _IntOnly,
+             "IntOnly": _IntOnly, "Claimed": claimed.claimed,
              "MSG_DONTWAIT": MSG_DONTWAIT, "True": True, "None": None}
 
 
@@ -145,8 +146,11 @@ def _invoke(p, st, reenter=None):
         except Exception as e:
             exc = e
         finally:
+            claimed.restore()
             if limit_saved is not None:
                 resource.setrlimit(resource.RLIMIT_NOFILE, limit_saved)
+    if isinstance(exc, claimed.Unsupported):
+        raise exc
     return ret, exc, list(caught), bufs, \
         (eintr.result() if eintr is not None else {})
 

@@ -204,6 +204,7 @@ RECVMSG_INTO_CALLS = [
     ("iov-max+1", "[bytearray(1) for _ in range(1025)]"),
     ("iov-max", "[bytearray(1) for _ in range(1024)]"),
     ("empty-list", "[]"), ("empty-tuple", "()"),
+    ("count-int-max+1", "Claimed(2**31)"),
 ]
 
 
