@@ -41,13 +41,13 @@ struct bufs {
     size_t fds_cap;
 };
 
-/* Frees what b owns (NULL members are fine) and clears it. */
+/* Frees what b owns (NULL members are fine); b is dead afterwards (every
+ * caller returns). */
 static void bufs_free(struct bufs *b)
 {
     free(b->data);
     free(b->control);
     free(b->fds);
-    memset(b, 0, sizeof(*b));
 }
 
 /* Allocates everything before the call, failing as CPython does (§5 steps
