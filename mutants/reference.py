@@ -3,8 +3,10 @@ the repository so the working tree is never mutated.
 
 Why: the reference's tests are worth what they catch.  Each mutant of
 harness/src/ is judged by two sides:
-  tests  `make check-unit` (unit + CLI tests) and `make replay` (every
-         corpus file through the ASan+UBSan replay builds)
+  tests  `make check-unit` (unit + CLI tests), the same under gcc's
+         ASan+UBSan (`make VARIANT=asan check-unit`, as `make check` runs
+         it) and `make replay` (every corpus file through the ASan+UBSan
+         replay builds)
   fuzz   a short libFuzzer run (fuzz/run.py, FUZZ seconds) of the target
          that exercises the mutated file (FUZZ_TARGET; cmsg_parse when the
          copy has no such target), over a throwaway own corpus
@@ -109,6 +111,8 @@ class Copy(object):
         t0 = time.monotonic()
         if side == "tests":
             steps = [(["check-unit"], "make check-unit"),
+                     (["VARIANT=asan", "check-unit"],
+                      "make VARIANT=asan check-unit"),
                      (["replay"], "make replay")]
             for targets, what in steps:
                 r = self.make(targets, timeout)
