@@ -229,7 +229,7 @@ class Scores(unittest.TestCase):
 
     def test_committed_unreachable_list_loads_and_is_not_equivalent(self):
         un = report.load_unreachable()
-        self.assertIn("sock_recvmsg_into:bc425026", un)
+        self.assertIsInstance(un, dict)
         self.assertFalse(set(un) & set(report.load_equivalent()))
         for k, v in un.items():
             self.assertRegex(k, r"^\w+:[0-9a-f]{8}(~\d+)?$")
