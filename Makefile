@@ -28,7 +28,7 @@ WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wpointer-arith -Wvla -Wformat=2
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # Per variant: compiler, compile flags, link flags (asan: gcc's sanitizers, beside clang's in the fuzz builds).
-V_CC_asan := $(CC)
+V_CC_asan := gcc
 V_FL_asan := -O1 -g $(SAN)
 V_LD_asan := $(V_FL_asan)
 V_CC_musl := $(MUSL_CC)

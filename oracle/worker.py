@@ -185,10 +185,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def python_info():
-    """{"impl", "version", "executable"} of the running interpreter."""
+    """{"impl", "version", "executable", "bits"} of the running
+    interpreter (bits: Py_ssize_t's width, 32 or 64)."""
     return {"impl": platform.python_implementation().lower(),
             "version": platform.python_version(),
-            "executable": sys.executable}
+            "executable": sys.executable,
+            "bits": 64 if sys.maxsize > 2 ** 32 else 32}
 
 
 def select_cases(suite, only, after=None, part=None):

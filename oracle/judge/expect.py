@@ -11,6 +11,9 @@ File format (JSON): {"impl": "pypy", "entries": [ENTRY, ...]} where ENTRY is
                             match; default "*")
   "versions"                {"min": "3.9", "below": "3.10"} (optional;
                             compares the interpreter's X.Y.Z numerically)
+  "bits"                    32 or 64 (optional): the entry applies only to
+                            interpreters of that Py_ssize_t width (the
+                            record's python.bits)
   "heapcheck"               true/false (optional): the entry applies only
                             to runs with (true) or without (false) the
                             heap checks (--heapcheck: the record's
@@ -68,7 +71,7 @@ OUTCOMES = ("PASS", "FAIL", "XFAIL", "XPASS", "ERROR", "CRASH")
 # corpus/oracle/ script), shown with the reason.
 _ENTRY_KEYS = set(["suite", "family", "id", "versions", "reference_warns",
                    "outcome", "reason", "native", "same", "fds_closed_is",
-                   "repro", "may_pass", "issue", "heapcheck"])
+                   "repro", "may_pass", "issue", "heapcheck", "bits"])
 
 
 class ExpectationError(ValueError):
@@ -116,6 +119,8 @@ def validate(data, source="<data>"):
                                        % (where, k))
         if not isinstance(e["reason"], str):
             raise ExpectationError(where + ": reason must be a string")
+        if "bits" in e and e["bits"] not in (32, 64):
+            raise ExpectationError(where + ": bits must be 32 or 64")
         for k in ("reference_warns", "may_pass", "heapcheck"):
             if k in e and not isinstance(e[k], bool):
                 raise ExpectationError("%s: %s must be true or false"
@@ -196,6 +201,8 @@ def matches(entry, rec):
         return False
     if "heapcheck" in entry and \
             entry["heapcheck"] != bool(rec.get("heapcheck")):
+        return False
+    if "bits" in entry and entry["bits"] != rec.get("python", {}).get("bits"):
         return False
     return True
 

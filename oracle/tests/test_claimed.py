@@ -1,4 +1,4 @@
-"""test_claimed.py - the list that claims 2**31 items (suites/sockets/
+"""test_claimed.py - the tuple that claims 2**31 items (suites/sockets/
 claimed.py) claims it, is put back, and reaches the count check on both
 sides; where it cannot be made, the case is an ERROR, not a result."""
 
@@ -23,12 +23,12 @@ class Claimed(unittest.TestCase):
 
     def test_claims_then_restores_length_and_gc(self):
         was = gc.isenabled()
-        lst = claimed.claimed(2 ** 31)
-        self.assertEqual(len(lst), 2 ** 31)
+        tup = claimed.claimed(2 ** 31)
+        self.assertEqual(len(tup), 2 ** 31)
         self.assertFalse(gc.isenabled())
         claimed.restore()
-        self.assertEqual(len(lst), 1)
-        self.assertEqual(lst, [bytearray(1)])
+        self.assertEqual(len(tup), 1)
+        self.assertEqual(tup, (bytearray(1),))
         self.assertEqual(gc.isenabled(), was)
 
     def test_both_sides_refuse_the_count_before_any_item(self):

@@ -5,9 +5,11 @@ excused."""
 import json
 import os
 import shutil
+import sys
 import tempfile
 import unittest
 
+from oracle import worker
 from oracle.judge import expect
 from oracle.tests.helpers import WARN, record, result
 
@@ -210,6 +212,33 @@ class MayPass(unittest.TestCase):
         self.assertEqual(expect.classify(ok, [entry])[0], "PASS")
         entry.pop("may_pass")
         self.assertEqual(expect.classify(ok, [entry])[0], "XPASS")
+
+
+class Bits(unittest.TestCase):
+    """An entry with "bits" applies only to interpreters of that
+    Py_ssize_t width (python.bits, which every worker record carries)."""
+
+    def test_bits_selects_interpreters(self):
+        entry = {"suite": "*", "outcome": "ERROR", "reason": "r", "bits": 32}
+        err = record(error="Unsupported: x")
+        for bits, want in ((32, "XFAIL"), (64, "ERROR"), (None, "ERROR")):
+            err["python"] = {"version": "3.11.2", "bits": bits}
+            self.assertEqual(expect.classify(err, [entry])[0], want, bits)
+        self.assertEqual(worker.python_info()["bits"],
+                         64 if sys.maxsize > 2 ** 32 else 32)
+
+    def test_bad_bits_is_refused(self):
+        d = tempfile.mkdtemp()
+        try:
+            path = os.path.join(d, "x.json")
+            with open(path, "w") as f:
+                json.dump({"impl": "x", "entries": [
+                    {"outcome": "ERROR", "reason": "r", "bits": 16}]}, f)
+            with self.assertRaises(expect.ExpectationError) as cm:
+                expect.load("x", d)
+            self.assertIn("bits must be 32 or 64", str(cm.exception))
+        finally:
+            shutil.rmtree(d)
 
 
 class HeapCheck(unittest.TestCase):

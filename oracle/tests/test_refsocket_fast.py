@@ -162,8 +162,8 @@ class Eintr(unittest.TestCase):
         suite_sockets.configure(helpers.LIB)
 
     def _side(self, side, timeout):
-        cid = ("eintr/kind=stream,method=recvmsg,timeout=%s,eintr=returns"
-               % timeout)
+        cid = ("eintr/kind=stream,method=recvmsg,timeout=%s,eintr=returns,"
+               "anc=64" % timeout)
         p = suite_sockets.cases()[1][cid]
         shared = fixtures.make_shared(p)
         st = fixtures.prepare(p, shared)

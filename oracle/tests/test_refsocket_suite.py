@@ -26,7 +26,7 @@ SAMPLE = [
     "emfile/kind=stream,method=recvmsg,room=1",
     "address/kind=unix-dgram-abstract,method=recvmsg,nfds=1,anc=32",
     "timeout/kind=dgram,method=recvmsg_into,timeout=0.001,pending=False",
-    "eintr/kind=stream,method=recvmsg,timeout=none,eintr=raises",
+    "eintr/kind=stream,method=recvmsg,timeout=none,eintr=raises,anc=0",
     "into-bufs/kind=dgram,bufs=none,nfds=2",
 ]
 

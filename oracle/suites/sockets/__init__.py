@@ -20,7 +20,7 @@ Where things are:
   fixtures.py  sockets, options, sent objects, the message, EMFILE's limit
   pools.py     the sent objects and socketpairs reused across cases
   eintr.py     the signal watcher thread of the EINTR families
-  claimed.py   a list whose length field claims more items than it holds
+  claimed.py   a tuple whose length field claims more items than it holds
   children.py  the forked child for the calls that can kill the process
   run.py       one case, both sides; configure, run_case, repro
 
