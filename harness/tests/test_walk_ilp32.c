@@ -268,6 +268,12 @@ TEST(ilp32_base_stays_below_2p32_and_the_default_makes_room)
     /* A buffer that would pass 2^32 at the default: the base is lowered. */
     ASSERT_UEQ(cr_base_default(G32, 0x10000000), UINT64_C(0xefffffd0));
     ASSERT_UEQ(cr_base_default((enum cr_libc)CR_LIBC_COUNT, 64), 0);
+    /* The longest 32-bit buffer (2^32 - 33 bytes; nothing is read) fits
+     * only at base 0. */
+    ASSERT_EQ(cr_walk_init(&w, buf, (size_t)UINT64_C(0xffffffdf), G32), 0);
+    ASSERT_UEQ(w.base, 0);
+    ASSERT_EQ(cr_walk_set_base(&w, 0), 0);
+    ASSERT_EQ(cr_walk_set_base(&w, 1), CR_EINVAL);
 #if SIZE_MAX > 0xffffffffu
     /* No 32-bit buffer holds 2^32 - 32 bytes (nothing is read). */
     ASSERT_EQ(cr_walk_init(&w, buf, (size_t)UINT64_C(0xffffffe0), G32),
