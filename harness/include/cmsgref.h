@@ -208,7 +208,7 @@ size_t cr_item_fd_count(const struct cr_model *m, const struct cr_item *it);
 int32_t cr_item_fd_at(const void *buf, const struct cr_item *it, size_t i);
 
 /* The ints CPython's error path (§4) would close(), in order, by a second
- * walk.  Writes up to cap ints to fds (which may be NULL if cap is 0) and
+ * walk.  Writes up to cap ints to fds (a NULL fds counts as cap 0) and
  * the total count to *ret_count; returns CR_ENOSPC if cap was too small
  * (*ret_count still says how many are needed), 0 otherwise. */
 int cr_close_on_error(const void *buf, size_t len, enum cr_libc libc,

@@ -76,6 +76,11 @@ TEST(close_on_error_reports_needed_count_when_capacity_is_short)
     ASSERT_EQ(cr_close_on_error(buf, 28, CR_LIBC_GLIBC, NULL, 0, &count),
               CR_ENOSPC);
     ASSERT_EQ(count, 3);
+    /* A NULL fds only counts, whatever cap says. */
+    count = 0;
+    ASSERT_EQ(cr_close_on_error(buf, 28, CR_LIBC_GLIBC, NULL, 8, &count),
+              CR_ENOSPC);
+    ASSERT_EQ(count, 3);
 }
 
 /* Writes a glibc header at p. */
