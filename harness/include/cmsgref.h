@@ -335,7 +335,9 @@ socklen_t cr_addr_buflen(int family);
 /* ---------------------------------------------------- the receive call */
 
 /* The syscall seam: NULL members (or a NULL struct) mean the real call.
- * The fuzzers' fake kernel plugs in here. */
+ * The fuzzers' fake kernel plugs in here.  recvmsg gets the msghdr CPython
+ * builds: zeroed but for name, iov and control, msg_control NULL and
+ * msg_controllen 0 when ancbufsize is 0. */
 struct cr_sys {
     ssize_t (*recvmsg)(void *ctx, int fd, struct msghdr *msg, int flags);
     int (*poll)(void *ctx, struct pollfd *fds, nfds_t n, int timeout_ms);

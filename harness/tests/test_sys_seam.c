@@ -4,11 +4,13 @@
  * once and never extended, the wait is the remainder rounded up to whole
  * ms, EINTR in poll re-waits and EINTR in recvmsg retries without a wait,
  * EAGAIN after readiness waits again only in timeout mode, a raising
- * handler ends the call, errors map to OSError / BlockingIOError, and a
- * closed socket (fd -1) is never polled.  No real fd is used.
+ * handler ends the call, errors map to OSError / BlockingIOError, a
+ * closed socket (fd -1) is never polled, and the msghdr the call gets is
+ * CPython's (zeroed; no control buffer for ancbufsize 0).  No real fd is used.
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "test_recv_util.h"
 #include "tests.h"
@@ -30,6 +32,9 @@ struct wfake {
     int poll_ms[SCRIPT]; /* the timeout each poll was given */
     int eintr_calls;
     int eintr_raise_at; /* on_eintr returns 1 on this call (1-based); 0 never */
+    int64_t ancbufsize;  /* run()'s ancbufsize */
+    struct msghdr seen;  /* the msghdr the first call was given */
+    size_t seen_iov_len; /* its first iovec's length */
 };
 
 static int wf_poll(void *ctx, struct pollfd *fds, nfds_t n, int timeout_ms)
@@ -58,6 +63,10 @@ static ssize_t wf_recvmsg(void *ctx, int fd, struct msghdr *msg, int flags)
 
     (void)fd;
     (void)flags;
+    if (f->nrecv == 0) {
+        f->seen = *msg;
+        f->seen_iov_len = msg->msg_iovlen > 0 ? msg->msg_iov[0].iov_len : 0;
+    }
     if (f->nrecv < SCRIPT)
         s = f->recv[f->nrecv];
     f->nrecv++;
@@ -92,7 +101,7 @@ static int wf_eintr(void *ctx)
     return f->eintr_calls == f->eintr_raise_at;
 }
 
-/* Runs cr_recvmsg(bufsize 4) with the fake and a timeout (ns; < 0 blocking,
+/* Runs cr_recvmsg(bufsize 4, f->ancbufsize) with the fake and a timeout (ns; < 0 blocking,
  * 0 non-blocking) on fd; returns its code, *err set. */
 static int run(struct wfake *f, int fd, int64_t timeout_ns,
                struct cr_pyerr *err)
@@ -112,6 +121,7 @@ static int run(struct wfake *f, int fd, int64_t timeout_ns,
     a.fd = fd;
     a.family = AF_UNIX;
     a.bufsize = 4;
+    a.ancbufsize = f->ancbufsize;
     a.timeout_ns = timeout_ns;
     a.libc = CR_LIBC_GLIBC;
     a.on_eintr = wf_eintr;
@@ -307,4 +317,28 @@ TEST(huge_timeout_is_capped_at_int_max_ms)
     f.poll[0] = (struct step){0, 0, 0};
     ASSERT_EQ(run(&f, 3, INT64_MAX, &e), CR_EPY);
     ASSERT_EQ(f.poll_ms[0], 2147483647);
+}
+
+TEST(the_call_gets_cpythons_msghdr_zeroed_with_no_control_for_ancbufsize_0)
+{
+    struct wfake f;
+    struct cr_pyerr e;
+
+    memset(&f, 0, sizeof(f));
+    f.recv[0] = (struct step){1, 0, 0};
+    ASSERT_EQ(run(&f, 3, -1, &e), 0);
+    ASSERT_TRUE(f.seen.msg_control == NULL);
+    ASSERT_EQ(f.seen.msg_controllen, 0);
+    ASSERT_EQ(f.seen.msg_flags, 0);
+    ASSERT_EQ(f.seen.msg_iovlen, 1);
+    ASSERT_EQ(f.seen_iov_len, 4);
+    ASSERT_EQ(f.seen.msg_namelen, sizeof(struct sockaddr_un));
+
+    memset(&f, 0, sizeof(f));
+    f.recv[0] = (struct step){1, 0, 0};
+    f.ancbufsize = 24;
+    ASSERT_EQ(run(&f, 3, -1, &e), 0);
+    ASSERT_TRUE(f.seen.msg_control != NULL);
+    ASSERT_EQ(f.seen.msg_controllen, 24);
+    ASSERT_EQ(f.seen.msg_flags, 0);
 }
