@@ -295,44 +295,81 @@ static uint64_t vm_size(void)
     fclose(f);
     return (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
 }
+
+/* cr_recvmsg(a) (recvmsg fails with EIO if made) with RLIMIT_AS lowered
+ * to room bytes above this process's size; its code, or -100 if the limit
+ * could not be set.  A result is freed. */
+static int call_with_room(struct cr_recv_args *a, uint64_t room,
+                          struct cr_pyerr *e)
+{
+    struct rlimit old, low;
+    struct cr_sys sys;
+    struct cr_recv_result res;
+    uint64_t vsz = vm_size();
+    int rc = -100;
+
+    if (vsz == 0 || getrlimit(RLIMIT_AS, &old) != 0)
+        return rc;
+    memset(&sys, 0, sizeof(sys));
+    sys.recvmsg = counting_recvmsg;
+    a->sys = &sys;
+    count_calls = 0;
+    low = old;
+    low.rlim_cur = (rlim_t)(vsz + room);
+    if (setrlimit(RLIMIT_AS, &low) == 0) {
+        rc = cr_recvmsg(a, &res, e);
+        (void)setrlimit(RLIMIT_AS, &old);
+    }
+    if (rc == 0)
+        cr_recv_result_free(&res);
+    a->sys = NULL;
+    return rc;
+}
+#else
+#define SKIP_UNDER_ASAN()                                                      \
+    fprintf(stderr, "    SKIPPED under ASan: RLIMIT_AS cannot be lowered "     \
+                    "below ASan's shadow mapping; the plain build runs this "  \
+                    "test\n")
 #endif
 
 TEST(control_buffer_allocation_failure_is_memory_error_before_the_call)
 {
 #ifdef CR_TEST_ASAN
-    fprintf(stderr,
-            "    SKIPPED under ASan: RLIMIT_AS cannot be lowered "
-            "below ASan's shadow mapping; the plain build runs this test\n");
+    SKIP_UNDER_ASAN();
 #else
-    struct rlimit old, low;
-    struct cr_sys sys;
     struct cr_recv_args a;
-    struct cr_recv_result res;
     struct cr_pyerr e;
-    uint64_t vsz = vm_size();
-    int rc = -100;
 
-    ASSERT_TRUE(vsz > 0);
-    ASSERT_EQ(getrlimit(RLIMIT_AS, &old), 0);
-    memset(&sys, 0, sizeof(sys));
-    sys.recvmsg = counting_recvmsg;
     tu_args(&a, -1);
     a.family = AF_UNIX;
     a.bufsize = 16;
-    a.ancbufsize = 2147483647; /* 2 GiB: more than the limit leaves */
-    a.sys = &sys;
-    count_calls = 0;
-    low = old;
-    low.rlim_cur = (rlim_t)(vsz + (UINT64_C(256) << 20));
-    if (setrlimit(RLIMIT_AS, &low) == 0) {
-        rc = cr_recvmsg(&a, &res, &e);
-        (void)setrlimit(RLIMIT_AS, &old);
-    }
-    if (rc == 0)
-        cr_recv_result_free(&res);
-    ASSERT_EQ(rc, CR_EPY);
+    a.ancbufsize = 2147483647; /* 2 GiB: more than the room left */
+    ASSERT_EQ(call_with_room(&a, UINT64_C(256) << 20, &e), CR_EPY);
     ASSERT_EQ(e.exc, CR_PY_MEMORY_ERROR);
     ASSERT_STREQ(e.msg, "");
     ASSERT_EQ(count_calls, 0); /* nothing was received */
+#endif
+}
+
+/* cr_recvmsg's memory is the data buffer, the control buffer and a scratch
+ * array of at most ancbufsize bytes (cmsgref.h): with room for exactly
+ * that, the call is made. */
+TEST(room_for_twice_ancbufsize_is_enough_to_make_the_call)
+{
+#ifdef CR_TEST_ASAN
+    SKIP_UNDER_ASAN();
+#else
+    struct cr_recv_args a;
+    struct cr_pyerr e;
+
+    tu_args(&a, -1);
+    a.family = AF_UNIX;
+    a.bufsize = 16;
+    a.ancbufsize = INT64_C(512) << 20;
+    /* 2 x 512 MiB fit; 2.25 x 512 MiB would not. */
+    ASSERT_EQ(call_with_room(&a, UINT64_C(1088) << 20, &e), CR_EPY);
+    ASSERT_EQ(e.exc, CR_PY_OS_ERROR);
+    ASSERT_EQ(e.sys_errno, EIO);
+    ASSERT_EQ(count_calls, 1);
 #endif
 }
