@@ -32,8 +32,8 @@ struct wfake {
     int poll_ms[SCRIPT]; /* the timeout each poll was given */
     int eintr_calls;
     int eintr_raise_at; /* on_eintr returns 1 on this call (1-based); 0 never */
-    int64_t ancbufsize;  /* run()'s ancbufsize */
-    struct msghdr seen;  /* the msghdr the first call was given */
+    int64_t ancbufsize; /* run()'s ancbufsize */
+    struct msghdr seen; /* the msghdr the first call was given */
     size_t seen_iov_len; /* its first iovec's length */
 };
 
@@ -101,8 +101,8 @@ static int wf_eintr(void *ctx)
     return f->eintr_calls == f->eintr_raise_at;
 }
 
-/* Runs cr_recvmsg(bufsize 4, f->ancbufsize) with the fake and a timeout (ns; < 0 blocking,
- * 0 non-blocking) on fd; returns its code, *err set. */
+/* Runs cr_recvmsg(bufsize 4, f->ancbufsize) with the fake and a timeout (ns; <
+ * 0 blocking, 0 non-blocking) on fd; returns its code, *err set. */
 static int run(struct wfake *f, int fd, int64_t timeout_ns,
                struct cr_pyerr *err)
 {
