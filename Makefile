@@ -42,6 +42,13 @@ CC := $(or $(V_CC_$(VARIANT)),$(CC))
 VFLAGS := $(V_FL_$(VARIANT))
 VLDFLAGS := $(V_LD_$(VARIANT))
 ALL_CFLAGS = $(CPPFLAGS_CR) $(WARN) $(CFLAGS) $(VFLAGS) -fPIC
+# $(O)/flags holds the compiler and flags $(O)'s objects were built with;
+# when they change, it is rewritten and every object is rebuilt.
+O_FLAGS := $(strip $(CC) $(ALL_CFLAGS) | $(VLDFLAGS))
+ifneq ($(O_FLAGS),$(strip $(file <$(O)/flags)))
+$(shell mkdir -p $(O))
+$(file >$(O)/flags,$(O_FLAGS))
+endif
 
 # The parser: the allocation-free part that needs no kernel headers.
 PARSER_SRC := $(addprefix harness/src/,walk.c models.c json.c errors.c cmsg_len.c)
@@ -55,7 +62,7 @@ HDRS := $(wildcard harness/include/*.h harness/src/*.h harness/cli/*.h harness/t
 all: $(O)/libcmsgref.a $(O)/libcmsgref.so $(O)/cmsgref
 lib: $(O)/libcmsgref.a $(O)/libcmsgref.so
 tests: $(O)/cmsgref-tests
-$(O)/obj/%.o: %.c $(HDRS)
+$(O)/obj/%.o: %.c $(HDRS) $(O)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 $(O)/libcmsgref.a: $(LIB_OBJ)
