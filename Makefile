@@ -17,6 +17,7 @@ SHELL := /bin/bash
 # Knobs (override on the command line):
 CC ?= cc
 CLANG ?= clang
+GCC ?= gcc
 MUSL_CC ?= musl-gcc
 PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
 CFLAGS ?= -O2 -g
@@ -28,7 +29,7 @@ WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wpointer-arith -Wvla -Wformat=2
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # Per variant: compiler, compile flags, link flags (asan: gcc's sanitizers, beside clang's in the fuzz builds).
-V_CC_asan := gcc
+V_CC_asan := $(GCC)
 V_FL_asan := -O1 -g $(SAN)
 V_LD_asan := $(V_FL_asan)
 V_CC_musl := $(MUSL_CC)
@@ -43,12 +44,8 @@ VFLAGS := $(V_FL_$(VARIANT))
 VLDFLAGS := $(V_LD_$(VARIANT))
 ALL_CFLAGS = $(CPPFLAGS_CR) $(WARN) $(CFLAGS) $(VFLAGS) -fPIC
 # $(O)/flags holds the compiler and flags $(O)'s objects were built with;
-# when they change, it is rewritten and every object is rebuilt.
-O_FLAGS := $(strip $(CC) $(ALL_CFLAGS) | $(VLDFLAGS))
-ifneq ($(O_FLAGS),$(strip $(file <$(O)/flags)))
-$(shell mkdir -p $(O))
-$(file >$(O)/flags,$(O_FLAGS))
-endif
+# it is rewritten only when they change, which rebuilds every object.
+O_FLAGS_SH := '$(subst ','\'',$(strip $(CC) $(ALL_CFLAGS) | $(VLDFLAGS)))'
 
 # The parser: the allocation-free part that needs no kernel headers.
 PARSER_SRC := $(addprefix harness/src/,walk.c models.c json.c errors.c cmsg_len.c)
@@ -58,10 +55,14 @@ CLI_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(wildcard harness/cli/*.c))
 TEST_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(wildcard harness/tests/*.c))
 HDRS := $(wildcard harness/include/*.h harness/src/*.h harness/cli/*.h harness/tests/*.h)
 
-.PHONY: all lib tests check check-unit check-libc check-libc-i386 clean help format-check check-workflows check-docs check-fuzz-tools
+.PHONY: FORCE all lib tests check check-unit check-libc check-libc-i386 clean help format-check check-workflows check-docs check-fuzz-tools
 all: $(O)/libcmsgref.a $(O)/libcmsgref.so $(O)/cmsgref
 lib: $(O)/libcmsgref.a $(O)/libcmsgref.so
 tests: $(O)/cmsgref-tests
+$(O)/flags: FORCE
+	@mkdir -p $(@D) && printf '%s\n' $(O_FLAGS_SH) | cmp -s - $@ || \
+	    printf '%s\n' $(O_FLAGS_SH) > $@
+FORCE:
 $(O)/obj/%.o: %.c $(HDRS) $(O)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@

@@ -365,9 +365,10 @@ TEST(room_for_twice_ancbufsize_is_enough_to_make_the_call)
     tu_args(&a, -1);
     a.family = AF_UNIX;
     a.bufsize = 16;
-    a.ancbufsize = INT64_C(512) << 20;
-    /* 2 x 512 MiB fit; 2.25 x 512 MiB would not. */
-    ASSERT_EQ(call_with_room(&a, UINT64_C(1088) << 20, &e), CR_EPY);
+    /* Above glibc's largest mmap threshold (32 MiB), so each allocation
+     * is a fresh mapping: 2 x 64 MiB fit in 136 MiB, 2.25 x would not. */
+    a.ancbufsize = INT64_C(64) << 20;
+    ASSERT_EQ(call_with_room(&a, UINT64_C(136) << 20, &e), CR_EPY);
     ASSERT_EQ(e.exc, CR_PY_OS_ERROR);
     ASSERT_EQ(e.sys_errno, EIO);
     ASSERT_EQ(count_calls, 1);
