@@ -249,12 +249,11 @@ class Scores(unittest.TestCase):
                 json.dump([{"id": "f:1"}], f)
             with self.assertRaises(report.ReportError):
                 report.load_equivalent(p)
+            with open(p, "w") as f:
+                json.dump([{"id": "f:1", "argument": "why"}], f)
+            self.assertEqual(report.load_unreachable(p), {"f:1": "why"})
         finally:
             shutil.rmtree(d)
-
-
-if __name__ == "__main__":
-    unittest.main()
 
 
 class BuildLog(unittest.TestCase):
@@ -276,3 +275,7 @@ class BuildLog(unittest.TestCase):
             self.assertIsNone(cpython._find_commands(os.path.join(d, "nope")))
         finally:
             shutil.rmtree(d)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -4,8 +4,8 @@ INT_MAX buffers: OSError('recvmsg_into() argument 1 is too long'), spec
 §5) without 16 GiB of item pointers.
 
 Every CPython 3.6+ takes an exact tuple as the converted sequence as it is
-(3.6-3.13 convert to a list or keep a list or tuple, 3.14 converts to a
-tuple), reads its length from the object header (ob_size) and refuses a
+(without gh-143988's fix they keep a list or tuple and convert anything
+else to a list; with it, 3.14 and 3.13.6 on, to a tuple), reads its length from the object header (ob_size) and refuses a
 count above INT_MAX before it reads any item, so a tuple of one bytearray
 whose ob_size says 2**31 is enough.  claimed(n) makes one; restore() puts
 every such tuple's true length back and the cyclic GC, which is off
