@@ -322,7 +322,8 @@ struct cr_addr {
 
 /* Decode a sockaddr as CPython does (§6).  family is the socket's family,
  * sa/namelen what recvmsg returned (namelen already clamped by the caller
- * or not: the decoder clamps to the family's sockaddr size).  Returns 0, or
+ * or not: the decoder clamps to the family's sockaddr size).  The fields
+ * *ret_addr's kind does not use are zero.  Returns 0, or
  * CR_EPY with *ret_err = SystemError for AF_UNIX namelen 1 with a NUL path
  * byte (F10). */
 int cr_addr_decode(int family, const struct sockaddr_storage *sa,

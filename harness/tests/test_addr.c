@@ -2,7 +2,8 @@
  * test_addr.c - address decoding (§6) on hand-made sockaddr bytes: None,
  * AF_INET, AF_INET6, the AF_UNIX str / abstract-bytes / F10 rules with the
  * unsigned n = addrlen - 2, the AF_UNSPEC preset, clamping to the family's
- * buffer size, and cr_addr_buflen()'s table.  Real-socket addresses are in
+ * buffer size, raw addresses, zero in the fields a kind does not use, and
+ * cr_addr_buflen()'s table.  Real-socket addresses are in
  * test_recv_addr.c.
  */
 #include <arpa/inet.h>
@@ -269,6 +270,75 @@ TEST(netlink_address_is_reported_raw_not_guessed)
     ASSERT_EQ(a.family, AF_NETLINK);
     ASSERT_EQ(a.nbytes, sizeof(nl));
     ASSERT_MEMEQ(a.bytes, &nl, sizeof(nl));
+}
+
+/* Leaves a page of 0xA5 on the stack below the caller's frame, where the
+ * next call's locals will be; called through a volatile pointer so that it
+ * is not inlined into the caller's frame. */
+static void fill_stack(void)
+{
+    volatile unsigned char junk[4096];
+
+    for (size_t i = 0; i < sizeof(junk); i++)
+        junk[i] = 0xA5;
+}
+static void (*volatile dirty_stack)(void) = fill_stack;
+
+static int addr_is_zero_but_kind(const struct cr_addr *a)
+{
+    static const unsigned char zero[sizeof(a->bytes)];
+
+    return a->family == 0 && a->host[0] == 0 && a->port == 0 &&
+           a->flowinfo == 0 && a->scope_id == 0 && a->nbytes == 0 &&
+           memcmp(a->bytes, zero, sizeof(zero)) == 0;
+}
+
+TEST(fields_a_kind_does_not_use_are_zero)
+{
+    struct sockaddr_storage ss;
+    struct sockaddr_in in;
+    struct cr_addr a;
+    struct cr_pyerr e;
+
+    memset(&ss, 0xAB, sizeof(ss));
+    dirty_stack();
+    ASSERT_EQ(cr_addr_decode(AF_INET, &ss, 0, &a, &e), 0);
+    ASSERT_EQ(a.kind, CR_ADDR_NONE);
+    ASSERT_TRUE(addr_is_zero_but_kind(&a));
+
+    memset(&in, 0, sizeof(in));
+    in.sin_family = AF_INET;
+    memset(&ss, 0, sizeof(ss));
+    memcpy(&ss, &in, sizeof(in));
+    dirty_stack();
+    ASSERT_EQ(cr_addr_decode(AF_INET, &ss, sizeof(in), &a, &e), 0);
+    ASSERT_EQ(a.kind, CR_ADDR_INET);
+    ASSERT_STREQ(a.host, "0.0.0.0");
+    ASSERT_EQ(a.flowinfo, 0);
+    ASSERT_EQ(a.scope_id, 0);
+    ASSERT_EQ(a.nbytes, 0);
+}
+
+/* A raw address keeps addrlen bytes up to the size of bytes[]: a socket of
+ * an unsized family reads up to a sockaddr_storage. */
+TEST(raw_address_keeps_addrlen_bytes_up_to_the_bytes_field)
+{
+    struct sockaddr_storage ss;
+    struct cr_addr a;
+    struct cr_pyerr e;
+    sa_family_t fam = AF_NETLINK;
+    const size_t max = sizeof(a.bytes);
+
+    memset(&ss, 0x5C, sizeof(ss));
+    memcpy(&ss, &fam, sizeof(fam));
+    ASSERT_EQ(cr_addr_decode(AF_UNSPEC, &ss, (socklen_t)(max - 1), &a, &e), 0);
+    ASSERT_EQ(a.kind, CR_ADDR_RAW);
+    ASSERT_EQ(a.nbytes, max - 1);
+    ASSERT_EQ(cr_addr_decode(AF_UNSPEC, &ss, (socklen_t)max, &a, &e), 0);
+    ASSERT_EQ(a.nbytes, max);
+    ASSERT_EQ(cr_addr_decode(AF_UNSPEC, &ss, (socklen_t)(max + 1), &a, &e), 0);
+    ASSERT_EQ(a.nbytes, max);
+    ASSERT_MEMEQ(a.bytes, &ss, max);
 }
 
 TEST(buflen_is_sizeof_the_family_sockaddr)
