@@ -76,6 +76,12 @@ TEST(json_sink_failure_is_reported_not_ignored)
               CR_EMODEL);
 }
 
+TEST(json_parse_without_a_sink_is_einval)
+{
+    ASSERT_EQ(cr_json_parse("", 0, CR_LIBC_GLIBC, NULL, NULL), CR_EINVAL);
+    ASSERT_EQ(cr_json_parse_at("", 0, CR_LIBC_GLIBC, 0, NULL, NULL), CR_EINVAL);
+}
+
 struct collect {
     char buf[64];
     size_t n;
