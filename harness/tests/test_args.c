@@ -296,14 +296,14 @@ static uint64_t vm_size(void)
     return (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-/* cr_recvmsg(a) (recvmsg fails with EIO if made) with RLIMIT_AS lowered
- * to room bytes above this process's size; its code, or -100 if the limit
- * could not be set.  A result is freed. */
-static int call_with_room(struct cr_recv_args *a, uint64_t room,
-                          struct cr_pyerr *e)
+/* recvmsg(16, ancbufsize) on an AF_UNIX socket whose recvmsg fails with
+ * EIO, with RLIMIT_AS lowered to room bytes above this process's size; its
+ * code, or -100 if the limit could not be set.  A result is freed. */
+static int call_with_room(int64_t ancbufsize, uint64_t room, struct cr_pyerr *e)
 {
     struct rlimit old, low;
     struct cr_sys sys;
+    struct cr_recv_args a;
     struct cr_recv_result res;
     uint64_t vsz = vm_size();
     int rc = -100;
@@ -312,17 +312,20 @@ static int call_with_room(struct cr_recv_args *a, uint64_t room,
         return rc;
     memset(&sys, 0, sizeof(sys));
     sys.recvmsg = counting_recvmsg;
-    a->sys = &sys;
+    tu_args(&a, -1);
+    a.family = AF_UNIX;
+    a.bufsize = 16;
+    a.ancbufsize = ancbufsize;
+    a.sys = &sys;
     count_calls = 0;
     low = old;
     low.rlim_cur = (rlim_t)(vsz + room);
     if (setrlimit(RLIMIT_AS, &low) == 0) {
-        rc = cr_recvmsg(a, &res, e);
+        rc = cr_recvmsg(&a, &res, e);
         (void)setrlimit(RLIMIT_AS, &old);
     }
     if (rc == 0)
         cr_recv_result_free(&res);
-    a->sys = NULL;
     return rc;
 }
 #else
@@ -337,14 +340,10 @@ TEST(control_buffer_allocation_failure_is_memory_error_before_the_call)
 #ifdef CR_TEST_ASAN
     SKIP_UNDER_ASAN();
 #else
-    struct cr_recv_args a;
     struct cr_pyerr e;
 
-    tu_args(&a, -1);
-    a.family = AF_UNIX;
-    a.bufsize = 16;
-    a.ancbufsize = 2147483647; /* 2 GiB: more than the room left */
-    ASSERT_EQ(call_with_room(&a, UINT64_C(256) << 20, &e), CR_EPY);
+    /* 2 GiB: more than the room left */
+    ASSERT_EQ(call_with_room(2147483647, UINT64_C(256) << 20, &e), CR_EPY);
     ASSERT_EQ(e.exc, CR_PY_MEMORY_ERROR);
     ASSERT_STREQ(e.msg, "");
     ASSERT_EQ(count_calls, 0); /* nothing was received */
@@ -359,16 +358,12 @@ TEST(room_for_twice_ancbufsize_is_enough_to_make_the_call)
 #ifdef CR_TEST_ASAN
     SKIP_UNDER_ASAN();
 #else
-    struct cr_recv_args a;
     struct cr_pyerr e;
 
-    tu_args(&a, -1);
-    a.family = AF_UNIX;
-    a.bufsize = 16;
     /* Above glibc's largest mmap threshold (32 MiB), so each allocation
      * is a fresh mapping: 2 x 64 MiB fit in 136 MiB, 2.25 x would not. */
-    a.ancbufsize = INT64_C(64) << 20;
-    ASSERT_EQ(call_with_room(&a, UINT64_C(136) << 20, &e), CR_EPY);
+    ASSERT_EQ(call_with_room(INT64_C(64) << 20, UINT64_C(136) << 20, &e),
+              CR_EPY);
     ASSERT_EQ(e.exc, CR_PY_OS_ERROR);
     ASSERT_EQ(e.sys_errno, EIO);
     ASSERT_EQ(count_calls, 1);
