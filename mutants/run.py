@@ -188,6 +188,7 @@ class Run(object):
     # ---- reference ---------------------------------------------------------
 
     def run_reference(self):
+        t0 = time.monotonic()
         copy = reference.Copy(self.o.repo, self.o.fuzz_seconds, log=self.log)
         try:
             sec = self.data["sides"]["reference"] = {
@@ -209,6 +210,7 @@ class Run(object):
                            seconds=round(time.monotonic() - t1, 1))
                 sec["mutants"].append(rec)
                 sec["judge_seconds"] = round(time.monotonic() - t_start, 1)
+                sec["total_seconds"] = round(time.monotonic() - t0, 1)
                 self._progress("reference", rec, len(sec["mutants"]),
                                len(chosen))
                 self.save()
