@@ -309,9 +309,10 @@ MATRIX = [
               ("method", METHODS), ("nfds", [0, 1]), ("anc", [0, 32])],
      "skip": lambda p: not p["kind"].startswith("unix") and p["nfds"] > 0},
     {"family": "timeout", "bug_class": ["headers-without-data"],
-     "doc": "socket timeouts: none, 0, > 0 with and without data",
+     "doc": "socket timeouts: none, 0, > 0 (down to 1 ns, the smallest "
+            "CPython holds) with and without data",
      "axes": [("kind", PAIRS + ["udp4"]), ("method", METHODS),
-              ("timeout", ["none", "0", "0.001", "0.01"]),
+              ("timeout", ["none", "0", "1e-09", "0.001", "0.01"]),
               ("pending", [True, False])],
      "skip": lambda p: p["timeout"] == "none" and not p["pending"]},
     {"family": "eintr",
