@@ -24,14 +24,27 @@ from oracle.judge import canon, driver
 from oracle.suites import suite_module
 from oracle.tests.helpers import LIB, SHIM
 
-# Stream recvmsg under every timeout: 0.001 and 0.01 with nothing pending
-# wait, the rest do not.
+# Stream recvmsg under every timeout: 1e-09, 0.001 and 0.01 with nothing
+# pending wait, the rest do not.
 TIMEOUTS = "timeout/kind=stream,method=recvmsg,"
 
 
 def _ids(part, only=""):
     return [cid for _, cid in worker.select_cases(suite_module("sockets"),
                                                   only, part=part)]
+
+
+class Waited(unittest.TestCase):
+    """A timed-out call's wait against its timeout rounded up to whole ms
+    (§7): 1 ns waits 1 ms, 10 ms waits 10 ms."""
+
+    def test_rounded_up_to_whole_ms(self):
+        from oracle.suites.sockets.run import _waited
+        self.assertEqual(_waited("1e-09", 0.0011), "full")
+        self.assertEqual(_waited("1e-09", 0.00003), "short")
+        self.assertEqual(_waited("0.001", 0.001), "full")
+        self.assertEqual(_waited("0.01", 0.0099), "short")
+        self.assertEqual(_waited("0.01", 0.0101), "full")
 
 
 class Parts(unittest.TestCase):
@@ -47,7 +60,8 @@ class Parts(unittest.TestCase):
         waiting = set(_ids("waiting"))
         for cid in _ids(None, "eintr-deadline/") + [
                 TIMEOUTS + "timeout=0.01,pending=False",
-                TIMEOUTS + "timeout=0.001,pending=False"]:
+                TIMEOUTS + "timeout=0.001,pending=False",
+                TIMEOUTS + "timeout=1e-09,pending=False"]:
             self.assertIn(cid, waiting)
         for cid in [TIMEOUTS + "timeout=0,pending=False",
                     TIMEOUTS + "timeout=0.01,pending=True",

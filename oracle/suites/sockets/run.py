@@ -17,6 +17,7 @@ import os
 import resource
 import shlex
 import socket
+import time
 import warnings
 
 from oracle import REPO_LIB, worker
@@ -137,6 +138,7 @@ def _invoke(p, st, reenter=None):
                    _seconds(p["timeout"])) if p["eintr"] else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter(p["warn"])
+        start = time.monotonic()
         try:
             if eintr is not None:
                 with eintr:
@@ -146,13 +148,28 @@ def _invoke(p, st, reenter=None):
         except Exception as e:
             exc = e
         finally:
+            took = time.monotonic() - start
             claimed.restore()
             if limit_saved is not None:
                 resource.setrlimit(resource.RLIMIT_NOFILE, limit_saved)
     if isinstance(exc, claimed.Unsupported):
         raise exc
-    return ret, exc, list(caught), bufs, \
-        (eintr.result() if eintr is not None else {})
+    extra = eintr.result() if eintr is not None else {}
+    if p["family"] == "timeout" and isinstance(exc, socket.timeout):
+        extra["waited"] = _waited(p["timeout"], took)
+    return ret, exc, list(caught), bufs, extra
+
+
+WAIT_SLACK = 50e-6  # seconds: clock reads around the call, not the wait
+
+
+def _waited(timeout, took):
+    """How long a call that timed out waited (§7): "full" when it took
+    at least its timeout rounded up to whole ms (CPython's poll() wait,
+    1 ms for a 1 ns timeout), else "short"."""
+    ns = round(float(timeout) * 1e9)
+    ms = -(-ns // 1000000)
+    return "full" if took >= ms / 1000.0 - WAIT_SLACK else "short"
 
 
 def _seconds(timeout):
