@@ -250,8 +250,8 @@ check-bench: $(BENCH_C) build/libcmsgref.so $(BENCH_FZ)
 
 # ---- mutants (mutants/README.md) ----
 # Not in check (check-mutants is).  MUTANTS_MAX=N MUTANTS_FUNCS="f g"
-# MUTANTS_SIDE=cpython|reference|both MUTANTS_PYVER=3.11|3.13
+# MUTANTS_SIDE=cpython|reference|both MUTANTS_PYVER=3.11|3.13 MUTANTS_SEED=N
 mutants: build/libcmsgref.so build/cmsgref $(ORACLE_SHIM)
-	$(ORACLE_ENV) $(PYTHON) -m mutants $(if $(MUTANTS_MAX),--max $(MUTANTS_MAX)) --funcs "$(MUTANTS_FUNCS)" --side $(or $(MUTANTS_SIDE),both) --version $(or $(MUTANTS_PYVER),3.11)
+	$(ORACLE_ENV) $(PYTHON) -m mutants $(if $(MUTANTS_MAX),--max $(MUTANTS_MAX)) --funcs "$(MUTANTS_FUNCS)" --side $(or $(MUTANTS_SIDE),both) --version $(or $(MUTANTS_PYVER),3.11) $(if $(MUTANTS_SEED),--seed $(MUTANTS_SEED))
 check-mutants:
 	$(ORACLE_ENV) $(PYTHON) -m unittest discover -s mutants/tests -t .

@@ -156,7 +156,8 @@ class Run(object):
             shutil.rmtree(work, ignore_errors=True)
 
     def _oracle(self, tree, work, limit, base):
-        sig, r = sides.oracle(self.o.repo, tree.python, work, limit)
+        sig, r = sides.oracle(self.o.repo, tree.python, work, limit,
+                              self.o.seed)
         return sig, base, r
 
     def _tests(self, tree, work, limit, base):
@@ -170,7 +171,7 @@ class Run(object):
         self.log("cpython: baseline (unmutated) ...")
         base, out = {}, {}
         sig, r = sides.oracle(self.o.repo, tree.python, work,
-                              (limits or {}).get("oracle", 900))
+                              (limits or {}).get("oracle", 900), self.o.seed)
         base["oracle"], out["oracle"] = sig, limit(r.seconds)
         sig, r = sides.cpython_tests(tree.python, work,
                                      (limits or {}).get("cpython-tests", 900))
@@ -214,6 +215,7 @@ class Run(object):
                 self._progress("reference", rec, len(sec["mutants"]),
                                len(chosen))
                 self.save()
+            sec["total_seconds"] = round(time.monotonic() - t0, 1)
         finally:
             copy.close()
 

@@ -12,7 +12,10 @@ killed by that side ("timed out").
                  layout is its own business), judged on its exit status and
                  report.json: every case that is not PASS, with its outcome
                  (not the totals: cases added to the oracle meanwhile would
-                 change them).
+                 change them).  Its generated scenarios come from one seed
+                 for the baseline and every mutant, so all are judged by the
+                 same cases (a new seed per run would make a generated case
+                 the baseline never ran look like a change).
   cpython-tests  CPython's own test_socket classes for this API (TEST_MATCH)
                  run by the interpreter's regrtest (-v), judged on its exit
                  status, how many tests ran and which failed or errored.
@@ -34,13 +37,15 @@ TEST_MATCH = ("Recvmsg*", "CmsgMacroTests", "SCMRightsTest",
               "SendRecvFdsTests", "InterruptedRecvTimeoutTest")
 
 
-def oracle(repo, python, work, timeout):
-    """Runs the oracle on python; returns (signature, result)."""
+def oracle(repo, python, work, timeout, seed):
+    """Runs the oracle on python with the generated scenarios of seed;
+    returns (signature, result)."""
     out = os.path.join(work, "oracle")
     shutil.rmtree(out, ignore_errors=True)
     r = procs.run(["make", "-C", repo, "--no-print-directory", "conformance",
                    "PYTHONS=%s" % python,
-                   "ORACLE_ARGS=--out %s --timeout %d" % (out, int(timeout))],
+                   "ORACLE_ARGS=--out %s --timeout %d --seed %d"
+                   % (out, int(timeout), seed)],
                   timeout + 30)
     sig = {"exit": r.returncode, "timed_out": r.timed_out}
     try:

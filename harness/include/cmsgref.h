@@ -306,7 +306,8 @@ enum cr_addr_kind {
     CR_ADDR_OTHER,      /* (family, sa_data: 14 bytes) */
     CR_ADDR_RAW         /* a family CPython decodes specially but cmsgref
                            does not model (AF_NETLINK, AF_PACKET, ...):
-                           bytes = the first addrlen raw sockaddr bytes */
+                           bytes = the first addrlen raw sockaddr bytes,
+                           at most 108 */
 };
 
 struct cr_addr {
@@ -316,7 +317,8 @@ struct cr_addr {
     unsigned port;
     uint32_t flowinfo;
     uint32_t scope_id;
-    unsigned char bytes[108]; /* UNIX path (str or bytes form) or sa_data */
+    unsigned char bytes[108]; /* UNIX path (str or bytes form), sa_data,
+                                 or RAW's sockaddr bytes */
     size_t nbytes;
 };
 

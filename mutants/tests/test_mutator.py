@@ -277,5 +277,48 @@ class BuildLog(unittest.TestCase):
             shutil.rmtree(d)
 
 
+class OracleSide(unittest.TestCase):
+    def test_oracle_runs_with_the_given_seed(self):
+        from mutants import sides
+        seen = []
+
+        class Fake(object):
+            returncode, timed_out, seconds = 0, False, 0.1
+
+        def fake_run(cmd, timeout, **kw):
+            seen.append(cmd)
+            args = [a for a in cmd if a.startswith("ORACLE_ARGS=")][0]
+            out = args.split()[1]
+            os.makedirs(out)
+            with open(os.path.join(out, "report.json"), "w") as f:
+                json.dump({"cases": [{"id": "a", "outcome": "PASS"},
+                                     {"id": "gen/s7.1", "outcome": "XFAIL"}]},
+                          f)
+            return Fake()
+
+        d = tempfile.mkdtemp()
+        real = sides.procs.run
+        sides.procs.run = fake_run
+        try:
+            sig, _ = sides.oracle("/repo", "/py", d, 60, 7)
+        finally:
+            sides.procs.run = real
+            shutil.rmtree(d)
+        self.assertIn("--seed 7", [a for a in seen[0]
+                                   if a.startswith("ORACLE_ARGS=")][0])
+        self.assertEqual(sig["not_pass"], ["XFAIL gen/s7.1"])
+
+    def test_bad_seed_is_one_line_and_exit_2(self):
+        from mutants import __main__ as m
+        import contextlib
+        import io
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            self.assertEqual(m.main(["--seed", "x"]), 2)
+            self.assertEqual(m.main(["--seed", "-1"]), 2)
+        self.assertEqual(err.getvalue().count("\n"), 2)
+        self.assertIn("MUTANTS_SEED", err.getvalue())
+
+
 if __name__ == "__main__":
     unittest.main()
