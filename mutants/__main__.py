@@ -21,7 +21,7 @@ def main(argv=None):
                    help="only these functions (comma or space separated)")
     p.add_argument("--version", default=os.environ.get("MUTANTS_PYVER",
                                                        "3.11"))
-    p.add_argument("--seed", default=os.environ.get("MUTANTS_SEED", "1"),
+    p.add_argument("--seed", default=os.environ.get("MUTANTS_SEED") or "1",
                    help="seed of the oracle's generated scenarios, one for "
                    "the baseline and every mutant (default: $MUTANTS_SEED, "
                    "else 1)")
@@ -44,13 +44,14 @@ def main(argv=None):
             sys.stderr.write("mutants: MUTANTS_MAX must be a number, not %r\n"
                              % env_max)
             return 2
+    seed = o.seed
     try:
-        o.seed = int(o.seed)
+        o.seed = int(seed)
     except ValueError:
         o.seed = -1
     if o.seed < 0:
         sys.stderr.write("mutants: --seed / MUTANTS_SEED must be a number "
-                         ">= 0\n")
+                         ">= 0, not %r\n" % seed)
         return 2
     if o.max is not None and o.max < 0:
         sys.stderr.write("mutants: --max must be >= 0\n")

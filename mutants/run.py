@@ -100,10 +100,11 @@ class Run(object):
         t0 = time.monotonic()
         tree.build()
         sec = self.data["sides"]["cpython"] = {
-            "title": "CPython %s (Debian source %s) %s" % (
+            "title": "CPython %s (Debian source %s) %s, oracle seed %d" % (
                 self.o.version, _read(os.path.join(tree.dir, "package-version")),
-                CPYTHON_FILE),
-            "sides": list(sides.SIDES), "build_seconds": round(
+                CPYTHON_FILE, self.o.seed),
+            "sides": list(sides.SIDES), "seed": self.o.seed,
+            "build_seconds": round(
                 time.monotonic() - t0, 1), "mutants": []}
         work = tempfile.mkdtemp(prefix="cmsgref-mutcpy-")
         ext = cpython.Extension(tree, work)

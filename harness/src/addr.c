@@ -21,10 +21,10 @@
  * Limits: CPython also has decoders for AF_NETLINK, AF_QIPCRTR, AF_VSOCK,
  * AF_BLUETOOTH, AF_PACKET, AF_TIPC, AF_CAN and AF_ALG.  Those are out of scope:
  * such an address is returned as CR_ADDR_RAW (family plus the first addrlen
- * raw bytes) rather than guessed.  AF_BLUETOOTH's buffer size depends on the
- * socket's protocol, which this API does not take, so cr_addr_buflen()
- * rejects it (CPython would size it per protocol).  The family table is
- * that of CPython 3.8-3.13; 3.6 lacks AF_VSOCK and AF_QIPCRTR and 3.7
+ * raw bytes, at most 108) rather than guessed.  AF_BLUETOOTH's buffer size
+ * depends on the socket's protocol, which this API does not take, so
+ * cr_addr_buflen() rejects it (CPython would size it per protocol).  The family
+ * table is that of CPython 3.8-3.13; 3.6 lacks AF_VSOCK and AF_QIPCRTR and 3.7
  * lacks AF_QIPCRTR, so there those families are "bad family".
  */
 #include <arpa/inet.h>

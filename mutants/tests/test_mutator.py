@@ -291,8 +291,11 @@ class OracleSide(unittest.TestCase):
             out = args.split()[1]
             os.makedirs(out)
             with open(os.path.join(out, "report.json"), "w") as f:
-                json.dump({"cases": [{"id": "a", "outcome": "PASS"},
-                                     {"id": "gen/s7.1", "outcome": "XFAIL"}]},
+                json.dump({"cases": [
+                    {"id": "a", "outcome": "PASS"},
+                    {"id": "gen/s7.1", "outcome": "XFAIL"},
+                    {"id": "gen/s7.2", "outcome": "XFAIL", "may_pass": True},
+                    {"id": "gen/s7.3", "outcome": "FAIL", "may_pass": True}]},
                           f)
             return Fake()
 
@@ -306,7 +309,68 @@ class OracleSide(unittest.TestCase):
             shutil.rmtree(d)
         self.assertIn("--seed 7", [a for a in seen[0]
                                    if a.startswith("ORACLE_ARGS=")][0])
-        self.assertEqual(sig["not_pass"], ["XFAIL gen/s7.1"])
+        # an XFAIL that may pass is the same verdict as a PASS; a FAIL is not
+        self.assertEqual(sig["not_pass"], ["FAIL gen/s7.3", "XFAIL gen/s7.1"])
+
+    def test_baseline_and_mutants_are_judged_with_the_run_s_seed(self):
+        from mutants import run, sides
+        seeds = []
+
+        class Fake(object):
+            returncode, timed_out, seconds = 0, False, 0.1
+
+        def fake_oracle(repo, python, work, timeout, seed):
+            seeds.append(seed)
+            return {"exit": 0, "timed_out": False, "not_pass": []}, Fake()
+
+        def fake_tests(python, work, timeout):
+            return {"exit": 0, "timed_out": False, "ran": 1, "bad": []}, \
+                Fake()
+
+        class Opts(object):
+            side, seed, repo, out = "cpython", 7, "/repo", "/nonexistent"
+            equivalent, unreachable = report.EQUIVALENT, report.UNREACHABLE
+
+        class Tree(object):
+            python = "/py"
+
+        real = sides.oracle, sides.cpython_tests
+        sides.oracle, sides.cpython_tests = fake_oracle, fake_tests
+        try:
+            r = run.Run(Opts(), log=lambda *a: None)
+            base, limits = r._cpython_baseline(Tree(), "/w")
+            r._oracle(Tree(), "/w", limits["oracle"], base["oracle"])
+            r._cpython_baseline(Tree(), "/w", limits)
+        finally:
+            sides.oracle, sides.cpython_tests = real
+        self.assertEqual(seeds, [7, 7, 7])
+
+    def test_seed_defaults_to_1_and_reads_the_environment(self):
+        from mutants import __main__ as m
+        got = []
+
+        class Stop(Exception):
+            pass
+
+        def fake_run(o, log=print):
+            got.append(o.seed)
+            raise Stop()
+
+        from mutants import run
+        real, old = run.Run, os.environ.pop("MUTANTS_SEED", None)
+        run.Run = fake_run
+        try:
+            for env in (None, "", "5"):
+                if env is not None:
+                    os.environ["MUTANTS_SEED"] = env
+                with self.assertRaises(Stop):
+                    m.main([])
+        finally:
+            run.Run = real
+            os.environ.pop("MUTANTS_SEED", None)
+            if old is not None:
+                os.environ["MUTANTS_SEED"] = old
+        self.assertEqual(got, [1, 1, 5])
 
     def test_bad_seed_is_one_line_and_exit_2(self):
         from mutants import __main__ as m

@@ -566,6 +566,7 @@ def classify_all(jobs, cache=None):
                          "id": rec.get("id", "?"), "outcome": outcome,
                          "details": lines,
                          "reason": _reason(entry),
+                         "may_pass": bool(entry and entry.get("may_pass")),
                          "record": rec})
         if j.error:
             rows.append({"interp": j.interp["label"], "suite": j.suite,

@@ -92,6 +92,7 @@ def build(rows, entries, suites, elapsed, explicit):
             rec = r["record"]
             cases.append({"interp": r["interp"], "row": key, "id": r["id"],
                           "outcome": r["outcome"], "reason": r["reason"],
+                          "may_pass": r.get("may_pass", False),
                           "details": r["details"],
                           "repro": rec.get("repro", ""),
                           "control_hex": control_hex(rec),

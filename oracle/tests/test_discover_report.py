@@ -132,6 +132,14 @@ class Report(unittest.TestCase):
         self.assertTrue(report.build([], ENTRIES, ["inject"], 1.0,
                                      False)["failed"])
 
+    def test_cases_say_whether_their_expectation_allows_a_pass(self):
+        maybe = row("pypy-3.9.16", "f1", "XFAIL", "m")
+        maybe["may_pass"] = True
+        rows = [maybe, row("pypy-3.9.16", "f1", "XFAIL", "x")]
+        cases = report.build(rows, ENTRIES, ["inject"], 1.0, False)["cases"]
+        self.assertEqual([(c["id"], c["may_pass"]) for c in cases],
+                         [("m", True), ("x", False)])
+
     def test_write_both_files(self):
         d = tempfile.mkdtemp()
         try:

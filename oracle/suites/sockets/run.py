@@ -160,7 +160,10 @@ def _invoke(p, st, reenter=None):
     return ret, exc, list(caught), bufs, extra
 
 
-WAIT_SLACK = 50e-6  # seconds: clock reads around the call, not the wait
+# seconds a "full" wait may fall short of the rounded-up timeout.  The
+# clock reads bracket the call, so they only add to what it took; the
+# slack keeps a wait the clock measured a few µs short of 1 ms "full".
+WAIT_SLACK = 50e-6
 
 
 def _waited(timeout, took):
