@@ -99,9 +99,10 @@ class AllocCases(unittest.TestCase):
 
     def test_every_k_is_a_case(self):
         self.assertEqual(sorted(cases.ALLOC_CASES), [
-            "udp-recvmsg-k1", "udp-recvmsg-k2", "udp-recvmsg-k3"])
+            "udp-recvmsg-k1", "udp-recvmsg-k2", "udp-recvmsg-k3",
+            "udp-recvmsg-list-k1"])
         ids = [i for fam, i in cases.iter_cases() if fam == "alloc-error"]
-        self.assertEqual(len(ids), 3)
+        self.assertEqual(len(ids), 4)
 
     def test_memory_error_and_every_int_closed(self):
         recs = worker_records()

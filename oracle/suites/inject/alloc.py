@@ -56,12 +56,13 @@ def child(name):
     {"native", "leaks", "lost", "delivered", "alloc_failed"}, or {"late":
     true} when the failure went out after the call returned (the oracle's
     own code raised the MemoryError: the call made fewer allocations)."""
-    where, method, k = cases.ALLOC_CASES[name]
+    where, method, k, hold = cases.ALLOC_CASES[name]
     socks, target = _udp_target() if where == "udp" else (None, None)
     session = get_session()
     try:
         res, leaks, lost, delivered = session.observe(
-            cases.ALLOC_CONTROL, "record", method, target, alloc_fail=k)
+            cases.ALLOC_CONTROL, "record", method, target, alloc_fail=k,
+            hold_lists=hold)
         out = {"native": res, "leaks": leaks, "lost": lost,
                "delivered": delivered, "alloc_failed": session.alloc_failed}
     except MemoryError:
@@ -105,9 +106,10 @@ def run_case(case_id, libc):
     name = case_id[len("alloc:"):]
     if name not in cases.ALLOC_CASES:
         raise ValueError("bad case id %r" % case_id)
-    where, method, k = cases.ALLOC_CASES[name]
+    where, method, k, hold = cases.ALLOC_CASES[name]
     rec = {"family": cases.ALLOC_FAMILY, "id": case_id, "libc": libc,
            "control_hex": cases.ALLOC_CONTROL.hex(), "alloc_fail": k,
+           "hold_lists": hold,
            "reference": reference_result(method),
            "leaked_fds": {"native": [], "reference": []},
            "repro": cases.repro("allocation failure %s" % name, case_id)}

@@ -71,12 +71,18 @@ POLL_FAMILY = "poll-error"
 # in order: 1 the item's bytes, 2 the list's item array (PyList_Append),
 # 3 the address's str: each k fails inside the call.  (3.6-3.13 then
 # allocate the port's int; 3.14 takes it from its int free list, so a
-# fourth failure would land after the call there: no case.)
-# name -> (target: "udp", method, k).
+# fourth failure would land after the call there: no case.)  The result
+# list itself (PyList_New(0)) comes from the list free list (at most 80
+# in 3.6-3.14); with DRAIN_LISTS empty lists made and held just before the
+# call, that free list is empty and the list is the first allocation: the
+# "-list-k1" case fails it.
+# name -> (target: "udp", method, k, lists held across the call).
 ALLOC_CONTROL = struct.pack("<Qii", 24, socket.SOL_SOCKET,
                             socket.SCM_RIGHTS) + struct.pack("<ii", 100, 101)
-ALLOC_CASES = dict(("udp-recvmsg-k%d" % k, ("udp", "recvmsg", k))
+DRAIN_LISTS = 200
+ALLOC_CASES = dict(("udp-recvmsg-k%d" % k, ("udp", "recvmsg", k, 0))
                    for k in (1, 2, 3))
+ALLOC_CASES["udp-recvmsg-list-k1"] = ("udp", "recvmsg", 1, DRAIN_LISTS)
 ALLOC_FAMILY = "alloc-error"
 
 

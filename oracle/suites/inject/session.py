@@ -75,14 +75,18 @@ CALL_LINES = dict((m, f.__code__.co_firstlineno + 1)
                   for m, f in CALLS.items())
 
 
-def _call(sock, mode, method, clen):
+def _call(sock, mode, method, clen, hold_lists=0):
     """The interpreter's own call under the mode's warning filter:
-    (return value or None, exception or None, recorded warnings)."""
+    (return value or None, exception or None, recorded warnings).
+    hold_lists > 0: that many empty lists are made just before the call
+    and held across it, which empties CPython's list free list."""
     ret = exc = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter(FILTERS[mode])
         try:
+            held = [[] for _ in range(hold_lists)] if hold_lists else None
             ret = CALLS[method](sock, clen)
+            del held
         except BaseException as e:  # the exception is the observation
             exc = e
     return ret, exc, caught
@@ -177,7 +181,7 @@ class _Session(object):
         return rx, lambda: tx.sendto(PAYLOAD, name)
 
     def call(self, buf, mode, method, target=None, namelen=-1,
-             poll_errno=0, alloc_fail=0):
+             poll_errno=0, alloc_fail=0, hold_lists=0):
         """The mechanism alone: inject buf into one call of the
         interpreter's method under the mode's warning filter, with the
         close() watch open.  target: (socket, send) to use instead of the
@@ -188,7 +192,7 @@ class _Session(object):
         realloc after the system call returned fails, once (alloc_failed
         then tells whether it did; needs shim/alloc.c's library preloaded
         too, and an interpreter that allocates through libc: CPython
-        under PYTHONMALLOC=malloc).  Returns (return value or None,
+        under PYTHONMALLOC=malloc); hold_lists: see _call().  Returns (return value or None,
         exception or None, recorded warnings, delivered?, close() calls logged);
         control_addr is then the msg_control the shim saw, or 0 if it
         delivered nothing."""
@@ -214,7 +218,8 @@ class _Session(object):
         if alloc_fail:
             shim().cr_alloc_fail(ctypes.c_long(alloc_fail))
         try:
-            ret, exc, caught = _call(sock, mode, method, len(buf))
+            ret, exc, caught = _call(sock, mode, method, len(buf),
+                                     hold_lists)
         finally:
             if alloc_fail:
                 self.alloc_failed = shim().cr_alloc_failed() == 1
@@ -232,12 +237,13 @@ class _Session(object):
         return ret, exc, caught, delivered, nclosed
 
     def observe(self, buf, mode, method, target=None, namelen=-1,
-                poll_errno=0, alloc_fail=0):
+                poll_errno=0, alloc_fail=0, hold_lists=0):
         """call() and what the record needs of it.  Returns (canonical
         result, leaks as "fd -> target", fds that vanished, True if the
         shim delivered the buffer)."""
         ret, exc, caught, delivered, nclosed = self.call(
-            buf, mode, method, target, namelen, poll_errno, alloc_fail)
+            buf, mode, method, target, namelen, poll_errno, alloc_fail,
+            hold_lists)
         mm = self.mm
         res = canon.canon_result(ret, exc, caught, method, rights="raw",
                                  shapes=False)
