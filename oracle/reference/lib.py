@@ -150,6 +150,11 @@ def default_lib_path():
     return os.environ.get("CMSGREF_LIB") or REPO_LIB
 
 
+class _ModelHead(ctypes.Structure):
+    """The first members of struct cr_model (read through a pointer)."""
+    _fields_ = [("libc", ctypes.c_int), ("name", ctypes.c_char_p)]
+
+
 def _bind(lib):
     c_int, c_void_p, c_size_t = ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t
     lib.cr_recvmsg.argtypes = [ctypes.POINTER(_RecvArgs),
@@ -186,6 +191,8 @@ def _bind(lib):
     lib.cr_model_host.restype = c_int
     lib.cr_model_by_name.argtypes = [ctypes.c_char_p, ctypes.POINTER(c_int)]
     lib.cr_model_by_name.restype = c_int
+    lib.cr_model_get.argtypes = [c_int]
+    lib.cr_model_get.restype = ctypes.POINTER(_ModelHead)
     lib.cr_json_parse_buf.argtypes = [c_void_p, c_size_t, c_int,
                                       ctypes.c_char_p, c_size_t,
                                       ctypes.POINTER(c_size_t)]
@@ -238,7 +245,7 @@ def forced_model_problem(path):
         _model_by_name(lib, name)
     except ValueError:
         return "CMSGREF_LIBC=%r names no libc model (one of: %s)" % (
-            name[:60], ", ".join(MODEL_NAMES))
+            name[:60], ", ".join(model_names(lib)))
     return None
 
 
@@ -337,14 +344,24 @@ def dropped_rights(control, length, libc, base):
     return out, walk
 
 
-# enum cr_libc of cmsgref.h, by value (published there; they never change).
-MODEL_NAMES = ("glibc", "glibc-legacy", "musl", "freebsd", "darwin")
 GLIBC = 0           # CR_LIBC_GLIBC: the layout a Linux kernel writes
 
 
-def model_name(number):
-    """The name of libc model number (enum cr_libc), e.g. 0 -> "glibc"."""
-    return MODEL_NAMES[number]
+def model_name(number, lib=None):
+    """The library's name of libc model number (enum cr_libc), e.g. 0 ->
+    "glibc", 5 -> "glibc-i386"; ValueError for a number it does not know."""
+    m = (lib or _lib()).cr_model_get(number)
+    if not m:
+        raise ValueError("no libc model number %r" % (number,))
+    return m.contents.name.decode("ascii")
+
+
+def model_names(lib=None):
+    """Every model name the library knows, in enum cr_libc order."""
+    out = []
+    while (lib or _lib()).cr_model_get(len(out)):
+        out.append(model_name(len(out), lib))
+    return out
 
 
 def host_model():

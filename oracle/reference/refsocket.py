@@ -82,7 +82,7 @@ from oracle.reference.lib import (  # noqa: F401
     CR_PY_BLOCKING_IO_ERROR, CR_PY_MEMORY_ERROR, CR_PY_OS_ERROR,
     CR_PY_OVERFLOW_ERROR, CR_PY_RUNTIME_WARNING, CR_PY_SYSTEM_ERROR,
     CR_PY_TIMEOUT, CR_PY_TYPE_ERROR, CR_PY_VALUE_ERROR, CR_WARN_RECORD,
-    MODEL_NAMES, REPO_LIB, STRUCTS, _IOVec, _Item, _PyErr, _RecvArgs,
+    REPO_LIB, STRUCTS, _IOVec, _Item, _PyErr, _RecvArgs,
     _RecvResult, _State, _Walk, _lib, default_lib_path, dropped_rights,
     host_model, json_parse, libc_model, load, loaded, model_by_name,
     model_name, walk_items, CR_WHY_LEGACY_OVERRUN)
