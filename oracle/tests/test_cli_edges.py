@@ -447,8 +447,16 @@ class SocketsTmpdir(TmpDir):
         rec = json.loads(out.splitlines()[0])
         self.assertNotIn("error", rec)
         self.assertIsNone(rec["native"]["exception"])
-        self.assertEqual(rec["native"], rec["reference"])
-        return bytes.fromhex(rec["native"]["address"][1]).decode()
+        # CPython reads a full 108-byte sun_path as a C string, past the
+        # buffer it zeroed, so whatever stack bytes come next may follow
+        # the path (the XFAIL may_pass of cpython.json): the path is the
+        # reference's, the rest of the result equal.
+        native, ref = dict(rec["native"]), dict(rec["reference"])
+        kind, got = native.pop("address")
+        self.assertEqual([kind, got[:len(ref["address"][1])]],
+                         ref.pop("address"))
+        self.assertEqual(native, ref)
+        return bytes.fromhex(rec["reference"]["address"][1]).decode()
 
     def test_short_per_run_tmpdir(self):
         tmp = os.path.join(self.d, "cmsgref-run-abcdefgh")
