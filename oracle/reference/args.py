@@ -7,12 +7,16 @@ Positional-only parsing, the counts' messages, the 'n' (Py_ssize_t) and
 their OverflowError ranges.  Stdlib only.
 """
 
+import struct
 import sys
 import warnings
 
-# Limits of the C types CPython converts to (x86-64 / LP64).
-SSIZE_MIN, SSIZE_MAX = -2 ** 63, 2 ** 63 - 1
-LONG_MIN, LONG_MAX = -2 ** 63, 2 ** 63 - 1
+# Limits of the C types CPython converts to, those of the running
+# interpreter's ABI (LP64: ssize_t and long 64-bit; ILP32 such as i386:
+# both 32-bit, so 2**31 already fails the long or ssize_t conversion).
+SSIZE_MIN, SSIZE_MAX = -sys.maxsize - 1, sys.maxsize
+LONG_BITS = 8 * struct.calcsize("l")
+LONG_MIN, LONG_MAX = -2 ** (LONG_BITS - 1), 2 ** (LONG_BITS - 1) - 1
 INT_MIN, INT_MAX = -2 ** 31, 2 ** 31 - 1
 
 
