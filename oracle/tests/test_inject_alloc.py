@@ -95,7 +95,32 @@ class AllocShim(unittest.TestCase):
         self.assertEqual(got, [-1, 0, "MemoryError", 2, 1, "[]"])
 
 
+# _call() with the list case's hold_lists, the call replaced by a print of
+# CPython's allocator statistics (which include the list free list).
+DRAINED = r'''
+import sys
+from oracle.suites.inject import cases, session
+session.CALLS["recvmsg"] = lambda sock, clen: sys._debugmallocstats()
+session._call(None, "record", "recvmsg", 0, cases.DRAIN_LISTS)
+'''
+
+
 class AllocCases(unittest.TestCase):
+
+    @unittest.skipUnless(CPYTHON, "the list free list is CPython's")
+    def test_list_case_empties_the_list_free_list_before_the_call(self):
+        # otherwise its k = 1 fails the item's bytes, as udp-recvmsg-k1's
+        import re
+        import subprocess
+        import sys
+        from oracle.tests import helpers
+        p = subprocess.run([sys.executable, "-c", DRAINED],
+                           cwd=helpers.REPO, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, universal_newlines=True,
+                           timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        free = re.findall(r"(\d+) free PyListObjects", p.stderr)
+        self.assertEqual(free, ["0"], p.stderr[-2000:])
 
     def test_every_k_is_a_case(self):
         self.assertEqual(sorted(cases.ALLOC_CASES), [

@@ -83,12 +83,12 @@ def _call(sock, mode, method, clen, hold_lists=0):
     ret = exc = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter(FILTERS[mode])
+        held = [[] for _ in range(hold_lists)] if hold_lists else None
         try:
-            held = [[] for _ in range(hold_lists)] if hold_lists else None
             ret = CALLS[method](sock, clen)
-            del held
         except BaseException as e:  # the exception is the observation
             exc = e
+        del held
     return ret, exc, caught
 
 
