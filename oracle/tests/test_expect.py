@@ -138,7 +138,7 @@ class Files(unittest.TestCase):
     def test_every_shipped_id_pattern_names_a_case(self):
         """A pattern that matches no case of its suite (a renamed axis
         value, a typo) excuses nothing and hides the entry's intent.
-        Generated ids come from 8 x 3000 scenarios (seeds 1-8): a rare
+        Generated ids come from 16 x 3000 scenarios (seeds 1-16): a rare
         re-entry such as buffer:clear is about 1 in 3400."""
         import fnmatch
         from oracle.suites.generator import FAMILY, case_id, scenario
@@ -147,7 +147,7 @@ class Files(unittest.TestCase):
         ids = {"sockets": [(f["family"], cid) for f in expand.MATRIX
                            for cid, _ in expand._expand(f)]
                + [(FAMILY, case_id(seed, i, scenario(seed, i)))
-                  for seed in range(1, 9) for i in range(3000)],
+                  for seed in range(1, 17) for i in range(3000)],
                "inject": list(inject_cases.iter_cases())}
         for impl in ("cpython", "pypy"):
             for e in expect.load(impl):
