@@ -408,8 +408,8 @@ struct cr_recv_result {
  * if a pointer is NULL or libc / policy is out of range.  *ret_err is
  * written only on CR_EPY.  A msg_controllen or msg_namelen above the
  * buffer size (only a fake kernel reports one) is clamped to it.  What it
- * allocates is the data buffer (bufsize), the control buffer (ancbufsize)
- * and a scratch array of at most ancbufsize bytes. */
+ * allocates is the data buffer (bufsize) and the control buffer
+ * (ancbufsize), as CPython does; its error path allocates nothing. */
 int cr_recvmsg(const struct cr_recv_args *args, struct cr_recv_result *ret_res,
                struct cr_pyerr *ret_err);
 /* Free what cr_recvmsg allocated (not the fds).  NULL is a no-op. */

@@ -18,13 +18,12 @@
  *    the syscall's nbytes, which MSG_TRUNC can make larger than the
  *    buffers.
  *
- * Ownership: every allocation (data, control and the int array of the error
- * path) happens before the syscall, so no allocation can fail while
- * received fds are in flight.  The int array is sized ancbufsize / 4 -
- * enough for any close set, since SCM_RIGHTS data regions are disjoint
- * parts of the C <= ancbufsize control bytes.  Limits: a msg_controllen or
- * msg_namelen larger than the buffer (only a fake kernel can report that)
- * is clamped to the buffer; CPython would read past its buffer.
+ * Ownership: every allocation (data and control, as CPython's) happens
+ * before the syscall, so no allocation can fail while received fds are in
+ * flight; the error path closes each int as its walk reaches it
+ * (cr_close_on_error_each()) and allocates nothing.  Limits: a msg_controllen
+ * or msg_namelen larger than the buffer (only a fake kernel can report that) is
+ * clamped to the buffer; CPython would read past its buffer.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,13 +31,12 @@
 
 #include "pyerr.h"
 #include "sock.h"
+#include "walk.h"
 
 /* What cr_recvmsg() allocates; all owned by it until handed over. */
 struct bufs {
     unsigned char *data;
     unsigned char *control;
-    int32_t *fds; /* the error path's close list */
-    size_t fds_cap;
 };
 
 /* Frees what b owns (NULL members are fine); b is dead afterwards (every
@@ -47,7 +45,6 @@ static void bufs_free(struct bufs *b)
 {
     free(b->data);
     free(b->control);
-    free(b->fds);
 }
 
 /* Allocates everything before the call, failing as CPython does (§5 steps
@@ -91,10 +88,7 @@ static int prepare(const struct cr_recv_args *a, struct bufs *b,
     }
     if (a->ancbufsize > 0) {
         b->control = malloc((size_t)a->ancbufsize); /* not zeroed: §1 */
-        b->fds_cap = (size_t)a->ancbufsize / sizeof(int32_t);
-        if (b->fds_cap > 0)
-            b->fds = malloc(b->fds_cap * sizeof(int32_t));
-        if (b->control == NULL || (b->fds_cap > 0 && b->fds == NULL)) {
+        if (b->control == NULL) {
             cr_pyerr_set(err, CR_PY_MEMORY_ERROR, "");
             bufs_free(b);
             return CR_EPY;
@@ -117,24 +111,31 @@ static uint64_t walk_base(const void *control, size_t len, enum cr_libc libc)
     return cr_base_default(libc, len);
 }
 
+/* close_received()'s sink: one close() through the seam per int. */
+struct closer {
+    const struct cr_sys *sys;
+};
+
+static void close_one(void *ctx, int32_t fd)
+{
+    const struct closer *c = ctx;
+
+    (void)cr_sys_close(c->sys, fd);
+}
+
 /* CPython's error path (§4): close() every int of cr_close_on_error()'s
- * list through the seam, ignoring failures.  Frees nothing. */
+ * list through the seam, in its order, ignoring failures.  Allocates and
+ * frees nothing. */
 static void close_received(const struct cr_recv_args *a, const struct bufs *b,
                            size_t controllen)
 {
-    size_t count = 0;
+    struct closer c = {a->sys};
 
     if (controllen == 0)
         return;
-    /* CR_ENOSPC cannot happen (see the file comment); if it did, the first
-     * fds_cap ints are still the right prefix. */
-    (void)cr_close_on_error_at(b->control, controllen, a->libc,
-                               walk_base(b->control, controllen, a->libc),
-                               b->fds, b->fds_cap, &count);
-    if (count > b->fds_cap)
-        count = b->fds_cap;
-    for (size_t i = 0; i < count; i++)
-        (void)cr_sys_close(a->sys, b->fds[i]);
+    (void)cr_close_on_error_each(b->control, controllen, a->libc,
+                                 walk_base(b->control, controllen, a->libc),
+                                 close_one, &c, NULL);
 }
 
 /* See cmsgref.h.  Returns 0 with *ret_res (the caller owns the received

@@ -15,6 +15,7 @@
  */
 #include "cmsgref.h"
 #include "internal.h"
+#include "walk.h"
 
 /* The highest address of the model's pointer width: 2^addr_bits - 1. */
 static uint64_t addr_max(const struct cr_model *m)
@@ -247,11 +248,10 @@ int cr_close_on_error(const void *buf, size_t len, enum cr_libc libc,
                                 cap, ret_count);
 }
 
-/* cr_close_on_error() with buf assumed at address base: also CR_EINVAL
- * for an impossible base. */
-int cr_close_on_error_at(const void *buf, size_t len, enum cr_libc libc,
-                         uint64_t base, int32_t *fds, size_t cap,
-                         size_t *ret_count)
+/* See walk.h. */
+int cr_close_on_error_each(const void *buf, size_t len, enum cr_libc libc,
+                           uint64_t base, void (*fn)(void *ctx, int32_t fd),
+                           void *ctx, size_t *ret_count)
 {
     struct cr_walk w;
     struct cr_item it;
@@ -262,21 +262,50 @@ int cr_close_on_error_at(const void *buf, size_t len, enum cr_libc libc,
         rc = cr_walk_set_base(&w, base);
     if (rc < 0)
         return rc;
-    if (fds == NULL)
-        cap = 0;
     while (cr_walk_next(&w, &it)) {
         size_t k = cr_item_fd_count(w.model, &it);
 #if CR_CANARY == 3 /* seeded bug: a truncated item's last int not closed */
         if (it.status == CR_STATUS_TRUNCATED && k > 0)
             k--;
 #endif
-        /* The ints of this item that still fit: one test an int, not two. */
-        size_t fit = n >= cap ? 0 : cap - n < k ? cap - n : k;
-        for (size_t i = 0; i < fit; i++)
-            fds[n + i] = cr_item_fd_at(buf, &it, i);
+        for (size_t i = 0; i < k; i++)
+            fn(ctx, cr_item_fd_at(buf, &it, i));
         n += k; /* no wrap: n <= len / 4 */
     }
     if (ret_count != NULL)
         *ret_count = n;
-    return n > cap ? CR_ENOSPC : 0;
+    return 0;
+}
+
+/* cr_close_on_error_at()'s sink: the first cap ints into fds, all counted. */
+struct fd_list {
+    int32_t *fds;
+    size_t cap;
+    size_t n;
+};
+
+static void fd_list_add(void *ctx, int32_t fd)
+{
+    struct fd_list *l = ctx;
+
+    if (l->n < l->cap)
+        l->fds[l->n] = fd;
+    l->n++;
+}
+
+/* cr_close_on_error() with buf assumed at address base: also CR_EINVAL
+ * for an impossible base. */
+int cr_close_on_error_at(const void *buf, size_t len, enum cr_libc libc,
+                         uint64_t base, int32_t *fds, size_t cap,
+                         size_t *ret_count)
+{
+    struct fd_list l = {fds, fds == NULL ? 0 : cap, 0};
+    int rc =
+        cr_close_on_error_each(buf, len, libc, base, fd_list_add, &l, NULL);
+
+    if (rc < 0)
+        return rc;
+    if (ret_count != NULL)
+        *ret_count = l.n;
+    return l.n > l.cap ? CR_ENOSPC : 0;
 }

@@ -350,19 +350,20 @@ TEST(control_buffer_allocation_failure_is_memory_error_before_the_call)
 #endif
 }
 
-/* cr_recvmsg's memory is the data buffer, the control buffer and a scratch
- * array of at most ancbufsize bytes (cmsgref.h): with room for exactly
- * that, the call is made. */
-TEST(room_for_twice_ancbufsize_is_enough_to_make_the_call)
+/* cr_recvmsg's memory is CPython's: the data buffer and the control buffer
+ * (cmsgref.h), nothing sized by ancbufsize besides: with room for one
+ * ancbufsize and a little, the call is made (a 32-bit process has room for
+ * one 2 GiB control buffer, not two). */
+TEST(room_for_one_ancbufsize_is_enough_to_make_the_call)
 {
 #ifdef CR_TEST_ASAN
     SKIP_UNDER_ASAN();
 #else
     struct cr_pyerr e;
 
-    /* Above glibc's largest mmap threshold (32 MiB), so each allocation
-     * is a fresh mapping: 2 x 64 MiB fit in 136 MiB, 2.25 x would not. */
-    ASSERT_EQ(call_with_room(INT64_C(64) << 20, UINT64_C(136) << 20, &e),
+    /* Above glibc's largest mmap threshold (32 MiB), so the control buffer
+     * is a fresh mapping: 64 MiB fits in 72 MiB, 2 x 64 MiB would not. */
+    ASSERT_EQ(call_with_room(INT64_C(64) << 20, UINT64_C(72) << 20, &e),
               CR_EPY);
     ASSERT_EQ(e.exc, CR_PY_OS_ERROR);
     ASSERT_EQ(e.sys_errno, EIO);
