@@ -58,12 +58,14 @@ TEST(recvmsg_into_reports_syscall_nbytes_beyond_the_buffers)
     tu_args(&a, sv[0]);
     a.iov = iov;
     a.iovcnt = 2;
+    a.bufsize = 4; /* ignored with iov: no data buffer, no data_len */
     a.flags = MSG_TRUNC;
     rc = cr_recvmsg(&a, &res, &e);
     close(sv[0]);
     close(sv[1]);
     ASSERT_EQ(rc, 0);
     ASSERT_TRUE(res.data == NULL);
+    ASSERT_EQ(res.data_len, 0);
     ASSERT_EQ(res.nbytes, 6);
     ASSERT_EQ(res.msg_flags & MSG_TRUNC, MSG_TRUNC);
     cr_recv_result_free(&res);

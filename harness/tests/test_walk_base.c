@@ -101,6 +101,36 @@ TEST(legacy_overrun_no_buffer_address_can_wrap_leaves_no_threshold)
     ASSERT_UEQ(w.base_threshold, 0);
 }
 
+TEST(legacy_threshold_at_the_highest_base_a_buffer_can_have)
+{
+    /* C = 39: an empty item, then a header at N = 16 whose length aligns
+     * to 56 = C - N + 33, the smallest step a buffer's base can still
+     * wrap: at the highest base set_base allows, 2^64 - 1 - 32 - 39. */
+    unsigned char buf[39] = {0x10, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2};
+    const uint64_t highest = UINT64_MAX - 32 - 39;
+    struct cr_walk w;
+
+    buf[16] = 56;
+    ASSERT_EQ(walk_at(buf, 39, highest - 1, &w), 1);
+    ASSERT_EQ(w.why, CR_WHY_LEGACY_OVERRUN);
+    ASSERT_UEQ(w.base_threshold, highest);
+    ASSERT_EQ(walk_at(buf, 39, highest, &w), 2);
+    ASSERT_UEQ(w.base_threshold, highest);
+}
+
+TEST(set_base_refuses_a_length_that_leaves_no_room_above_it)
+{
+    /* A length within 32 of the top of the address space leaves no base
+     * at all; the walk is never started, so buf is not read past 16. */
+    unsigned char buf[16] = {0};
+    struct cr_walk w;
+
+    ASSERT_EQ(cr_walk_init(&w, buf, SIZE_MAX - 32, CR_LIBC_GLIBC_LEGACY), 0);
+    ASSERT_EQ(cr_walk_set_base(&w, 0), 0);
+    ASSERT_EQ(cr_walk_init(&w, buf, SIZE_MAX - 31, CR_LIBC_GLIBC_LEGACY), 0);
+    ASSERT_EQ(cr_walk_set_base(&w, 0), CR_EINVAL);
+}
+
 TEST(fixed_glibc_and_musl_ignore_the_base)
 {
     struct cr_walk w;
