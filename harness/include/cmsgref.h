@@ -387,7 +387,7 @@ struct cr_recv_args {
  * (with CR_WARN_RECORD) and must close them. */
 struct cr_recv_result {
     unsigned char *data;    /* recvmsg: nbytes_data bytes; NULL for _into */
-    size_t data_len;        /* bytes in data: min(nbytes, bufsize); 0 _into */
+    size_t data_len;        /* min(nbytes, bufsize); 0 for _into */
     ssize_t nbytes;         /* what the syscall returned (recvmsg_into's n) */
     unsigned char *control; /* the control buffer, C = controllen bytes */
     size_t controllen;

@@ -1,7 +1,7 @@
 /*
  * internal.h - helpers shared by the library's .c files; not installed.
  * The other internal headers name the file whose functions they declare
- * (pyerr.h, sock.h) and mark them CR_HIDDEN.
+ * (pyerr.h, sock.h, walk.h) and mark them CR_HIDDEN.
  *
  * Byte loads never cast into the control buffer (it need not be aligned)
  * and every length sum goes through add_overflows(), so a length field is

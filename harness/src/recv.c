@@ -135,7 +135,7 @@ static void close_received(const struct cr_recv_args *a, const struct bufs *b,
         return;
     (void)cr_close_on_error_each(b->control, controllen, a->libc,
                                  walk_base(b->control, controllen, a->libc),
-                                 close_one, &c, NULL);
+                                 close_one, &c);
 }
 
 /* See cmsgref.h.  Returns 0 with *ret_res (the caller owns the received

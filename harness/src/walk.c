@@ -251,11 +251,10 @@ int cr_close_on_error(const void *buf, size_t len, enum cr_libc libc,
 /* See walk.h. */
 int cr_close_on_error_each(const void *buf, size_t len, enum cr_libc libc,
                            uint64_t base, void (*fn)(void *ctx, int32_t fd),
-                           void *ctx, size_t *ret_count)
+                           void *ctx)
 {
     struct cr_walk w;
     struct cr_item it;
-    size_t n = 0;
     int rc = cr_walk_init(&w, buf, len, libc);
 
     if (rc == 0)
@@ -270,10 +269,7 @@ int cr_close_on_error_each(const void *buf, size_t len, enum cr_libc libc,
 #endif
         for (size_t i = 0; i < k; i++)
             fn(ctx, cr_item_fd_at(buf, &it, i));
-        n += k; /* no wrap: n <= len / 4 */
     }
-    if (ret_count != NULL)
-        *ret_count = n;
     return 0;
 }
 
@@ -290,7 +286,7 @@ static void fd_list_add(void *ctx, int32_t fd)
 
     if (l->n < l->cap)
         l->fds[l->n] = fd;
-    l->n++;
+    l->n++; /* no wrap: n <= len / 4 */
 }
 
 /* cr_close_on_error() with buf assumed at address base: also CR_EINVAL
@@ -300,8 +296,7 @@ int cr_close_on_error_at(const void *buf, size_t len, enum cr_libc libc,
                          size_t *ret_count)
 {
     struct fd_list l = {fds, fds == NULL ? 0 : cap, 0};
-    int rc =
-        cr_close_on_error_each(buf, len, libc, base, fd_list_add, &l, NULL);
+    int rc = cr_close_on_error_each(buf, len, libc, base, fd_list_add, &l);
 
     if (rc < 0)
         return rc;
